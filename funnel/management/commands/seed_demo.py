@@ -1,0 +1,231 @@
+"""Loads the demo organisation: two teams, a pipeline, customers and deals with a few weeks of history."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
+from reps.models import Role, Team, Territory, User
+from reps.services import user_set_role
+
+DEFAULT_PASSWORD = "loudou-demo-2026"  # noqa: S105  (documented in the README; demo only)
+
+# (username, first name, last name, role, team index or None, time zone)
+PEOPLE = [
+    ("admin", "Lin", "Admin", Role.ADMIN, None, "Asia/Shanghai"),
+    ("manager", "Wei", "Zhang", Role.MANAGER, 0, "Asia/Shanghai"),
+    ("manager2", "Emma", "Clarke", Role.MANAGER, 1, "Europe/London"),
+    ("rep", "Fang", "Li", Role.REP, 0, "Asia/Shanghai"),
+    ("rep2", "Jun", "Wang", Role.REP, 0, "Asia/Shanghai"),
+    ("rep3", "Tom", "Baker", Role.REP, 1, "America/New_York"),
+]
+
+COMPANIES = [
+    ("Huaxin Steel Group", "华信钢铁集团", "Manufacturing", "Shanghai"),
+    ("Eastern Harbour Logistics", "东港物流", "Logistics", "Ningbo"),
+    ("Jinghua Pharmaceuticals", "京华制药", "Healthcare", "Beijing"),
+    ("Pearl River Power", "珠江电力", "Energy", "Guangzhou"),
+    ("Tianfu Smart City", "天府智慧城市", "Government", "Chengdu"),
+    ("Northwind Retail", "北风零售", "Retail", "London"),
+    ("Summit Hospital Group", "顶峰医院集团", "Healthcare", "Boston"),
+    ("Blue Ocean Shipping", "蓝海航运", "Logistics", "Qingdao"),
+    ("Xinghe Semiconductors", "星河半导体", "Electronics", "Wuxi"),
+    ("Greenfield Agritech", "绿野农业科技", "Agriculture", "Harbin"),
+    ("Metro Transit Authority", "城市轨道交通", "Government", "New York"),
+    ("Changjiang Chemicals", "长江化工", "Chemicals", "Wuhan"),
+]
+
+CONTACTS = [
+    ("Chen Jie", "陈杰"),
+    ("Zhou Min", "周敏"),
+    ("Sarah Green", "莎拉·格林"),
+    ("Liu Yang", "刘洋"),
+    ("Huang Lei", "黄磊"),
+    ("David Moore", "大卫·摩尔"),
+]
+
+PROJECTS = [
+    ("ERP upgrade", "ERP 升级"),
+    ("Warehouse automation", "仓储自动化"),
+    ("Data centre expansion", "数据中心扩容"),
+    ("Safety monitoring system", "安全监控系统"),
+    ("Annual service contract", "年度服务合同"),
+    ("Fleet telematics", "车队远程管理"),
+    ("Energy management platform", "能源管理平台"),
+    ("Quality inspection line", "质检产线"),
+]
+
+
+def stage_definitions() -> list[dict]:
+    """The default pipeline of a project sale; names in the active language."""
+    return [
+        {
+            "name": _("Qualified lead"),
+            "probability": 10,
+            "stall_days": 14,
+            "playbook": _("Confirm budget, authority, need and timing in the first call."),
+            "checklist": _("Budget confirmed\nDecision maker identified"),
+        },
+        {
+            "name": _("Needs analysis"),
+            "probability": 20,
+            "stall_days": 14,
+            "playbook": _("Visit the site, map the stakeholders and write down the customer's pain points."),
+            "checklist": _("Site visit done\nStakeholder map drawn"),
+        },
+        {
+            "name": _("Solution & demo"),
+            "probability": 40,
+            "stall_days": 21,
+            "playbook": _("Present a solution built on the needs analysis and demonstrate it to the users."),
+            "checklist": _("Demo held\nTechnical questions answered"),
+        },
+        {
+            "name": _("Proposal"),
+            "probability": 60,
+            "stall_days": 21,
+            "playbook": _("Send a written proposal and quotation; agree on the decision date."),
+            "checklist": _("Quotation sent\nDecision date agreed"),
+        },
+        {
+            "name": _("Negotiation"),
+            "probability": 80,
+            "stall_days": 14,
+            "playbook": _("Negotiate terms with procurement; prepare the contract."),
+            "checklist": _("Contract draft sent"),
+        },
+        {"name": _("Won"), "probability": 100, "stall_days": 0, "kind": StageKind.WON},
+        {"name": _("Lost"), "probability": 0, "stall_days": 0, "kind": StageKind.LOST},
+    ]
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation (idempotent) and print its logins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password for every demo login.")
+        parser.add_argument(
+            "--language",
+            default=settings.LANGUAGE_CODE,
+            choices=[code for code, _name in settings.LANGUAGES],
+            help="Language of the demo data (stage, customer and deal names).",
+        )
+        parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on a live site).")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("DEBUG is off: this looks like production. Use --force to seed anyway.")
+        if len(options["password"]) < 12:
+            raise CommandError("The demo password must be at least 12 characters long.")
+        with translation.override(options["language"]), transaction.atomic():
+            people = self.seed_people(options["password"])
+            pipeline = self.seed_pipeline()
+            created = self.seed_deals(people, pipeline, chinese=options["language"].startswith("zh"))
+        self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities)."))
+        self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password {options['password']!r} as:")
+        for username, _first, _last, role, _team, _tz in PEOPLE:
+            self.stdout.write(f"  {username:<9} {role.label}")
+
+    def seed_people(self, password: str) -> dict[str, User]:
+        teams = [Team.objects.get_or_create(name=name)[0] for name in (_("East China"), _("International"))]
+        territories = [
+            Territory.objects.get_or_create(name=name, defaults={"team": team})[0]
+            for name, team in ((_("Yangtze River Delta"), teams[0]), (_("Overseas"), teams[1]))
+        ]
+        people = {}
+        for username, first, last, role, team_index, tz in PEOPLE:
+            user, _created = User.objects.get_or_create(username=username)
+            user.first_name, user.last_name, user.email = first, last, f"{username}@example.com"
+            user.team = teams[team_index] if team_index is not None else None
+            user.territory = territories[team_index] if team_index is not None else None
+            user.time_zone, user.is_active = tz, True
+            user.set_password(password)
+            user.save()
+            people[username] = user_set_role(user=user, role=role)
+        for team, manager in zip(teams, (people["manager"], people["manager2"]), strict=True):
+            team.manager = manager
+            team.save(update_fields=["manager"])
+        return people
+
+    def seed_pipeline(self) -> Pipeline:
+        pipeline = Pipeline.objects.filter(is_default=True).first()
+        if pipeline is None:
+            pipeline = Pipeline.objects.create(name=_("Project sales"), is_default=True)
+        if not pipeline.stages.exists():
+            for order, definition in enumerate(stage_definitions(), start=1):
+                Stage.objects.create(pipeline=pipeline, order=order, **definition)
+        for name in (_("Trade show"), _("Website"), _("Referral"), _("Cold call"), _("Partner")):
+            Source.objects.get_or_create(name=name)
+        return pipeline
+
+    def seed_deals(self, people: dict[str, User], pipeline: Pipeline, chinese: bool) -> int:
+        reps = [people["rep"], people["rep2"], people["rep3"], people["manager"]]
+        if Opportunity.objects.filter(owner__in=reps).exists():
+            return 0
+        rng = random.Random(2026)  # the same demo every time
+        stages = list(pipeline.stages.order_by("order"))
+        open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+        sources = list(Source.objects.all())
+        now = timezone.now()
+        created = 0
+        for index, (english, chinese_name, industry, city) in enumerate(COMPANIES):
+            owner = reps[index % len(reps)]
+            account = Account.objects.create(
+                name=chinese_name if chinese else english,
+                industry=industry,
+                city=city,
+                owner=owner,
+                created_at=now - timedelta(days=60),
+            )
+            contact_en, contact_zh = CONTACTS[index % len(CONTACTS)]
+            Contact.objects.create(
+                account=account, name=contact_zh if chinese else contact_en, title=_("Purchasing manager")
+            )
+            for project_en, project_zh in rng.sample(PROJECTS, 2):
+                target = rng.choice(open_stages * 3 + stages[-2:])  # mostly open, some won or lost
+                self.create_deal(
+                    account=account,
+                    owner=owner,
+                    pipeline=pipeline,
+                    stages=stages,
+                    target=target,
+                    name=f"{account.name} · {project_zh if chinese else project_en}",
+                    source=rng.choice(sources),
+                    rng=rng,
+                    now=now,
+                )
+                created += 1
+        return created
+
+    def create_deal(self, *, account, owner, pipeline, stages, target, name, source, rng, now) -> None:
+        """Creates a deal that walked the open stages up to `target` over the last few weeks."""
+        path = [stage for stage in stages if stage.kind == StageKind.OPEN and stage.order <= target.order]
+        if target.kind != StageKind.OPEN:
+            path = path[: rng.randint(2, len(path))] + [target]
+        moments = sorted(now - timedelta(days=rng.uniform(1, 42)) for _ in path)
+        deal = Opportunity.objects.create(
+            name=name,
+            account=account,
+            owner=owner,
+            pipeline=pipeline,
+            stage=target,
+            status=target.kind,
+            source=source,
+            amount=Decimal(rng.randrange(50, 3000) * 1000),
+            expected_close_date=(now + timedelta(days=rng.randint(7, 120))).date(),
+            next_step=_("Follow-up call") if target.kind == StageKind.OPEN else "",
+            stage_entered_at=moments[-1],
+            last_activity_at=moments[-1],
+            closed_at=moments[-1] if target.kind != StageKind.OPEN else None,
+            created_at=moments[0],
+        )
+        previous = None
+        for stage, moment in zip(path, moments, strict=True):
+            StageChange.objects.create(opportunity=deal, from_stage=previous, to_stage=stage, by=owner, at=moment)
+            previous = stage

@@ -1,0 +1,233 @@
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reps.models import ScopedQuerySet
+
+
+class StageKind(models.TextChoices):
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+
+
+class Pipeline(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_default = models.BooleanField(_("default pipeline"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("pipeline")
+        verbose_name_plural = _("pipelines")
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_pipeline")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="stages")
+    order = models.PositiveSmallIntegerField(_("order"))
+    name = models.CharField(_("name"), max_length=100)
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    stall_days = models.PositiveSmallIntegerField(
+        _("stall after (days)"), default=14, help_text=_("An open opportunity idle this long is flagged as stalled.")
+    )
+    kind = models.CharField(_("kind"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN)
+    playbook = models.TextField(_("playbook"), blank=True, help_text=_("The standard way to work this stage."))
+    checklist = models.TextField(_("checklist"), blank=True, help_text=_("One item per line."))
+    required_fields = models.JSONField(_("required fields"), default=list, blank=True)
+    is_archived = models.BooleanField(_("archived"), default=False)
+
+    class Meta:
+        ordering = ["pipeline", "order"]
+        verbose_name = _("stage")
+        verbose_name_plural = _("stages")
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"),
+            models.CheckConstraint(condition=Q(probability__lte=100), name="stage_probability_at_most_100"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def checklist_items(self) -> list[str]:
+        return [line.strip() for line in self.checklist.splitlines() if line.strip()]
+
+
+class Source(models.Model):
+    """Where an opportunity came from: a marketing channel or campaign."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountQuerySet(ScopedQuerySet):
+    pass
+
+
+class Account(models.Model):
+    """A customer (客户)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactQuerySet(ScopedQuerySet):
+    owner_path = "account__owner"
+
+
+class Contact(models.Model):
+    account = models.ForeignKey(Account, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityQuerySet(ScopedQuerySet):
+    def open(self):
+        return self.filter(status=StageKind.OPEN)
+
+
+class Opportunity(models.Model):
+    """A deal (商机) moving through the stages of one pipeline."""
+
+    name = models.CharField(_("name"), max_length=200)
+    account = models.ForeignKey(
+        Account, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT)
+    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
+    # Copy of stage.kind, kept by the services, so open/won/lost filters need no join.
+    status = models.CharField(_("status"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN)
+    source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal(0))
+    probability_override = models.PositiveSmallIntegerField(
+        _("probability override (%)"), null=True, blank=True, validators=[MaxValueValidator(100)]
+    )
+    expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
+    next_step = models.CharField(_("next step"), max_length=200, blank=True)
+    next_step_date = models.DateField(_("next step date"), null=True, blank=True)
+    stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    won_lost_reason = models.CharField(_("won/lost reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        verbose_name = _("opportunity")
+        verbose_name_plural = _("opportunities")
+        indexes = [
+            models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
+            models.Index(fields=["status", "stage"], name="opp_status_stage"),
+            models.Index(fields=["-updated_at", "-id"], name="opp_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def probability(self) -> int:
+        return self.stage.probability if self.probability_override is None else self.probability_override
+
+    @property
+    def weighted_amount(self) -> Decimal:
+        return self.amount * self.probability / Decimal(100)
+
+    def days_in_stage(self, now: datetime | None = None) -> int:
+        return ((now or timezone.now()) - self.stage_entered_at).days
+
+    def is_stalled(self, now: datetime | None = None) -> bool:
+        if self.status != StageKind.OPEN:
+            return False
+        now = now or timezone.now()
+        last_touch = max(self.stage_entered_at, self.last_activity_at or self.stage_entered_at)
+        return (now - last_touch).days > self.stage.stall_days
+
+
+class StageChangeQuerySet(ScopedQuerySet):
+    owner_path = "opportunity__owner"
+
+
+class StageChange(models.Model):
+    """One move of one opportunity; append-only, the source of conversion and time-in-stage figures."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.PROTECT, related_name="stage_changes"
+    )
+    from_stage = models.ForeignKey(
+        Stage, verbose_name=_("from"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_stage = models.ForeignKey(Stage, verbose_name=_("to"), on_delete=models.PROTECT, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = StageChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [models.Index(fields=["opportunity", "at"], name="stagechange_opp_at")]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage} → {self.to_stage}"

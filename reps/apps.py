@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+
+
+class RepsConfig(AppConfig):
+    default = True
+    name = "reps"
+    verbose_name = "People"
+
+    def ready(self) -> None:
+        from config import checks  # noqa: F401  (registers the deploy checks)
+
+
+class LoudouAdminConfig(admin_apps.AdminConfig):
+    """Django admin, opened to the admin role only."""
+
+    default = False
+    default_site = "reps.admin_site.LoudouAdminSite"

@@ -1,0 +1,176 @@
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    REP = "rep", _("Rep")
+    MANAGER = "manager", _("Manager")
+    ADMIN = "admin", _("Admin")
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
+
+
+def default_language() -> str:
+    return settings.LANGUAGE_CODE
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
+
+
+def owner_scope_q(user, path: str = "") -> Q | None:
+    """The one visibility rule, as a filter on the user found at `path` ("" = the row itself).
+
+    Rep: only themself. Manager: themself and the members of the teams they manage.
+    Admin: everyone (None: no filter). Anyone else, or a deactivated user: nobody.
+    Every `visible_to` in the project is built from this function.
+    """
+    if not (user and user.is_authenticated and user.is_active):
+        return Q(pk__in=[])
+    if user.role == Role.ADMIN:
+        return None
+    own = Q(**{path or "pk": user.pk})
+    if user.role == Role.MANAGER:
+        prefix = f"{path}__" if path else ""
+        return own | Q(**{f"{prefix}team__manager": user.pk})
+    return own
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset whose rows each belong to a user found at `owner_path`."""
+
+    owner_path = "owner"
+
+    def visible_to(self, user):
+        q = owner_scope_q(user, self.owner_path)
+        return self if q is None else self.filter(q)
+
+
+class UserQuerySet(ScopedQuerySet):
+    owner_path = ""
+
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class LoudouUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("manager"),
+        on_delete=models.PROTECT,
+        related_name="managed_teams",
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Territory(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True, related_name="territories"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.REP)
+    team = models.ForeignKey(
+        Team, verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True, related_name="members"
+    )
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territory"), on_delete=models.SET_NULL, null=True, blank=True
+    )
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, default=default_language)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default=default_time_zone, validators=[validate_time_zone]
+    )
+
+    objects = LoudouUserManager()
+
+    class Meta:
+        ordering = ["username"]
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == Role.MANAGER
+
+    def local_now(self):
+        return timezone.now().astimezone(zoneinfo.ZoneInfo(self.time_zone))
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", _("Signed in")
+    LOGIN_FAILED = "login_failed", _("Sign-in failed")
+    LOGIN_THROTTLED = "login_throttled", _("Sign-in throttled")
+    LOGOUT = "logout", _("Signed out")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    ACCESS_DENIED = "access_denied", _("Access denied")
+    ROLE_CHANGED = "role_changed", _("Role changed")
+    DEACTIVATED = "deactivated", _("Deactivated")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of security-relevant events; also the source of login throttling."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices)
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    object_type = models.CharField(_("object type"), max_length=64, blank=True)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        indexes = [
+            models.Index(fields=["action", "username", "at"], name="audit_action_user_at"),
+            models.Index(fields=["action", "ip", "at"], name="audit_action_ip_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.username}"
