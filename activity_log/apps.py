@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ActivityLogConfig(AppConfig):
     """The 三E daily log (日清单): plans, activities, evening reports and their review."""
 
     name = "activity_log"
-    verbose_name = "Daily log"
+    verbose_name = _("Daily log")

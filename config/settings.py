@@ -10,7 +10,6 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -201,7 +200,6 @@ LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 # Amounts are shown in one currency for the whole organisation.
 CURRENCY_SYMBOL = env.str("CURRENCY_SYMBOL", default="¥")
-ROLE_LABELS = {"rep": _("Rep"), "manager": _("Manager"), "admin": _("Admin")}
 
 # --- Static files -------------------------------------------------------------------
 STATIC_URL = "static/"

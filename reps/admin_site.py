@@ -3,11 +3,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 class LoudouAdminSite(admin.AdminSite):
-    site_header = "Loudou"
-    site_title = "Loudou"
+    site_header = _("Loudou administration")
+    site_title = _("Loudou")
+    index_title = _("Configuration")
 
     def has_permission(self, request: HttpRequest) -> bool:
         user = request.user

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class RepsConfig(AppConfig):
     default = True
     name = "reps"
-    verbose_name = "People"
+    verbose_name = _("People")
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the deploy checks)

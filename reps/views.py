@@ -50,9 +50,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
     username = request.POST.get("username", "")
     if services.login_is_throttled(username=username, ip=services.client_ip(request)):
         services.audit_record(action=AuditAction.LOGIN_THROTTLED, request=request, username=username.lower())
-        form = AuthenticationForm(request, initial={"username": username})
-        form.add_error(None, _("Too many failed sign-in attempts. Please wait 15 minutes and try again."))
-        return render(request, "reps/login.html", {"form": form, "next": _safe_next(request)}, status=429)
+        context = {
+            "form": AuthenticationForm(request, initial={"username": username}),
+            "next": _safe_next(request),
+            "error": _("Too many failed sign-in attempts. Please wait 15 minutes and try again."),
+        }
+        return render(request, "reps/login.html", context, status=429)
     if not form.is_valid():
         services.login_record_failure(request=request, username=username)
         return render(request, "reps/login.html", {"form": form, "next": _safe_next(request)})

@@ -1,0 +1,108 @@
+"""Browser journeys: one Chromium for the session, a fresh context (cookies, viewport) per test."""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+# Playwright's sync API keeps an event loop running in the test thread; Django would refuse
+# the ORM calls made there (fixtures, factories) without this.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# Short enough that a broken journey fails fast, long enough for a loaded CI machine.
+TIMEOUT_MS = 5_000
+HERE = Path(__file__).resolve().parent
+LOGIN_PATH = "/accounts/login/"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test in this folder is a browser test (`-m "not e2e"` skips them)."""
+    for item in items:
+        if HERE in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Makes isolated browser contexts (English browser, no cookies); all are closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options) -> BrowserContext:
+        options = {"viewport": DESKTOP, "locale": "en-US", **options}
+        context = browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    return new_context().new_page()
+
+
+@pytest.fixture
+def phone_page(new_context) -> Page:
+    return new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], None]:
+    """Saves a full-page `<name>.png` into $LOUDOU_SCREENSHOTS, when set; otherwise does nothing."""
+    folder = os.environ.get("LOUDOU_SCREENSHOTS")
+
+    def take(page: Page, name: str) -> None:
+        if not folder:
+            return
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+    return take
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """Signs a user in through the login form and waits until the browser has left it."""
+
+    def sign_in(page: Page, live_server, user, password: str) -> None:
+        if LOGIN_PATH not in page.url:
+            page.goto(live_server.url + LOGIN_PATH)
+        form = page.locator(f"main form[action='{LOGIN_PATH}']")
+        form.locator("input[name=username]").fill(user.username)
+        form.locator("input[name=password]").fill(password)
+        # The button is "Sign in" or its translation, so find it by type, not by text.
+        form.locator("button[type=submit]").click()
+        expect(page).not_to_have_url(re.compile(re.escape(LOGIN_PATH)))
+
+    return sign_in
