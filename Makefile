@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE := config.settings
 
-.PHONY: run test install messages lint format check-migrations
+.PHONY: run test install messages messages-extract lint format check-migrations
 
 # Re-install only when the requirements change.
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -19,6 +19,10 @@ install: $(BIN)/.installed
 # Compiled translations are built, not committed.
 messages: install
 	$(BIN)/python manage.py compilemessages --ignore=.venv --verbosity 0
+
+# After changing user-facing strings: refresh locale/zh_Hans, then translate what is new.
+messages-extract: install
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=static --ignore=staticfiles --ignore=tests -v0
 
 # The demo on the embedded default: SQLite, jobs in-process, http://127.0.0.1:8000
 run: messages

@@ -64,7 +64,10 @@ class UserQuerySet(ScopedQuerySet):
 
 
 class LoudouUserManager(UserManager.from_queryset(UserQuerySet)):
-    pass
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        """`createsuperuser` makes an admin: Django admin is open to the admin role only."""
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class Team(models.Model):

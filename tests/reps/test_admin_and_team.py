@@ -66,3 +66,12 @@ def test_rep_cannot_open_the_team_page(client_for, rep):
 def test_admin_team_page_lists_everyone(client_for, cast):
     response = client_for(cast["admin"]).get(reverse("reps:team"))
     assert {person.username for person in response.context["people"]} == {"a", "m1", "m2", "r1", "r2", "r3"}
+
+
+def test_createsuperuser_makes_an_admin_who_can_open_django_admin(client):
+    from reps.models import Role, User
+
+    user = User.objects.create_superuser("boss", "boss@example.com", "a long enough password")
+    assert user.role == Role.ADMIN
+    client.force_login(user)
+    assert client.get(ADMIN).status_code == 200

@@ -1,0 +1,72 @@
+"""seed_demo: the demo organisation DESIGN.md promises, idempotent, refused in production."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from funnel.models import Opportunity, Pipeline, StageChange, StageKind
+from reps.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(**options):
+    call_command("seed_demo", force=True, password="demo-password-2026", stdout=StringIO(), **options)
+
+
+def test_seed_creates_the_named_logins_with_their_roles_and_teams():
+    seed()
+    roles = dict(User.objects.values_list("username", "role"))
+    assert roles == {
+        "admin": Role.ADMIN,
+        "manager": Role.MANAGER,
+        "manager2": Role.MANAGER,
+        "rep": Role.REP,
+        "rep2": Role.REP,
+        "rep3": Role.REP,
+    }
+    rep, rep3 = User.objects.get(username="rep"), User.objects.get(username="rep3")
+    assert rep.team.manager.username == "manager"
+    assert rep3.team.manager.username == "manager2"
+    assert rep.check_password("demo-password-2026")
+    assert User.objects.get(username="admin").is_superuser
+
+
+def test_seed_spreads_deals_over_every_open_stage_with_history():
+    seed()
+    pipeline = Pipeline.objects.get(is_default=True)
+    open_stages = pipeline.stages.filter(kind=StageKind.OPEN)
+    assert open_stages.count() >= 4
+    assert all(Opportunity.objects.filter(stage=stage).exists() for stage in open_stages)
+    assert Opportunity.objects.exclude(status=StageKind.OPEN).exists()
+    for deal in Opportunity.objects.all():
+        changes = list(StageChange.objects.filter(opportunity=deal).order_by("at", "id"))
+        assert changes[0].from_stage is None
+        assert changes[-1].to_stage == deal.stage
+        assert changes[-1].at == deal.stage_entered_at
+        assert deal.status == deal.stage.kind
+
+
+def test_seed_is_idempotent():
+    seed()
+    counts = (User.objects.count(), Opportunity.objects.count(), StageChange.objects.count())
+    seed()
+    assert (User.objects.count(), Opportunity.objects.count(), StageChange.objects.count()) == counts
+
+
+def test_seed_in_chinese_names_stages_in_chinese():
+    seed(language="zh-hans")
+    assert Pipeline.objects.get(is_default=True).stages.filter(name="需求分析").exists()
+
+
+def test_seed_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
+
+
+def test_seed_refuses_a_short_password():
+    with pytest.raises(CommandError, match="at least 12"):
+        call_command("seed_demo", force=True, password="short", stdout=StringIO())
