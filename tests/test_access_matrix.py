@@ -1,0 +1,82 @@
+"""The authorization matrix (QUALITY G-A2): every route × every role, and every object route × owner.
+
+A new route fails `test_every_route_is_in_the_matrix` until it is given its expectations here.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import OpportunityFactory
+
+ROLES = ["anonymous", "rep", "manager", "admin"]
+SIGN_IN = 302  # anonymous users are sent to the sign-in page
+
+# route name → expected GET status per role (routes without an object id)
+PAGES = {
+    "healthz": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
+    "reps:login": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
+    "reps:logout": {"anonymous": 405, "rep": 405, "manager": 405, "admin": 405},  # POST only
+    "reps:set_language": {"anonymous": 405, "rep": 405, "manager": 405, "admin": 405},  # POST only
+    "reps:password_change": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "reps:preferences": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "reps:team": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    "funnel:home": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:opportunity_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+}
+
+# route name → expected GET status per (viewer, owner of the object)
+OBJECT_PAGES = {
+    "funnel:opportunity_detail": {
+        ("rep", "rep"): 200,
+        ("rep", "teammate"): 404,
+        ("rep", "manager"): 404,
+        ("rep", "other_rep"): 404,
+        ("manager", "rep"): 200,
+        ("manager", "manager"): 200,
+        ("manager", "other_rep"): 404,
+        ("manager", "other_manager"): 404,
+        ("admin", "rep"): 200,
+        ("admin", "other_rep"): 200,
+        ("anonymous", "rep"): SIGN_IN,
+    },
+}
+
+
+def route_names(resolver: URLResolver | None = None, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django admin: covered by tests/reps/test_admin_and_team.py
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= route_names(pattern, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_route_is_in_the_matrix():
+    assert route_names() == set(PAGES) | set(OBJECT_PAGES)
+
+
+def client_as(role: str, cast, client_for, client):
+    return client if role == "anonymous" else client_for(cast[role])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), [(name, role) for name in PAGES for role in ROLES])
+def test_page_access(name, role, cast, pipeline, client_for, client):
+    response = client_as(role, cast, client_for, client).get(reverse(name))
+    assert response.status_code == PAGES[name][role]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "viewer", "owner"), [(name, *pair) for name, table in OBJECT_PAGES.items() for pair in table]
+)
+def test_object_page_access(name, viewer, owner, cast, pipeline, client_for, client):
+    deal = OpportunityFactory(owner=cast[owner], name="Matrix deal")
+    response = client_as(viewer, cast, client_for, client).get(reverse(name, args=[deal.pk]))
+    assert response.status_code == OBJECT_PAGES[name][(viewer, owner)]
+    if response.status_code == 404:
+        assert b"Matrix deal" not in response.content
