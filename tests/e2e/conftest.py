@@ -1,4 +1,4 @@
-"""Browser journeys: one Chromium for the session, a fresh context (cookies, viewport) per test."""
+"""Browser journeys: one Chromium for all of them, a fresh context (cookies, viewport) per test."""
 
 import os
 import re
@@ -7,10 +7,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-
-# Playwright's sync API keeps an event loop running in the test thread; Django would refuse
-# the ORM calls made there (fixtures, factories) without this.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -37,13 +33,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
+@pytest.fixture(scope="package", autouse=True)
+def _allow_orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test thread, where Django refuses ORM calls.
+
+    Set for this package only: a process-wide variable would reach other tests' subprocesses
+    (`check --deploy` rejects it, async.E001). Package scope is the whole browser session here.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+@pytest.fixture(scope="package")
+def playwright(_allow_orm_beside_playwright) -> Iterator[Playwright]:
     with sync_playwright() as instance:
         yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
