@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -34,6 +34,18 @@ class Pipeline(models.Model):
         return self.name
 
 
+# Opportunity fields an admin may require before a deal enters a stage (Stage.required_fields).
+REQUIRABLE_FIELDS = {
+    "amount": _("Amount"),
+    "expected_close_date": _("Expected close date"),
+    "contact": _("Contact"),
+    "source": _("Source"),
+    "next_step": _("Next step"),
+    "next_step_date": _("Next step date"),
+    "description": _("Description"),
+}
+
+
 class Stage(models.Model):
     pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="stages")
     order = models.PositiveSmallIntegerField(_("order"))
@@ -65,6 +77,9 @@ class Stage(models.Model):
     def checklist_items(self) -> list[str]:
         return [line.strip() for line in self.checklist.splitlines() if line.strip()]
 
+    def required_field_labels(self) -> list[str]:
+        return [str(REQUIRABLE_FIELDS[name]) for name in self.required_fields if name in REQUIRABLE_FIELDS]
+
 
 class Source(models.Model):
     """Where an opportunity came from: a marketing channel or campaign."""
@@ -76,6 +91,21 @@ class Source(models.Model):
         ordering = ["name"]
         verbose_name = _("source")
         verbose_name_plural = _("sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LostReason(models.Model):
+    """Why a deal was lost: an admin-edited list, so losses can be counted by reason."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("lost reason")
+        verbose_name_plural = _("lost reasons")
 
     def __str__(self) -> str:
         return self.name
@@ -134,6 +164,19 @@ class OpportunityQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(status=StageKind.OPEN)
 
+    def stalled(self, now: datetime):
+        """Open deals in their stage, or without activity, for longer than the stage's stall_days.
+
+        One OR-ed condition per open stage (a handful), so it stays one indexable query.
+        """
+        condition = Q(pk__in=[])
+        for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
+            "pk", "stall_days"
+        ):
+            cutoff = now - timedelta(days=days)
+            condition |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | Q(last_activity_at__lt=cutoff))
+        return self.open().filter(condition)
+
 
 class Opportunity(models.Model):
     """A deal (商机) moving through the stages of one pipeline."""
@@ -149,7 +192,11 @@ class Opportunity(models.Model):
     stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities")
     # Copy of stage.kind, kept by the services, so open/won/lost filters need no join.
     status = models.CharField(_("status"), max_length=4, choices=StageKind.choices, default=StageKind.OPEN)
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True)
+    description = models.TextField(_("description"), blank=True)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal(0))
     probability_override = models.PositiveSmallIntegerField(
         _("probability override (%)"), null=True, blank=True, validators=[MaxValueValidator(100)]
@@ -160,7 +207,10 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
-    won_lost_reason = models.CharField(_("won/lost reason"), max_length=200, blank=True)
+    lost_reason = models.ForeignKey(
+        LostReason, verbose_name=_("lost reason"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    close_note = models.CharField(_("won/lost note"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -175,6 +225,7 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
             models.Index(fields=["status", "stage"], name="opp_status_stage"),
             models.Index(fields=["-updated_at", "-id"], name="opp_recent"),
+            models.Index(fields=["owner", "-updated_at", "-id"], name="opp_owner_recent"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
@@ -195,11 +246,11 @@ class Opportunity(models.Model):
         return ((now or timezone.now()) - self.stage_entered_at).days
 
     def is_stalled(self, now: datetime | None = None) -> bool:
-        if self.status != StageKind.OPEN:
+        """The row-level twin of OpportunityQuerySet.stalled()."""
+        if self.status != StageKind.OPEN or not self.stage.stall_days:
             return False
-        now = now or timezone.now()
-        last_touch = max(self.stage_entered_at, self.last_activity_at or self.stage_entered_at)
-        return (now - last_touch).days > self.stage.stall_days
+        cutoff = (now or timezone.now()) - timedelta(days=self.stage.stall_days)
+        return self.stage_entered_at < cutoff or (self.last_activity_at is not None and self.last_activity_at < cutoff)
 
 
 class StageChangeQuerySet(ScopedQuerySet):
@@ -220,6 +271,8 @@ class StageChange(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, null=True, blank=True
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
+    checklist = models.JSONField(_("checklist confirmed"), default=list, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
 
     objects = StageChangeQuerySet.as_manager()
 

@@ -150,6 +150,11 @@ class AuditAction(models.TextChoices):
     ACCESS_DENIED = "access_denied", _("Access denied")
     ROLE_CHANGED = "role_changed", _("Role changed")
     DEACTIVATED = "deactivated", _("Deactivated")
+    FIELD_CHANGED = "field_changed", _("Field changed")
+    OWNER_CHANGED = "owner_changed", _("Owner changed")
+    CONFIG_CHANGED = "config_changed", _("Configuration changed")
+    EXPORTED = "exported", _("Exported")
+    IMPORTED = "imported", _("Imported")
 
 
 class AuditEvent(models.Model):

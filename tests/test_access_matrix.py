@@ -24,21 +24,31 @@ PAGES = {
     "funnel:opportunity_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
 }
 
-# route name → expected GET status per (viewer, owner of the object)
+
+def opportunity_of(cast, owner: str) -> list:
+    """URL args for an opportunity owned by `owner` of the cast."""
+    return [OpportunityFactory(owner=cast[owner], name="Matrix deal").pk]
+
+
+# route name → (URL args maker, expected GET status per (viewer, owner of the object)).
+# For records nobody owns (pipelines, stages), use owner None and a maker that ignores it.
 OBJECT_PAGES = {
-    "funnel:opportunity_detail": {
-        ("rep", "rep"): 200,
-        ("rep", "teammate"): 404,
-        ("rep", "manager"): 404,
-        ("rep", "other_rep"): 404,
-        ("manager", "rep"): 200,
-        ("manager", "manager"): 200,
-        ("manager", "other_rep"): 404,
-        ("manager", "other_manager"): 404,
-        ("admin", "rep"): 200,
-        ("admin", "other_rep"): 200,
-        ("anonymous", "rep"): SIGN_IN,
-    },
+    "funnel:opportunity_detail": (
+        opportunity_of,
+        {
+            ("rep", "rep"): 200,
+            ("rep", "teammate"): 404,
+            ("rep", "manager"): 404,
+            ("rep", "other_rep"): 404,
+            ("manager", "rep"): 200,
+            ("manager", "manager"): 200,
+            ("manager", "other_rep"): 404,
+            ("manager", "other_manager"): 404,
+            ("admin", "rep"): 200,
+            ("admin", "other_rep"): 200,
+            ("anonymous", "rep"): SIGN_IN,
+        },
+    ),
 }
 
 
@@ -72,11 +82,11 @@ def test_page_access(name, role, cast, pipeline, client_for, client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("name", "viewer", "owner"), [(name, *pair) for name, table in OBJECT_PAGES.items() for pair in table]
+    ("name", "viewer", "owner"), [(name, *pair) for name, (_, table) in OBJECT_PAGES.items() for pair in table]
 )
 def test_object_page_access(name, viewer, owner, cast, pipeline, client_for, client):
-    deal = OpportunityFactory(owner=cast[owner], name="Matrix deal")
-    response = client_as(viewer, cast, client_for, client).get(reverse(name, args=[deal.pk]))
-    assert response.status_code == OBJECT_PAGES[name][(viewer, owner)]
+    make_args, table = OBJECT_PAGES[name]
+    response = client_as(viewer, cast, client_for, client).get(reverse(name, args=make_args(cast, owner)))
+    assert response.status_code == table[(viewer, owner)]
     if response.status_code == 404:
         assert b"Matrix deal" not in response.content

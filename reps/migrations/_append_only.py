@@ -2,6 +2,8 @@
 
 PostgreSQL refuses UPDATE and DELETE of a row; SQLite (development only) refuses UPDATE, since
 Django's test flush there empties tables with DELETE.
+On SQLite, a later migration that alters such a table rebuilds it and drops the trigger:
+call protect() again after it.
 """
 
 from django.db import migrations

@@ -6,5 +6,5 @@ from reps.migrations import _append_only
 
 
 class Migration(migrations.Migration):
-    dependencies = [("funnel", "0002_initial"), ("reps", "0002_audit_append_only")]
+    dependencies = [("funnel", "0001_initial"), ("reps", "0002_audit_append_only")]
     operations = [_append_only.protect("funnel_stagechange")]
