@@ -163,6 +163,10 @@ LOGIN_FAILURES_PER_IP = envint("LOGIN_FAILURES_PER_IP", 50)
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 
+# Exports (funnel.export): rows per file and files per user per hour (QUALITY S24).
+EXPORT_MAX_ROWS = envint("EXPORT_MAX_ROWS", 100_000)
+EXPORTS_PER_HOUR = envint("EXPORTS_PER_HOUR", 10)
+
 # --- HTTPS and security headers ----------------------------------------------------
 HTTPS = envbool("HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS

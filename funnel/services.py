@@ -267,19 +267,33 @@ def opportunity_reassign(*, opportunity: Opportunity, owner: User, by: User, ver
     return current
 
 
-def _bulk_targets(*, ids: dict[int, int | None], by: User) -> list[Opportunity]:
-    """The requested opportunities, locked; refuses the whole request if any is out of the user's view."""
-    found = list(
-        Opportunity.objects.visible_to(by).select_for_update().select_related("stage", "pipeline").filter(pk__in=ids)
-    )
-    if len(found) != len(ids):
+def _check_bulk_scope(*, ids: dict[int, int | None], by: User) -> None:
+    """Refuses the whole request if any id is outside the user's view, and audits it (QUALITY S7).
+
+    Runs before the write transaction so the audit row survives the refusal.
+    """
+    visible = set(Opportunity.objects.visible_to(by).filter(pk__in=ids).values_list("pk", flat=True))
+    foreign = sorted(set(ids) - visible)
+    if foreign:
         audit_record(
             action=AuditAction.ACCESS_DENIED,
             actor=by,
             object_type=Opportunity._meta.label_lower,
-            object_id=",".join(str(pk) for pk in sorted(set(ids) - {o.pk for o in found}))[:64],
-            detail={"bulk": True},
+            object_id=",".join(map(str, foreign))[:64],
+            detail={"bulk": True, "ids": foreign},
         )
+        raise FunnelError(_("Some of the selected opportunities are not yours to change. Nothing was changed."))
+
+
+def _bulk_targets(*, ids: dict[int, int | None], by: User) -> list[Opportunity]:
+    """The requested opportunities, locked, each at the version the user saw."""
+    found = list(
+        Opportunity.objects.visible_to(by)
+        .select_for_update(of=("self",))
+        .select_related("stage", "pipeline")
+        .filter(pk__in=ids)
+    )
+    if len(found) != len(ids):  # one left the user's view since the check
         raise FunnelError(_("Some of the selected opportunities are not yours to change. Nothing was changed."))
     for opportunity in found:
         if ids[opportunity.pk] is not None and opportunity.version != ids[opportunity.pk]:
@@ -287,26 +301,27 @@ def _bulk_targets(*, ids: dict[int, int | None], by: User) -> list[Opportunity]:
     return found
 
 
-@transaction.atomic
 def opportunities_bulk_reassign(*, ids: dict[int, int | None], owner: User, by: User) -> int:
     """Reassigns every selected deal or none (QUALITY S7). `ids` maps id → version seen."""
-    for opportunity in _bulk_targets(ids=ids, by=by):
-        opportunity_reassign(opportunity=opportunity, owner=owner, by=by, version=None)
+    _check_bulk_scope(ids=ids, by=by)
+    with transaction.atomic():
+        for opportunity in _bulk_targets(ids=ids, by=by):
+            opportunity_reassign(opportunity=opportunity, owner=owner, by=by, version=None)
     return len(ids)
 
 
-@transaction.atomic
 def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: User) -> int:
     """Moves every selected deal through the same gates as a single move, or none."""
-    problems = []
-    for opportunity in _bulk_targets(ids=ids, by=by):
-        try:
-            opportunity_move(opportunity=opportunity, stage=stage, by=by, version=None)
-        except FunnelError as error:
-            problems.append(f"{opportunity.name}: {error}")
-    if problems:
-        transaction.set_rollback(True)
-        raise FunnelError(_("Nothing was moved. %(problems)s") % {"problems": " ".join(problems)})
+    _check_bulk_scope(ids=ids, by=by)
+    with transaction.atomic():
+        problems = []
+        for opportunity in _bulk_targets(ids=ids, by=by):
+            try:
+                opportunity_move(opportunity=opportunity, stage=stage, by=by, version=None)
+            except FunnelError as error:
+                problems.append(f"{opportunity.name}: {error}")
+        if problems:  # raising inside the block undoes the moves that passed
+            raise FunnelError(_("Nothing was moved. %(problems)s") % {"problems": " ".join(problems)})
     return len(ids)
 
 

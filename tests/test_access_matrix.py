@@ -6,7 +6,7 @@ A new route fails `test_every_route_is_in_the_matrix` until it is given its expe
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import OpportunityFactory
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
 ROLES = ["anonymous", "rep", "manager", "admin"]
 SIGN_IN = 302  # anonymous users are sent to the sign-in page
@@ -21,7 +21,13 @@ PAGES = {
     "reps:preferences": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "reps:team": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     "funnel:home": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:account_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:account_create": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:opportunity_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:opportunity_create": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:opportunity_bulk": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
+    "funnel:opportunity_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:board": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
 }
 
 
@@ -30,25 +36,65 @@ def opportunity_of(cast, owner: str) -> list:
     return [OpportunityFactory(owner=cast[owner], name="Matrix deal").pk]
 
 
+def account_of(cast, owner: str) -> list:
+    """URL args for a customer owned by `owner` of the cast."""
+    return [AccountFactory(owner=cast[owner], name="Matrix deal").pk]
+
+
+def contact_of(cast, owner: str) -> list:
+    """URL args for a contact of a customer owned by `owner` of the cast."""
+    return [ContactFactory(account__owner=cast[owner], account__name="Matrix deal", name="Matrix deal").pk]
+
+
+# Customers and their contacts follow the owner of the customer.
+ACCOUNT_ACCESS = {
+    ("rep", "rep"): 200,
+    ("rep", "teammate"): 404,
+    ("rep", "manager"): 404,
+    ("rep", "other_rep"): 404,
+    ("manager", "rep"): 200,
+    ("manager", "manager"): 200,
+    ("manager", "other_rep"): 404,
+    ("manager", "other_manager"): 404,
+    ("admin", "rep"): 200,
+    ("admin", "other_rep"): 200,
+    ("anonymous", "rep"): SIGN_IN,
+}
+
+
+# Who may open whose opportunity (the visibility rule, written out by hand).
+OPPORTUNITY_ACCESS = {
+    ("rep", "rep"): 200,
+    ("rep", "teammate"): 404,
+    ("rep", "manager"): 404,
+    ("rep", "other_rep"): 404,
+    ("manager", "rep"): 200,
+    ("manager", "manager"): 200,
+    ("manager", "other_rep"): 404,
+    ("manager", "other_manager"): 404,
+    ("admin", "rep"): 200,
+    ("admin", "other_rep"): 200,
+    ("anonymous", "rep"): SIGN_IN,
+}
+# POST-only actions: GET is refused before anything is looked up (the POST matrix is in
+# tests/funnel/test_opportunity_actions.py).
+POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in OPPORTUNITY_ACCESS}
+
 # route name → (URL args maker, expected GET status per (viewer, owner of the object)).
 # For records nobody owns (pipelines, stages), use owner None and a maker that ignores it.
 OBJECT_PAGES = {
-    "funnel:opportunity_detail": (
-        opportunity_of,
-        {
-            ("rep", "rep"): 200,
-            ("rep", "teammate"): 404,
-            ("rep", "manager"): 404,
-            ("rep", "other_rep"): 404,
-            ("manager", "rep"): 200,
-            ("manager", "manager"): 200,
-            ("manager", "other_rep"): 404,
-            ("manager", "other_manager"): 404,
-            ("admin", "rep"): 200,
-            ("admin", "other_rep"): 200,
-            ("anonymous", "rep"): SIGN_IN,
-        },
-    ),
+    "funnel:account_detail": (account_of, ACCOUNT_ACCESS),
+    "funnel:account_edit": (account_of, ACCOUNT_ACCESS),
+    "funnel:contact_create": (account_of, ACCOUNT_ACCESS),
+    "funnel:contact_edit": (contact_of, ACCOUNT_ACCESS),
+    "funnel:opportunity_detail": (opportunity_of, OPPORTUNITY_ACCESS),
+    "funnel:opportunity_edit": (opportunity_of, OPPORTUNITY_ACCESS),
+    "funnel:opportunity_move": (opportunity_of, POST_ONLY),
+    "funnel:opportunity_won": (opportunity_of, POST_ONLY),
+    "funnel:opportunity_lost": (opportunity_of, POST_ONLY),
+    "funnel:opportunity_reopen": (opportunity_of, POST_ONLY),
+    "funnel:opportunity_reassign": (opportunity_of, POST_ONLY),
+    "funnel:board_move": (opportunity_of, POST_ONLY),
 }
 
 

@@ -14,3 +14,14 @@ def money(value) -> str:
         return "—"
     rounded = Decimal(value).quantize(Decimal(1))
     return f"{settings.CURRENCY_SYMBOL}{number_format(rounded, 0, use_l10n=True, force_grouping=True)}"
+
+
+@register.filter
+def stalled(opportunity, now) -> bool:
+    """{% if opportunity|stalled:now %}: the same rule as OpportunityQuerySet.stalled()."""
+    return opportunity.is_stalled(now)
+
+
+@register.filter
+def days_in_stage(opportunity, now) -> int:
+    return opportunity.days_in_stage(now)

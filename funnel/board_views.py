@@ -1,0 +1,70 @@
+"""The board (看板): one column per open stage, cards dragged between columns (SortableJS + htmx)."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import metrics, services
+from .access import get_opportunity_for_user
+from .filters import OpportunityFilterForm
+from .models import Opportunity, Pipeline, Stage, StageKind
+
+CARDS_PER_COLUMN = 50
+
+
+def _board_context(request: HttpRequest, data) -> dict:
+    filters = OpportunityFilterForm(data, user=request.user)
+    pipeline = filters.values.get("pipeline") or Pipeline.objects.filter(is_active=True).first()
+    if pipeline is None:
+        return {"filters": filters, "pipeline": None, "columns": []}
+    scope = filters.apply(Opportunity.objects.visible_to(request.user)).filter(pipeline=pipeline, status=StageKind.OPEN)
+    # The newest cards of every column in one query: number the rows per stage, keep the first N.
+    cards = (
+        scope.select_related("account", "owner", "stage")
+        .annotate(
+            row=Window(RowNumber(), partition_by=[F("stage_id")], order_by=[F("updated_at").desc(), F("id").desc()])
+        )
+        .filter(row__lte=CARDS_PER_COLUMN)
+        .order_by("stage__order", "row")
+    )
+    by_stage: dict[int, list] = {}
+    for card in cards:
+        by_stage.setdefault(card.stage_id, []).append(card)
+    columns = [
+        {**row, "cards": by_stage.get(row["stage"].pk, [])}
+        for row in metrics.funnel_by_stage(scope.order_by(), pipeline)
+    ]
+    return {"filters": filters, "pipeline": pipeline, "columns": columns, "now": timezone.now()}
+
+
+@login_required
+def board(request: HttpRequest) -> HttpResponse:
+    return render(request, "funnel/board.html", _board_context(request, request.GET))
+
+
+@login_required
+@require_POST
+def board_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """A dropped card: move it, then answer with the board as it now is, so a refused move snaps back."""
+    opportunity = get_opportunity_for_user(request, pk)
+    stage = Stage.objects.filter(pk=request.POST.get("to_stage") or None, pipeline=opportunity.pipeline).first()
+    problem, link_stage = None, None
+    try:
+        if stage is None:
+            raise services.FunnelError(_("That stage does not exist in this pipeline."))
+        version = int(request.POST.get("version", ""))
+        services.opportunity_move(opportunity=opportunity, stage=stage, by=request.user, version=version)
+    except ValueError:
+        problem = _("The card was out of date. The board has been reloaded.")
+    except services.GateFailed as error:
+        problem, link_stage = str(error), stage
+    except services.FunnelError as error:
+        problem = str(error)
+    context = _board_context(request, request.POST)
+    context.update(problem=problem, problem_opportunity=opportunity, link_stage=link_stage, moved=not problem)
+    return render(request, "funnel/board.html#board", context)

@@ -1,0 +1,160 @@
+"""The opportunity filter shared by the list, the board and the CSV export.
+
+Every choice is limited to what the user may see, so a tampered parameter (another team's owner,
+an unknown ordering) is simply not a valid choice and is ignored (QUALITY S4, S25).
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django import forms
+from django.db.models import DateField, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from reps.models import Team, User
+
+from .models import Opportunity, Pipeline, Source, Stage, StageKind
+
+FAR_FUTURE = date(9999, 12, 31)
+
+
+@dataclass(frozen=True)
+class Sort:
+    label: str
+    key: str  # the field or annotation sorted on, then by id in the same direction
+    descending: bool
+
+
+SORTS = {
+    "updated": Sort(_("Recently updated"), "updated_at", True),
+    "amount": Sort(_("Largest amount"), "amount", True),
+    "close": Sort(_("Closing soonest"), "close_key", False),
+    "name": Sort(_("Name"), "name", False),
+    "created": Sort(_("Newest"), "created_at", True),
+}
+STATUS_CHOICES = [("open", _("Open")), ("won", _("Won")), ("lost", _("Lost")), ("all", _("All"))]
+
+
+def owner_choices(user: User) -> QuerySet[User]:
+    """People whose deals the user may filter by or assign to: visible and active."""
+    return User.objects.visible_to(user).active().order_by("first_name", "last_name", "username")
+
+
+def team_choices(user: User) -> QuerySet[Team]:
+    return Team.objects.filter(members__in=User.objects.visible_to(user)).distinct().order_by("name")
+
+
+class OpportunityFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
+    source = forms.ModelChoiceField(label=_("Source"), queryset=Source.objects.none(), required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    close_from = forms.DateField(
+        label=_("Expected close from"), required=False, widget=forms.DateInput({"type": "date"})
+    )
+    close_to = forms.DateField(label=_("Expected close to"), required=False, widget=forms.DateInput({"type": "date"}))
+    stalled = forms.BooleanField(label=_("Stalled only"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False
+    )
+
+    def __init__(self, data, *, user: User):
+        super().__init__(data)
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
+        self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
+        self.fields["owner"].queryset = owner_choices(user)
+        self.fields["team"].queryset = team_choices(user)
+        self.fields["source"].queryset = Source.objects.all()
+
+    @property
+    def values(self) -> dict:
+        """The cleaned filters; an invalid one (e.g. another team's owner) is dropped, never widening the scope."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+
+    def apply(self, opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+        """Narrows an already visibility-scoped queryset and orders it; never widens it."""
+        values = self.values
+        if values.get("q"):
+            opportunities = opportunities.filter(
+                Q(name__icontains=values["q"]) | Q(account__name__icontains=values["q"])
+            )
+        for name in ("pipeline", "stage", "owner", "source"):
+            if values.get(name):
+                opportunities = opportunities.filter(**{name: values[name]})
+        if values.get("team"):
+            opportunities = opportunities.filter(owner__team=values["team"])
+        status = values.get("status") or "open"
+        if status != "all":
+            opportunities = opportunities.filter(status=StageKind(status))
+        if values.get("close_from"):
+            opportunities = opportunities.filter(expected_close_date__gte=values["close_from"])
+        if values.get("close_to"):
+            opportunities = opportunities.filter(expected_close_date__lte=values["close_to"])
+        if values.get("stalled"):
+            opportunities = opportunities.stalled(timezone.now())
+        sort = self.ordering
+        opportunities = opportunities.annotate(
+            close_key=Coalesce("expected_close_date", Value(FAR_FUTURE, DateField()))
+        )
+        prefix = "-" if sort.descending else ""
+        return opportunities.order_by(f"{prefix}{sort.key}", f"{prefix}id")
+
+    @property
+    def ordering(self) -> Sort:
+        return SORTS.get(self.values.get("sort") or "updated", SORTS["updated"])
+
+    def querystring(self, **changes) -> str:
+        """The current filters as a query string, for links that keep them (pagination, board, export)."""
+        params = {
+            name: (value.pk if hasattr(value, "pk") else value)
+            for name, value in self.values.items()
+            if value not in (None, "", False)
+        }
+        params.update(changes)
+        return urlencode({name: value for name, value in params.items() if value not in (None, "")})
+
+
+# --- keyset pagination --------------------------------------------------------------------------
+def _encode(value) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def cursor_for(row: Opportunity, sort: Sort) -> str:
+    raw = json.dumps([_encode(getattr(row, sort.key)), row.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def after_cursor(opportunities: QuerySet[Opportunity], cursor: str, sort: Sort) -> QuerySet[Opportunity]:
+    """Rows after the cursor in the sort order; a malformed cursor means the first page."""
+    try:
+        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        pk = int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        return opportunities
+    op = "lt" if sort.descending else "gt"
+    return opportunities.filter(Q(**{f"{sort.key}__{op}": value}) | Q(**{sort.key: value, f"pk__{op}": pk}))
+
+
+def keyset_page(opportunities: QuerySet[Opportunity], cursor: str, sort: Sort, size: int) -> tuple[list, str | None]:
+    """One page of rows and the cursor of the next page (None on the last page)."""
+    if cursor:
+        opportunities = after_cursor(opportunities, cursor, sort)
+    rows = list(opportunities[: size + 1])
+    if len(rows) > size:
+        return rows[:size], cursor_for(rows[size - 1], sort)
+    return rows, None

@@ -1,0 +1,93 @@
+"""The board: columns, totals, scope, drag-and-drop moves that snap back when refused."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from funnel.models import Opportunity, Stage
+from tests.factories import OpportunityFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stage(name: str) -> Stage:
+    return Stage.objects.get(name=name)
+
+
+def test_board_has_one_column_per_open_stage_with_totals(client_for, rep, pipeline):
+    OpportunityFactory(owner=rep, stage=stage("Proposal"), amount=Decimal("1000"))
+    OpportunityFactory(owner=rep, stage=stage("Proposal"), amount=Decimal("3000"))
+    OpportunityFactory(owner=rep, stage=stage("Won"), amount=Decimal("9000"))
+    columns = client_for(rep).get(reverse("funnel:board")).context["columns"]
+    assert [column["stage"].name for column in columns] == ["Qualified", "Proposal", "Negotiation"]
+    proposal = columns[1]
+    assert (proposal["count"], proposal["total"], proposal["weighted"]) == (2, 4000, 1600)
+    assert len(proposal["cards"]) == 2
+
+
+def test_board_shows_only_visible_cards_whatever_the_filters(client_for, cast, pipeline):
+    OpportunityFactory(owner=cast["rep"], name="mine")
+    OpportunityFactory(owner=cast["other_rep"], name="theirs")
+    response = client_for(cast["rep"]).get(reverse("funnel:board"), {"owner": cast["other_rep"].pk})
+    cards = [card.name for column in response.context["columns"] for card in column["cards"]]
+    assert cards == ["mine"]
+    assert sum(column["count"] for column in response.context["columns"]) == 1
+
+
+def test_board_limits_cards_per_column_but_counts_all(client_for, rep, pipeline, monkeypatch):
+    monkeypatch.setattr("funnel.board_views.CARDS_PER_COLUMN", 3)
+    OpportunityFactory.create_batch(5, owner=rep)
+    first = client_for(rep).get(reverse("funnel:board")).context["columns"][0]
+    assert (first["count"], len(first["cards"])) == (5, 3)
+
+
+def test_dropped_card_moves_and_the_board_comes_back(client_for, rep, pipeline):
+    deal = OpportunityFactory(owner=rep)
+    response = client_for(rep).post(
+        reverse("funnel:board_move", args=[deal.pk]),
+        {"to_stage": stage("Proposal").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert Opportunity.objects.get(pk=deal.pk).stage.name == "Proposal"
+    assert '<div id="board"' in response.content.decode()
+    assert "<html" not in response.content.decode()  # only the board fragment
+
+
+def test_refused_drop_snaps_back_with_the_reason_and_a_way_on(client_for, rep, pipeline):
+    target = stage("Proposal")
+    target.required_fields = ["expected_close_date"]
+    target.save()
+    deal = OpportunityFactory(owner=rep)
+    response = client_for(rep).post(
+        reverse("funnel:board_move", args=[deal.pk]), {"to_stage": target.pk, "version": 1}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert "Expected close date" in body
+    assert f"?move_to={target.pk}" in body
+    qualified = body.split(f'data-stage="{stage("Qualified").pk}"')[1].split("</ol>")[0]
+    assert f'data-id="{deal.pk}"' in qualified  # the card is back where it was
+    assert Opportunity.objects.get(pk=deal.pk).stage.name == "Qualified"
+
+
+def test_stale_card_is_refused(client_for, rep, pipeline):
+    deal = OpportunityFactory(owner=rep, version=2)
+    response = client_for(rep).post(
+        reverse("funnel:board_move", args=[deal.pk]), {"to_stage": stage("Proposal").pk, "version": 1}
+    )
+    assert "Someone else changed" in response.content.decode()
+    assert Opportunity.objects.get(pk=deal.pk).stage.name == "Qualified"
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_board_query_count_does_not_grow_with_cards(
+    client_for, manager, rep, pipeline, rows, django_assert_num_queries
+):
+    OpportunityFactory.create_batch(rows, owner=rep)
+    client = client_for(manager)
+    client.get(reverse("funnel:board"))
+    # session, user, team (navbar), default pipeline, cards, column totals, stages,
+    # 3 filter choice lists, session save (3)
+    with django_assert_num_queries(13):
+        client.get(reverse("funnel:board"))
