@@ -27,8 +27,10 @@ class ChecklistMixin:
 
     def add_checklist(self, stage: Stage | None) -> None:
         items = stage.checklist_items() if stage else []
+        if not items:
+            return
         self.fields["checklist"] = forms.MultipleChoiceField(
-            label=_("Checklist for “%(stage)s”") % {"stage": stage.name} if stage else _("Checklist"),
+            label=_("Checklist for “%(stage)s”") % {"stage": stage.name},
             choices=[(item, item) for item in items],
             required=False,
             widget=forms.CheckboxSelectMultiple,
@@ -98,10 +100,11 @@ class MoveForm(ChecklistMixin, forms.Form):
         self.fields["version"].initial = opportunity.version
         if opportunity.probability_override is None:
             del self.fields["keep_probability"]
-        stage = None
-        if self.is_bound:
-            stage = self.fields["stage"].queryset.filter(pk=self.data.get("stage") or None).first()
-        self.add_checklist(stage or self.initial.get("stage"))
+        # Show the checklist of the stage being moved to: the posted one, or ?move_to= from the page.
+        chosen = self.data.get("stage") if self.is_bound else self.initial.get("stage")
+        stage = self.fields["stage"].queryset.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
+        self.fields["stage"].widget.attrs["data-reload-param"] = "move_to"
+        self.add_checklist(stage)
 
 
 class LostForm(forms.Form):

@@ -5,4 +5,14 @@ document.addEventListener("DOMContentLoaded", () => {
     form.querySelector(".js-hide-when-scripted")?.classList.add("d-none");
     form.querySelector("select")?.addEventListener("change", () => form.submit());
   });
+  // A select that changes what the form asks for (e.g. the target stage's checklist) reloads the
+  // page with its value as a parameter; without script, submitting shows the same thing.
+  document.querySelectorAll("select[data-reload-param]").forEach((select) => {
+    select.addEventListener("change", () => {
+      const url = new URL(window.location.href);
+      url.searchParams.set(select.dataset.reloadParam, select.value);
+      url.hash = select.form?.id || "actions";
+      window.location.assign(url);
+    });
+  });
 });

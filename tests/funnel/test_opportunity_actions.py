@@ -181,3 +181,14 @@ def test_bulk_without_a_selection_explains_itself(client_for, rep, pipeline):
     response = client_for(rep).post(reverse("funnel:opportunity_bulk"), {"action": "reassign", "owner": rep.pk})
     assert response.status_code == 400
     assert "Select at least one opportunity" in response.content.decode()
+
+
+def test_detail_page_shows_the_checklist_of_the_stage_chosen_to_move_to(client_for, rep, pipeline):
+    target = stage("Negotiation")
+    target.checklist = "Contract draft sent"
+    target.save()
+    deal = OpportunityFactory(owner=rep)
+    url = reverse("funnel:opportunity_detail", args=[deal.pk])
+    assert "Contract draft sent" not in client_for(rep).get(url).content.decode()
+    assert "Contract draft sent" in client_for(rep).get(url, {"move_to": target.pk}).content.decode()
+    assert client_for(rep).get(url, {"move_to": "x"}).status_code == 200

@@ -10,7 +10,17 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
+from funnel.models import (
+    Account,
+    Contact,
+    LostReason,
+    Opportunity,
+    Pipeline,
+    Source,
+    Stage,
+    StageChange,
+    StageKind,
+)
 from reps.models import Role, Team, Territory, User
 from reps.services import user_set_role
 
@@ -162,6 +172,8 @@ class Command(BaseCommand):
                 Stage.objects.create(pipeline=pipeline, order=order, **definition)
         for name in (_("Trade show"), _("Website"), _("Referral"), _("Cold call"), _("Partner")):
             Source.objects.get_or_create(name=name)
+        for name in (_("Price too high"), _("Chose a competitor"), _("Budget cut"), _("No decision made")):
+            LostReason.objects.get_or_create(name=name)
         return pipeline
 
     def seed_deals(self, people: dict[str, User], pipeline: Pipeline, chinese: bool) -> int:
@@ -205,6 +217,7 @@ class Command(BaseCommand):
 
     def create_deal(self, *, account, owner, pipeline, stages, target, name, source, rng, now) -> None:
         """Creates a deal that walked the open stages up to `target` over the last few weeks."""
+        reasons = list(LostReason.objects.all())
         path = [stage for stage in stages if stage.kind == StageKind.OPEN and stage.order <= target.order]
         if target.kind != StageKind.OPEN:
             path = path[: rng.randint(2, len(path))] + [target]
@@ -223,6 +236,7 @@ class Command(BaseCommand):
             stage_entered_at=moments[-1],
             last_activity_at=moments[-1],
             closed_at=moments[-1] if target.kind != StageKind.OPEN else None,
+            lost_reason=rng.choice(reasons) if target.kind == StageKind.LOST else None,
             created_at=moments[0],
         )
         previous = None
