@@ -1,3 +1,25 @@
-"""Routes of this part of the funnel app, included by funnel/urls.py under the "funnel" namespace."""
+"""Routes of this part of the funnel app, included by funnel/urls.py under the "funnel" namespace.
 
-urlpatterns: list = []
+The admin's funnel settings, under /settings/. Every route is admin only (funnel.config_views.admin_view).
+"""
+
+from django.urls import path
+
+from . import config_views as views
+
+urlpatterns = [
+    path("", views.settings_index, name="settings"),
+    path("pipelines/new/", views.pipeline_create, name="pipeline_create"),
+    path("pipelines/<int:pk>/", views.pipeline_detail, name="pipeline_detail"),
+    path("pipelines/<int:pk>/default/", views.pipeline_set_default, name="pipeline_set_default"),
+    path("pipelines/<int:pk>/stages/new/", views.stage_create, name="stage_create"),
+    path("pipelines/<int:pk>/stages/order/", views.stages_reorder, name="stages_reorder"),
+    path("stages/<int:pk>/", views.stage_edit, name="stage_edit"),
+    path("stages/<int:pk>/move/", views.stage_move, name="stage_move"),
+    path("stages/<int:pk>/archive/", views.stage_archive, name="stage_archive"),
+    path("stages/<int:pk>/unarchive/", views.stage_unarchive, name="stage_unarchive"),
+    path("sources/", views.item_list, {"kind": "source"}, name="source_list"),
+    path("sources/<int:pk>/", views.item_edit, {"kind": "source"}, name="source_edit"),
+    path("lost-reasons/", views.item_list, {"kind": "lost_reason"}, name="lost_reason_list"),
+    path("lost-reasons/<int:pk>/", views.item_edit, {"kind": "lost_reason"}, name="lost_reason_edit"),
+]

@@ -6,10 +6,15 @@ A new route fails `test_every_route_is_in_the_matrix` until it is given its expe
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from funnel.models import LostReason, Pipeline, Source, Stage
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
 ROLES = ["anonymous", "rep", "manager", "admin"]
 SIGN_IN = 302  # anonymous users are sent to the sign-in page
+# Funnel settings (QUALITY S11): the role is checked before the method, so a rep or manager gets 403
+# even on a POST-only route, where an admin's GET gets 405.
+ADMIN_PAGE = {"anonymous": SIGN_IN, "rep": 403, "manager": 403, "admin": 200}
+ADMIN_POST = {"anonymous": SIGN_IN, "rep": 403, "manager": 403, "admin": 405}
 
 # route name → expected GET status per role (routes without an object id)
 PAGES = {
@@ -28,6 +33,10 @@ PAGES = {
     "funnel:opportunity_bulk": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
     "funnel:opportunity_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:board": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:settings": ADMIN_PAGE,
+    "funnel:pipeline_create": ADMIN_POST,
+    "funnel:source_list": ADMIN_PAGE,
+    "funnel:lost_reason_list": ADMIN_PAGE,
 }
 
 
@@ -80,6 +89,28 @@ OPPORTUNITY_ACCESS = {
 # tests/funnel/test_opportunity_actions.py).
 POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in OPPORTUNITY_ACCESS}
 
+
+def pipeline_of(cast, owner: None) -> list:
+    return [Pipeline.objects.get(is_default=True).pk]
+
+
+def stage_of(cast, owner: None) -> list:
+    return [Stage.objects.get(pipeline__is_default=True, name="Proposal").pk]
+
+
+def source_of(cast, owner: None) -> list:
+    return [Source.objects.create(name="Matrix source").pk]
+
+
+def lost_reason_of(cast, owner: None) -> list:
+    return [LostReason.objects.create(name="Matrix reason").pk]
+
+
+def admin_only(statuses: dict) -> dict:
+    """A settings record nobody owns: the expectations of ADMIN_PAGE or ADMIN_POST, per viewer."""
+    return {(role, None): status for role, status in statuses.items()}
+
+
 # route name → (URL args maker, expected GET status per (viewer, owner of the object)).
 # For records nobody owns (pipelines, stages), use owner None and a maker that ignores it.
 OBJECT_PAGES = {
@@ -95,6 +126,16 @@ OBJECT_PAGES = {
     "funnel:opportunity_reopen": (opportunity_of, POST_ONLY),
     "funnel:opportunity_reassign": (opportunity_of, POST_ONLY),
     "funnel:board_move": (opportunity_of, POST_ONLY),
+    "funnel:pipeline_detail": (pipeline_of, admin_only(ADMIN_PAGE)),
+    "funnel:pipeline_set_default": (pipeline_of, admin_only(ADMIN_POST)),
+    "funnel:stage_create": (pipeline_of, admin_only(ADMIN_PAGE)),
+    "funnel:stages_reorder": (pipeline_of, admin_only(ADMIN_POST)),
+    "funnel:stage_edit": (stage_of, admin_only(ADMIN_PAGE)),
+    "funnel:stage_move": (stage_of, admin_only(ADMIN_POST)),
+    "funnel:stage_archive": (stage_of, admin_only(ADMIN_PAGE)),
+    "funnel:stage_unarchive": (stage_of, admin_only(ADMIN_POST)),
+    "funnel:source_edit": (source_of, admin_only(ADMIN_PAGE)),
+    "funnel:lost_reason_edit": (lost_reason_of, admin_only(ADMIN_PAGE)),
 }
 
 

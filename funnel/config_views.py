@@ -1,0 +1,375 @@
+"""The admin's funnel settings: pipelines, stages, sources and lost reasons.
+
+Only the admin role may reach any of it. `admin_view` checks the role before anything else, so a rep
+or a manager gets 403 on every route and method (QUALITY S11); anonymous users are sent to sign in.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from reps.models import AuditAction, AuditEvent
+from reps.services import audit_record
+
+from . import config_services
+from .config_forms import (
+    NamedItemCreateForm,
+    NamedItemForm,
+    PipelineCreateForm,
+    PipelineForm,
+    StageArchiveForm,
+    StageForm,
+)
+from .models import LostReason, Opportunity, Pipeline, Source, Stage, StageKind
+from .services import FunnelError
+
+AUDIT_ROWS = 50
+
+
+def require_admin(request: HttpRequest) -> None:
+    """403 for anyone but an admin, with an audit row for the denial."""
+    if not request.user.is_admin:
+        audit_record(
+            action=AuditAction.ACCESS_DENIED,
+            request=request,
+            object_type="funnel.settings",
+            detail={"path": request.path[:200], "method": request.method},
+        )
+        raise PermissionDenied
+
+
+def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in, then admin, then the view (and its method check): non-admins never learn more."""
+
+    @login_required
+    @wraps(view)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        require_admin(request)
+        return view(request, *args, **kwargs)
+
+    return checked
+
+
+def _posted(request: HttpRequest):
+    return request.POST if request.method == "POST" else None
+
+
+def _attempt(form, write: Callable[[], models.Model]) -> models.Model | None:
+    """Runs the service; a refusal becomes a form error (and None), so the page re-shows what was typed."""
+    try:
+        return write()
+    except FunnelError as error:
+        form.add_error(None, str(error))
+        return None
+
+
+# --- Settings index ------------------------------------------------------------------------------
+
+
+def _pipelines() -> models.QuerySet:
+    """Pipelines with their active stage count and open deal count, in one query."""
+    open_deals = (
+        Opportunity.objects.open()
+        .filter(pipeline=OuterRef("pk"))
+        .order_by()
+        .values("pipeline")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Pipeline.objects.annotate(
+        stage_count=Count("stages", filter=Q(stages__is_archived=False)),
+        open_count=Coalesce(Subquery(open_deals), 0),
+    )
+
+
+def _index(request: HttpRequest, create_form: PipelineCreateForm) -> HttpResponse:
+    context = {"pipelines": _pipelines(), "create_form": create_form, "audit_rows": _config_audit()}
+    return render(request, "funnel/config/index.html", context)
+
+
+@admin_view
+@require_GET
+def settings_index(request: HttpRequest) -> HttpResponse:
+    return _index(request, PipelineCreateForm())
+
+
+@admin_view
+@require_POST
+def pipeline_create(request: HttpRequest) -> HttpResponse:
+    form = PipelineCreateForm(request.POST)
+    pipeline = form.is_valid() and _attempt(
+        form, lambda: config_services.pipeline_create(name=form.cleaned_data["name"], by=request.user)
+    )
+    if pipeline:
+        messages.success(request, _("Pipeline “%(name)s” created with three starter stages.") % {"name": pipeline})
+        return redirect("funnel:pipeline_detail", pipeline.pk)
+    return _index(request, form)
+
+
+# --- Pipelines and their stages ----------------------------------------------------------------------
+
+
+def _stage_table(pipeline: Pipeline) -> dict:
+    stages = pipeline.stages.annotate(held=Count("opportunities")).order_by("order", "pk")
+    return {"pipeline": pipeline, "stages": stages}
+
+
+@admin_view
+def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    form = PipelineForm(_posted(request), pipeline=pipeline)
+    if form.is_valid() and _attempt(
+        form, lambda: config_services.pipeline_update(pipeline=pipeline, by=request.user, **form.cleaned_data)
+    ):
+        messages.success(request, _("Pipeline saved."))
+        return redirect("funnel:pipeline_detail", pipeline.pk)
+    return render(request, "funnel/config/pipeline_detail.html", {**_stage_table(pipeline), "form": form})
+
+
+@admin_view
+@require_POST
+def pipeline_set_default(request: HttpRequest, pk: int) -> HttpResponse:
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    try:
+        config_services.pipeline_set_default(pipeline=pipeline, by=request.user)
+        messages.success(request, _("“%(name)s” is now the default pipeline.") % {"name": pipeline.name})
+    except FunnelError as error:
+        messages.error(request, str(error))
+    return redirect("funnel:pipeline_detail", pipeline.pk)
+
+
+def _posted_ids(request: HttpRequest) -> list[int]:
+    try:
+        return [int(value) for value in request.POST.getlist("stage")]
+    except ValueError:
+        return []  # refused below as "not exactly this pipeline's stages"
+
+
+@admin_view
+@require_POST
+def stages_reorder(request: HttpRequest, pk: int) -> HttpResponse:
+    """The drag-and-drop target: answers htmx with the refreshed stage table (409 when refused)."""
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    error, status = "", 200
+    try:
+        config_services.stages_reorder(pipeline=pipeline, stage_ids=_posted_ids(request), by=request.user)
+    except FunnelError as refusal:
+        error, status = str(refusal), 409
+    if request.htmx:
+        context = {**_stage_table(pipeline), "order_error": error, "order_saved": not error}
+        return render(request, "funnel/config/pipeline_detail.html#stage-table", context, status=status)
+    messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or _("Stage order saved."))
+    return redirect("funnel:pipeline_detail", pipeline.pk)
+
+
+@admin_view
+@require_POST
+def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """The up and down buttons: they work without script, from a phone or a keyboard."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
+    step = {"up": -1, "down": 1}.get(request.POST.get("direction", ""), 0)
+    try:
+        config_services.stage_shift(stage=stage, by=request.user, step=step)
+    except FunnelError as error:
+        messages.error(request, str(error))
+    return redirect("funnel:pipeline_detail", stage.pipeline_id)
+
+
+@admin_view
+def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    form = StageForm(_posted(request), pipeline=pipeline)
+    if form.is_valid() and _attempt(
+        form, lambda: config_services.stage_create(pipeline=pipeline, by=request.user, data=form.cleaned_data)
+    ):
+        messages.success(request, _("Stage “%(name)s” added.") % {"name": form.cleaned_data["name"]})
+        return redirect("funnel:pipeline_detail", pipeline.pk)
+    return render(request, "funnel/config/stage_form.html", {"pipeline": pipeline, "form": form, "stage": None})
+
+
+@admin_view
+def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
+    form = StageForm(_posted(request), pipeline=stage.pipeline, stage=stage)
+    if form.is_valid() and _attempt(
+        form, lambda: config_services.stage_update(stage=stage, by=request.user, data=form.cleaned_data)
+    ):
+        messages.success(request, _("Stage “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        return redirect("funnel:pipeline_detail", stage.pipeline_id)
+    return render(request, "funnel/config/stage_form.html", {"pipeline": stage.pipeline, "form": form, "stage": stage})
+
+
+@admin_view
+def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
+    """Asks where the stage's deals go (when it has any), then archives it; stages are never deleted."""
+    stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
+    counts = stage.opportunities.aggregate(held=Count("pk"), open=Count("pk", filter=Q(status=StageKind.OPEN)))
+    form = StageArchiveForm(_posted(request), stage=stage, held=counts["held"])
+    if form.is_valid():
+        try:
+            moved = config_services.stage_archive(stage=stage, by=request.user, target=form.cleaned_data["target"])
+        except FunnelError as error:
+            form.add_error(None, str(error))
+        else:
+            message = _("Stage “%(name)s” archived; %(count)d opportunities moved.")
+            messages.success(request, message % {"name": stage.name, "count": moved})
+            return redirect("funnel:pipeline_detail", stage.pipeline_id)
+    return render(request, "funnel/config/stage_archive.html", {"stage": stage, "form": form, **counts})
+
+
+@admin_view
+@require_POST
+def stage_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
+    stage = get_object_or_404(Stage, pk=pk)
+    config_services.stage_unarchive(stage=stage, by=request.user)
+    messages.success(request, _("Stage “%(name)s” is active again.") % {"name": stage.name})
+    return redirect("funnel:pipeline_detail", stage.pipeline_id)
+
+
+# --- Sources and lost reasons --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """One of the admin-edited lists of names, and the services that write it."""
+
+    model: type[models.Model]
+    create: Callable[..., models.Model]
+    update: Callable[..., models.Model]
+    title: str
+    intro: str
+    list_url: str
+    edit_url: str
+
+
+ITEM_LISTS = {
+    "source": ItemList(
+        model=Source,
+        create=config_services.source_create,
+        update=lambda item, **values: config_services.source_update(source=item, **values),
+        title=gettext_lazy("Sources"),
+        intro=gettext_lazy("Where opportunities come from: channels, campaigns, referrals."),
+        list_url="funnel:source_list",
+        edit_url="funnel:source_edit",
+    ),
+    "lost_reason": ItemList(
+        model=LostReason,
+        create=config_services.lost_reason_create,
+        update=lambda item, **values: config_services.lost_reason_update(lost_reason=item, **values),
+        title=gettext_lazy("Lost reasons"),
+        intro=gettext_lazy("Why deals are lost. Reps choose one when they mark a deal lost."),
+        list_url="funnel:lost_reason_list",
+        edit_url="funnel:lost_reason_edit",
+    ),
+}
+
+
+@admin_view
+def item_list(request: HttpRequest, kind: str) -> HttpResponse:
+    """A list with its use counts and a form to add an entry."""
+    spec = ITEM_LISTS[kind]
+    form = NamedItemCreateForm(_posted(request), model=spec.model)
+    if form.is_valid() and _attempt(form, lambda: spec.create(name=form.cleaned_data["name"], by=request.user)):
+        messages.success(request, _("“%(name)s” added.") % {"name": form.cleaned_data["name"]})
+        return redirect(spec.list_url)
+    items = spec.model.objects.annotate(uses=Count("opportunity")).order_by("-is_active", "name")
+    return render(request, "funnel/config/item_list.html", {"spec": spec, "items": items, "form": form})
+
+
+@admin_view
+def item_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """Rename, activate or deactivate. There is no delete: deals keep pointing at used entries."""
+    spec = ITEM_LISTS[kind]
+    item = get_object_or_404(spec.model, pk=pk)
+    form = NamedItemForm(_posted(request), model=spec.model, item=item)
+    if form.is_valid() and _attempt(form, lambda: spec.update(item, by=request.user, **form.cleaned_data)):
+        messages.success(request, _("“%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        return redirect(spec.list_url)
+    return render(request, "funnel/config/item_edit.html", {"spec": spec, "item": item, "form": form})
+
+
+# --- Audit of configuration -----------------------------------------------------------------------------
+
+FIELD_LABELS = {
+    "name": gettext_lazy("Name"),
+    "is_default": gettext_lazy("Default"),
+    "previous_default": gettext_lazy("Previous default"),
+    "is_active": gettext_lazy("Active"),
+    "is_archived": gettext_lazy("Archived"),
+    "stages": gettext_lazy("Stages"),
+    "order": gettext_lazy("Order"),
+    "probability": gettext_lazy("Probability (%)"),
+    "stall_days": gettext_lazy("Stalled after (days)"),
+    "kind": gettext_lazy("Kind"),
+    "playbook": gettext_lazy("Playbook"),
+    "checklist": gettext_lazy("Checklist"),
+    "required_fields": gettext_lazy("Required fields"),
+    "moved_to": gettext_lazy("Opportunities moved to"),
+    "opportunities_moved": gettext_lazy("Opportunities moved"),
+}
+AUDITED_MODELS = [Pipeline, Stage, Source, LostReason]
+
+
+def _shown(value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _object_names(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
+    """The current name of each audited object, one query per kind of object."""
+    names = {}
+    for model in AUDITED_MODELS:
+        label = model._meta.label_lower
+        ids = {event.object_id for event in events if event.object_type == label}
+        if ids:
+            names.update(
+                {(label, str(pk)): name for pk, name in model.objects.filter(pk__in=ids).values_list("pk", "name")}
+            )
+    return names
+
+
+def _config_audit() -> list[dict]:
+    """The latest configuration changes, ready to print: who, when, what, old → new."""
+    events = list(
+        AuditEvent.objects.filter(action=AuditAction.CONFIG_CHANGED)
+        .select_related("actor")
+        .order_by("-at", "-id")[:AUDIT_ROWS]
+    )
+    names = _object_names(events)
+    verbose = {model._meta.label_lower: model._meta.verbose_name for model in AUDITED_MODELS}
+    rows = []
+    for event in events:
+        changes = []
+        for field, value in event.detail.items():
+            label = FIELD_LABELS.get(field, field)
+            if isinstance(value, list) and len(value) == 2:
+                changes.append({"label": label, "old": _shown(value[0]), "new": _shown(value[1])})
+            else:
+                changes.append({"label": label, "old": None, "new": _shown(value)})
+        what = verbose.get(event.object_type, event.object_type)
+        rows.append(
+            {
+                "event": event,
+                "what": what,
+                "name": names.get((event.object_type, event.object_id), ""),
+                "changes": changes,
+            }
+        )
+    return rows
