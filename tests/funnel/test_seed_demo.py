@@ -70,3 +70,26 @@ def test_seed_refuses_to_run_with_debug_off_unless_forced(settings):
 def test_seed_refuses_a_short_password():
     with pytest.raises(CommandError, match="at least 12"):
         call_command("seed_demo", force=True, password="short", stdout=StringIO())
+
+
+def test_bulk_option_adds_consistent_benchmark_deals_and_tops_up_idempotently():
+    seed(opportunities=40, reps=4, teams=2)
+    bench = Opportunity.objects.filter(name__startswith="Bench deal")
+    assert bench.count() == 40
+    assert User.objects.filter(username__startswith="bench_rep").count() == 4
+    assert set(bench.values_list("owner__team__name", flat=True)) == {"Bench 01", "Bench 02"}
+    for deal in bench.select_related("stage"):
+        last = StageChange.objects.filter(opportunity=deal).order_by("at", "id").last()
+        assert (last.to_stage, last.at, deal.status) == (deal.stage, deal.stage_entered_at, deal.stage.kind)
+    seed(opportunities=50, reps=4, teams=2)
+    assert bench.count() == 50
+
+
+def test_bench_funnel_prints_a_row_per_case():
+    seed(opportunities=30, reps=2, teams=1)
+    out = StringIO()
+    call_command("bench_funnel", requests=2, deep=5, users="bench_rep001,admin", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "R_sql" in lines[1]
+    assert sum(line.startswith("board") for line in lines) == 2
+    assert any(line.startswith("list, after 5 rows") for line in lines)

@@ -1,6 +1,7 @@
 """Loads the demo organisation: two teams, a pipeline, customers and deals with a few weeks of history."""
 
 import random
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +24,8 @@ from funnel.models import (
 )
 from reps.models import Role, Team, Territory, User
 from reps.services import user_set_role
+
+from . import _bulk
 
 DEFAULT_PASSWORD = "loudou-demo-2026"  # noqa: S105  (documented in the README; demo only)
 
@@ -127,6 +130,10 @@ class Command(BaseCommand):
             help="Language of the demo data (stage, customer and deal names).",
         )
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on a live site).")
+        bulk = parser.add_argument_group("benchmark volumes (bulk inserts; idempotent: tops up to the numbers)")
+        bulk.add_argument("--opportunities", type=int, default=0, help="Extra opportunities, e.g. 1000000.")
+        bulk.add_argument("--reps", type=int, default=200, help="Benchmark reps sharing them (default 200).")
+        bulk.add_argument("--teams", type=int, default=20, help="Benchmark teams, each with a manager (default 20).")
 
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
@@ -137,10 +144,29 @@ class Command(BaseCommand):
             people = self.seed_people(options["password"])
             pipeline = self.seed_pipeline()
             created = self.seed_deals(people, pipeline, chinese=options["language"].startswith("zh"))
+        if options["opportunities"] > 0:
+            self.seed_bulk(options, pipeline)
         self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities)."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password {options['password']!r} as:")
         for username, _first, _last, role, _team, _tz in PEOPLE:
             self.stdout.write(f"  {username:<9} {role.label}")
+
+    def seed_bulk(self, options: dict, pipeline: Pipeline) -> None:
+        if options["reps"] < 1 or options["teams"] < 1:
+            raise CommandError("--reps and --teams must be at least 1.")
+        owners = _bulk.bulk_people(teams=options["teams"], reps=options["reps"], password=options["password"])
+        missing = options["opportunities"] - Opportunity.objects.filter(name__startswith="Bench deal").count()
+        if missing <= 0:
+            self.stdout.write("Benchmark opportunities already there.")
+            return
+        self.stdout.write(f"Adding {missing} benchmark opportunities for {len(owners)} reps…")
+        started = time.monotonic()
+
+        def progress(done: int) -> None:
+            if done % 100_000 == 0 or done == missing:
+                self.stdout.write(f"  {done:>9,} ({time.monotonic() - started:.0f} s)")
+
+        _bulk.bulk_deals(owners=owners, pipeline=pipeline, count=missing, progress=progress)
 
     def seed_people(self, password: str) -> dict[str, User]:
         teams = [Team.objects.get_or_create(name=name)[0] for name in (_("East China"), _("International"))]
