@@ -7,6 +7,7 @@ run one after the other, while reps keep moving deals (they write opportunities,
 
 from django.db import models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reps.models import AuditAction, User
 from reps.services import audit_record
@@ -207,10 +208,12 @@ def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
         held = current.opportunities.count()
         if held:
             # Opportunity.status copies the stage's kind: changing it would misfile these deals.
-            raise FunnelError(
-                _("“%(stage)s” holds %(count)d opportunities, so its kind cannot change. Add a new stage instead.")
-                % {"stage": current.name, "count": held}
+            message = ngettext(
+                "“%(stage)s” holds %(count)d opportunity, so its kind cannot change. Add a new stage instead.",
+                "“%(stage)s” holds %(count)d opportunities, so its kind cannot change. Add a new stage instead.",
+                held,
             )
+            raise FunnelError(message % {"stage": current.name, "count": held})
         if not current.is_archived:
             _check_keeps_kind(current, archiving=False)
     if changes:

@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from reps.models import AuditAction, AuditEvent
@@ -223,7 +223,11 @@ def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
         except FunnelError as error:
             form.add_error(None, str(error))
         else:
-            message = _("Stage “%(name)s” archived; %(count)d opportunities moved.")
+            message = ngettext(
+                "Stage “%(name)s” archived; %(count)d opportunity moved.",
+                "Stage “%(name)s” archived; %(count)d opportunities moved.",
+                moved,
+            )
             messages.success(request, message % {"name": stage.name, "count": moved})
             return redirect("funnel:pipeline_detail", stage.pipeline_id)
     return render(request, "funnel/config/stage_archive.html", {"stage": stage, "form": form, **counts})

@@ -1,0 +1,436 @@
+"""The admin's funnel settings pages: admin only (QUALITY S11), thin views over config_services,
+forms that re-show what was typed, and a constant number of queries per page."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from funnel.config_urls import urlpatterns as config_patterns
+from funnel.models import LostReason, Pipeline, Source, Stage, StageChange, StageKind
+from reps.models import AuditAction, AuditEvent
+from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def config_rows():
+    return AuditEvent.objects.filter(action=AuditAction.CONFIG_CHANGED)
+
+
+def stage(pipeline: Pipeline, name: str) -> Stage:
+    return pipeline.stages.get(name=name)
+
+
+def stage_names(pipeline: Pipeline) -> list[str]:
+    return list(pipeline.stages.order_by("order").values_list("name", flat=True))
+
+
+def stage_post(**overrides) -> dict:
+    data = {"name": "Contract", "probability": "60", "stall_days": "7", "kind": "open", "playbook": "", "checklist": ""}
+    return data | overrides
+
+
+def config_urls(pipeline: Pipeline) -> list[str]:
+    """Every settings route, with a real object for those that need one."""
+    args = {
+        "pipeline": pipeline.pk,
+        "stage": stage(pipeline, "Proposal").pk,
+        "source": Source.objects.get_or_create(name="Website")[0].pk,
+        "lost_reason": LostReason.objects.get_or_create(name="Price")[0].pk,
+    }
+    urls = []
+    for pattern in config_patterns:
+        name = f"funnel:{pattern.name}"
+        if "<int:pk>" not in str(pattern.pattern):
+            urls.append(reverse(name))
+        elif pattern.name.startswith("stage"):
+            urls.append(reverse(name, args=[args["pipeline" if "stages/" not in str(pattern.pattern) else "stage"]]))
+        elif pattern.name.startswith("pipeline"):
+            urls.append(reverse(name, args=[args["pipeline"]]))
+        else:
+            urls.append(reverse(name, args=[args[pattern.default_args["kind"]]]))
+    return urls
+
+
+# --- Access (QUALITY S11) -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["rep", "manager"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_rep_and_manager_get_403_on_every_settings_route(role, method, cast, pipeline, client_for):
+    client = client_for(cast[role])
+    for url in config_urls(pipeline):
+        response = getattr(client, method)(url, stage_post(name="Sneaky", direction="up", stage=["1"]))
+        assert response.status_code == 403, url
+    assert not config_rows().exists()
+    assert stage_names(pipeline) == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_every_settings_route_sends_anonymous_users_to_sign_in(client, pipeline):
+    for url in config_urls(pipeline):
+        response = client.post(url)
+        assert response.status_code == 302 and reverse("reps:login") in response["Location"], url
+
+
+def test_denied_settings_request_is_audited(rep, pipeline, client_for):
+    client_for(rep).get(reverse("funnel:settings"))
+    assert AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, actor=rep).exists()
+
+
+def test_manager_cannot_reorder_stages(manager, pipeline, client_for):
+    ids = [str(pk) for pk in pipeline.stages.order_by("-order").values_list("pk", flat=True)]
+    response = client_for(manager).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+    assert response.status_code == 403
+    assert stage_names(pipeline) == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_rep_cannot_change_a_stage_probability(rep, pipeline, client_for):
+    proposal = stage(pipeline, "Proposal")
+    response = client_for(rep).post(reverse("funnel:stage_edit", args=[proposal.pk]), stage_post(name="Proposal"))
+    assert response.status_code == 403
+    assert stage(pipeline, "Proposal").probability == 40
+
+
+# --- Settings index ----------------------------------------------------------------------------------------
+
+
+def test_index_lists_pipelines_with_stage_and_open_deal_counts(admin_user, rep, pipeline, client_for):
+    OpportunityFactory.create_batch(3, owner=rep, stage=stage(pipeline, "Proposal"))
+    OpportunityFactory(owner=rep, stage=stage(pipeline, "Won"))
+    PipelineFactory(name="Dormant", is_active=False)
+
+    response = client_for(admin_user).get(reverse("funnel:settings"))
+
+    rows = {p.name: (p.stage_count, p.open_count) for p in response.context["pipelines"]}
+    assert rows == {"Project sales": (5, 3), "Dormant": (0, 0)}
+    assert reverse("funnel:pipeline_detail", args=[pipeline.pk]) in response.content.decode()
+    assert reverse("funnel:source_list") in response.content.decode()
+
+
+def test_index_shows_the_empty_states(admin_user, client_for):
+    content = client_for(admin_user).get(reverse("funnel:settings")).content.decode()
+    assert "No pipelines yet" in content
+    assert "No configuration changes recorded yet" in content
+
+
+def test_index_audit_list_shows_who_when_in_their_time_zone_and_old_to_new(admin_user, pipeline, client_for):
+    AuditEvent.objects.create(
+        action=AuditAction.CONFIG_CHANGED,
+        actor=admin_user,
+        username=admin_user.username,
+        at=datetime(2026, 1, 15, 2, 30, tzinfo=UTC),
+        object_type="funnel.stage",
+        object_id=str(stage(pipeline, "Proposal").pk),
+        detail={"probability": [40, 55]},
+    )
+    admin_user.time_zone = "Asia/Shanghai"
+    admin_user.save()
+
+    content = client_for(admin_user).get(reverse("funnel:settings")).content.decode()
+
+    assert "10:30 a.m." in content  # 02:30 UTC is 10:30 in Shanghai
+    assert str(admin_user) in content
+    assert "“Proposal”" in content
+    assert "40 → 55" in content
+
+
+def test_index_query_count_does_not_grow_with_pipelines_or_audit_rows(
+    admin_user, pipeline, client_for, django_assert_num_queries
+):
+    client = client_for(admin_user)
+    client.post(reverse("funnel:pipeline_create"), {"name": "One"})
+    client.post(reverse("funnel:source_list"), {"name": "One"})  # one name lookup per kind of object audited
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("funnel:settings"))
+    expected = len(few)  # read now: the next request resets the connection's query log
+    for n in range(10):
+        client.post(reverse("funnel:pipeline_create"), {"name": f"More {n}"})
+        client.post(reverse("funnel:source_list"), {"name": f"Source {n}"})
+    with django_assert_num_queries(expected):
+        client.get(reverse("funnel:settings"))
+
+
+def test_admin_creates_a_pipeline_with_starter_stages(admin_user, pipeline, client_for):
+    response = client_for(admin_user).post(reverse("funnel:pipeline_create"), {"name": "Renewals"})
+
+    created = Pipeline.objects.get(name="Renewals")
+    assert response.status_code == 302 and response["Location"] == reverse("funnel:pipeline_detail", args=[created.pk])
+    assert created.stages.count() == 3
+    assert config_rows().count() == 1
+
+
+def test_pipeline_name_clash_reshows_the_form_with_a_clear_message(admin_user, pipeline, client_for):
+    response = client_for(admin_user).post(reverse("funnel:pipeline_create"), {"name": "project sales"})
+    assert response.status_code == 200
+    assert "A pipeline with this name already exists." in response.content.decode()
+    assert 'value="project sales"' in response.content.decode()
+    assert Pipeline.objects.count() == 1
+
+
+# --- Pipeline page ----------------------------------------------------------------------------------------
+
+
+def test_pipeline_page_lists_stages_in_order_with_deal_counts(admin_user, rep, pipeline, client_for):
+    OpportunityFactory.create_batch(2, owner=rep, stage=stage(pipeline, "Negotiation"))
+    response = client_for(admin_user).get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+    stages = list(response.context["stages"])
+    assert [s.name for s in stages] == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+    assert [s.held for s in stages] == [0, 0, 2, 0, 0]
+    assert "js/stage_sort.js" in response.content.decode()
+
+
+def test_pipeline_page_has_no_inline_script_or_style(admin_user, pipeline, client_for):
+    content = client_for(admin_user).get(reverse("funnel:pipeline_detail", args=[pipeline.pk])).content.decode()
+    assert "<script>" not in content and "style=" not in content
+
+
+def test_admin_renames_and_deactivates_a_pipeline(admin_user, pipeline, client_for):
+    other = PipelineFactory(name="Old")
+    response = client_for(admin_user).post(reverse("funnel:pipeline_detail", args=[other.pk]), {"name": "Older"})
+    assert response.status_code == 302
+    other.refresh_from_db()
+    assert (other.name, other.is_active) == ("Older", False)
+
+
+def test_deactivating_the_default_pipeline_is_refused_with_a_message(admin_user, pipeline, client_for):
+    response = client_for(admin_user).post(reverse("funnel:pipeline_detail", args=[pipeline.pk]), {"name": "Renamed"})
+    assert response.status_code == 200
+    assert "The default pipeline stays active." in response.content.decode()
+    assert 'value="Renamed"' in response.content.decode()
+    assert Pipeline.objects.get(pk=pipeline.pk).name == "Project sales"
+
+
+def test_admin_sets_the_default_pipeline(admin_user, pipeline, client_for):
+    other = PipelineFactory(name="Renewals")
+    response = client_for(admin_user).post(reverse("funnel:pipeline_set_default", args=[other.pk]))
+    assert response.status_code == 302
+    assert list(Pipeline.objects.filter(is_default=True)) == [other]
+
+
+@pytest.mark.parametrize("stage_count", [1, 20])
+def test_pipeline_page_query_count_is_the_same_for_1_and_20_stages(
+    stage_count, admin_user, rep, client_for, django_assert_num_queries
+):
+    pipeline = PipelineFactory(name="Measured", is_default=True)
+    for order in range(1, stage_count + 1):
+        OpportunityFactory(owner=rep, stage=StageFactory(pipeline=pipeline, order=order))
+    client = client_for(admin_user)
+    client.get(reverse("funnel:settings"))  # warm the session
+    with django_assert_num_queries(QUERIES_ON_PIPELINE_PAGE):
+        response = client.get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+    assert len(response.context["stages"]) == stage_count
+
+
+# session, user, pipeline, stages with their deal counts; then the session's renewal (savepoint, update, release)
+QUERIES_ON_PIPELINE_PAGE = 7
+
+
+# --- Ordering -------------------------------------------------------------------------------------------------
+
+
+def test_drag_and_drop_order_is_saved_and_the_table_comes_back(admin_user, pipeline, client_for):
+    names = ["Negotiation", "Qualified", "Proposal", "Won", "Lost"]
+    ids = [stage(pipeline, name).pk for name in names]
+
+    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+
+    assert response.status_code == 200
+    assert stage_names(pipeline) == names
+    content = response.content.decode()
+    assert "Stage order saved." in content
+    assert "<html" not in content  # only the table, for htmx to swap
+    assert content.index("Negotiation") < content.index("Qualified")
+
+
+def test_reorder_with_a_foreign_stage_is_refused_with_409_and_the_stored_order(admin_user, pipeline, client_for):
+    foreign = StageFactory(pipeline=PipelineFactory(name="Other"))
+    ids = [*pipeline.stages.order_by("-order").values_list("pk", flat=True)[1:], foreign.pk]
+
+    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+
+    assert response.status_code == 409
+    assert "Reload it and try again." in response.content.decode()
+    assert stage_names(pipeline) == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
+
+
+def test_reorder_with_garbage_ids_is_refused(admin_user, pipeline, client_for):
+    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ["x"]})
+    assert response.status_code == 302
+    assert stage_names(pipeline)[0] == "Qualified"
+
+
+def test_up_button_moves_a_stage_without_script(admin_user, pipeline, client_for):
+    negotiation = stage(pipeline, "Negotiation")
+    response = client_for(admin_user).post(reverse("funnel:stage_move", args=[negotiation.pk]), {"direction": "up"})
+    assert response.status_code == 302
+    assert stage_names(pipeline)[:3] == ["Qualified", "Negotiation", "Proposal"]
+
+
+def test_down_button_on_the_last_stage_explains_why_nothing_moved(admin_user, pipeline, client_for):
+    lost = stage(pipeline, "Lost")
+    response = client_for(admin_user).post(
+        reverse("funnel:stage_move", args=[lost.pk]), {"direction": "down"}, follow=True
+    )
+    assert "cannot move further" in response.content.decode()
+
+
+# --- Stage form -------------------------------------------------------------------------------------------------
+
+
+def test_admin_adds_a_stage_with_checklist_and_required_fields(admin_user, pipeline, client_for):
+    data = stage_post(checklist="Budget confirmed\n\n  Decision maker met  ", required_fields=["amount", "contact"])
+    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+
+    assert response.status_code == 302
+    created = stage(pipeline, "Contract")
+    assert created.checklist_items() == ["Budget confirmed", "Decision maker met"]
+    assert created.required_fields == ["amount", "contact"]
+    assert (created.probability, created.stall_days) == (60, 7)
+
+
+def test_duplicate_stage_name_reshows_what_was_typed(admin_user, pipeline, client_for):
+    data = stage_post(name="Proposal", playbook="Call the buyer first.")
+    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "This pipeline already has a stage with this name." in content
+    assert "Call the buyer first." in content
+    assert pipeline.stages.count() == 5
+
+
+@pytest.mark.parametrize(
+    ("kind", "probability", "message"),
+    [("won", "90", "A won stage has a probability of 100%."), ("lost", "10", "A lost stage has a probability of 0%.")],
+)
+def test_closed_stage_probability_is_validated(kind, probability, message, admin_user, pipeline, client_for):
+    data = stage_post(kind=kind, probability=probability)
+    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+    assert message in response.content.decode()
+
+
+def test_probability_over_100_is_refused(admin_user, pipeline, client_for):
+    response = client_for(admin_user).post(
+        reverse("funnel:stage_create", args=[pipeline.pk]), stage_post(probability="101")
+    )
+    assert response.status_code == 200
+    assert not pipeline.stages.filter(name="Contract").exists()
+
+
+def test_admin_changes_a_stage_probability_and_it_is_audited(admin_user, pipeline, client_for):
+    proposal = stage(pipeline, "Proposal")
+    data = stage_post(name="Proposal", probability="45", stall_days="14")
+    response = client_for(admin_user).post(reverse("funnel:stage_edit", args=[proposal.pk]), data)
+    assert response.status_code == 302
+    assert config_rows().get().detail == {"probability": [40, 45]}
+
+
+def test_changing_the_last_won_stage_to_open_is_refused_with_a_message(admin_user, pipeline, client_for):
+    won = stage(pipeline, "Won")
+    data = stage_post(name="Won", probability="90", kind="open")
+    response = client_for(admin_user).post(reverse("funnel:stage_edit", args=[won.pk]), data)
+    assert response.status_code == 200
+    assert "so its kind cannot change" in response.content.decode()
+    assert stage(pipeline, "Won").kind == StageKind.WON
+
+
+def test_stage_edit_form_starts_with_the_stored_values(admin_user, pipeline, client_for):
+    proposal = stage(pipeline, "Proposal")
+    response = client_for(admin_user).get(reverse("funnel:stage_edit", args=[proposal.pk]))
+    assert response.context["form"]["probability"].value() == 40
+
+
+# --- Archiving ---------------------------------------------------------------------------------------------------
+
+
+def test_archive_page_says_how_many_deals_will_move(admin_user, rep, pipeline, client_for):
+    OpportunityFactory.create_batch(2, owner=rep, stage=stage(pipeline, "Proposal"))
+    response = client_for(admin_user).get(reverse("funnel:stage_archive", args=[stage(pipeline, "Proposal").pk]))
+    content = response.content.decode()
+    assert "This stage holds 2 opportunities." in content
+    assert [s.name for s in response.context["form"].fields["target"].queryset] == ["Qualified", "Negotiation"]
+
+
+def test_archive_moves_deals_to_the_chosen_stage(admin_user, rep, pipeline, client_for):
+    proposal, negotiation = stage(pipeline, "Proposal"), stage(pipeline, "Negotiation")
+    deal = OpportunityFactory(owner=rep, stage=proposal)
+
+    response = client_for(admin_user).post(
+        reverse("funnel:stage_archive", args=[proposal.pk]), {"target": negotiation.pk}
+    )
+
+    assert response.status_code == 302
+    deal.refresh_from_db()
+    assert deal.stage == negotiation
+    assert StageChange.objects.filter(opportunity=deal, from_stage=proposal, to_stage=negotiation).exists()
+    assert stage(pipeline, "Proposal").is_archived
+
+
+def test_archive_of_a_stage_with_deals_asks_for_a_target(admin_user, rep, pipeline, client_for):
+    proposal = stage(pipeline, "Proposal")
+    OpportunityFactory(owner=rep, stage=proposal)
+    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[proposal.pk]))
+    assert response.status_code == 200
+    assert not stage(pipeline, "Proposal").is_archived
+
+
+def test_empty_stage_archives_directly(admin_user, pipeline, client_for):
+    negotiation = stage(pipeline, "Negotiation")
+    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[negotiation.pk]))
+    assert response.status_code == 302
+    assert stage(pipeline, "Negotiation").is_archived
+
+
+def test_archiving_the_last_lost_stage_is_refused_with_a_message(admin_user, pipeline, client_for):
+    lost = stage(pipeline, "Lost")
+    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[lost.pk]))
+    assert response.status_code == 200
+    assert "so it cannot be archived" in response.content.decode()
+    assert not stage(pipeline, "Lost").is_archived
+
+
+def test_admin_restores_an_archived_stage(admin_user, pipeline, client_for):
+    client = client_for(admin_user)
+    negotiation = stage(pipeline, "Negotiation")
+    client.post(reverse("funnel:stage_archive", args=[negotiation.pk]))
+    response = client.post(reverse("funnel:stage_unarchive", args=[negotiation.pk]))
+    assert response.status_code == 302
+    assert not stage(pipeline, "Negotiation").is_archived
+
+
+# --- Sources and lost reasons ---------------------------------------------------------------------------------------
+
+
+def test_admin_adds_and_renames_a_source(admin_user, client_for):
+    client = client_for(admin_user)
+    assert client.post(reverse("funnel:source_list"), {"name": "Trade fair"}).status_code == 302
+    source = Source.objects.get(name="Trade fair")
+    response = client.post(reverse("funnel:source_edit", args=[source.pk]), {"name": "Trade fairs", "is_active": "on"})
+    assert response.status_code == 302
+    assert Source.objects.get(pk=source.pk).name == "Trade fairs"
+
+
+def test_source_list_shows_use_counts_and_empty_state(admin_user, rep, pipeline, client_for):
+    client = client_for(admin_user)
+    assert "The list is empty." in client.get(reverse("funnel:source_list")).content.decode()
+    OpportunityFactory(owner=rep, source=Source.objects.create(name="Website"))
+    response = client.get(reverse("funnel:source_list"))
+    assert [(s.name, s.uses) for s in response.context["items"]] == [("Website", 1)]
+
+
+def test_admin_deactivates_a_lost_reason(admin_user, client_for):
+    reason = LostReason.objects.create(name="Price")
+    response = client_for(admin_user).post(reverse("funnel:lost_reason_edit", args=[reason.pk]), {"name": "Price"})
+    assert response.status_code == 302
+    assert not LostReason.objects.get(pk=reason.pk).is_active
+
+
+def test_duplicate_lost_reason_is_refused_with_a_message(admin_user, client_for):
+    LostReason.objects.create(name="Price")
+    response = client_for(admin_user).post(reverse("funnel:lost_reason_list"), {"name": "price"})
+    assert "This name is already in the list." in response.content.decode()
+    assert LostReason.objects.count() == 1
