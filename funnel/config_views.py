@@ -32,7 +32,7 @@ from .config_forms import (
     StageArchiveForm,
     StageForm,
 )
-from .models import LostReason, Opportunity, Pipeline, Source, Stage, StageKind
+from .models import REQUIRABLE_FIELDS, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
 from .services import FunnelError
 
 AUDIT_ROWS = 50
@@ -326,7 +326,11 @@ FIELD_LABELS = {
 AUDITED_MODELS = [Pipeline, Stage, Source, LostReason]
 
 
-def _shown(value) -> str:
+def _shown(field: str, value) -> str:
+    if field == "kind" and value in StageKind.values:
+        return str(StageKind(value).label)
+    if field == "required_fields" and isinstance(value, list):
+        value = [str(REQUIRABLE_FIELDS.get(name, name)) for name in value]
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -363,10 +367,10 @@ def _config_audit() -> list[dict]:
         changes = []
         for field, value in event.detail.items():
             label = FIELD_LABELS.get(field, field)
-            if isinstance(value, list) and len(value) == 2:
-                changes.append({"label": label, "old": _shown(value[0]), "new": _shown(value[1])})
-            else:
-                changes.append({"label": label, "old": None, "new": _shown(value)})
+            if not (isinstance(value, list) and len(value) == 2):
+                changes.append({"label": label, "old": None, "new": _shown(field, value)})
+            elif not (value[0] is None and value[1] in ("", [])):  # a new stage's empty fields are noise
+                changes.append({"label": label, "old": _shown(field, value[0]), "new": _shown(field, value[1])})
         what = verbose.get(event.object_type, event.object_type)
         rows.append(
             {
