@@ -229,8 +229,11 @@ class Opportunity(models.Model):
         indexes = [
             models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
             models.Index(fields=["status", "stage"], name="opp_status_stage"),
-            models.Index(fields=["-updated_at", "-id"], name="opp_recent"),
-            models.Index(fields=["owner", "-updated_at", "-id"], name="opp_owner_recent"),
+            # The list's default order, walked from the top for everyone, a manager's team, a rep;
+            # and the board's newest cards per column.
+            models.Index(fields=["status", "-updated_at", "-id"], name="opp_status_recent"),
+            models.Index(fields=["owner", "status", "-updated_at", "-id"], name="opp_owner_status_recent"),
+            models.Index(fields=["stage", "-updated_at", "-id"], name="opp_stage_recent"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),

@@ -39,11 +39,14 @@ def owner_scope_q(user, path: str = "") -> Q | None:
         return Q(pk__in=[])
     if user.role == Role.ADMIN:
         return None
-    own = Q(**{path or "pk": user.pk})
     if user.role == Role.MANAGER:
-        prefix = f"{path}__" if path else ""
-        return own | Q(**{f"{prefix}team__manager": user.pk})
-    return own
+        team_q = Q(pk=user.pk) | Q(team__manager=user.pk)
+        if not path:
+            return team_q
+        # "owner IN (a handful of user ids)" lets the database walk the owner indexes; an OR over a
+        # join to teams would scan every row.
+        return Q(**{f"{path}__in": User.objects.filter(team_q).values("pk")})
+    return Q(**{path or "pk": user.pk})
 
 
 class ScopedQuerySet(models.QuerySet):

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from funnel.models import Account, Opportunity, Pipeline, Source, StageChange, StageKind
@@ -108,6 +108,9 @@ def bulk_deals(
             StageChange.objects.bulk_create(changes)
         made += len(batch)
         progress(made)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # fresh statistics, or the planner guesses from an empty table
+            cursor.execute("ANALYZE funnel_opportunity, funnel_stagechange, funnel_account, reps_user")
     return made
 
 
