@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.widgets import FastSelect
 from reps.models import Team, User
 
 from .models import Opportunity, Pipeline, Source, Stage, StageKind
@@ -53,19 +54,23 @@ def team_choices(user: User) -> QuerySet[Team]:
 
 class OpportunityFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    pipeline = forms.ModelChoiceField(label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False)
-    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False)
-    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False)
-    source = forms.ModelChoiceField(label=_("Source"), queryset=Source.objects.none(), required=False)
-    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
+    )
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
+    source = forms.ModelChoiceField(
+        label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
     close_from = forms.DateField(
         label=_("Expected close from"), required=False, widget=forms.DateInput({"type": "date"})
     )
     close_to = forms.DateField(label=_("Expected close to"), required=False, widget=forms.DateInput({"type": "date"}))
     stalled = forms.BooleanField(label=_("Stalled only"), required=False)
     sort = forms.ChoiceField(
-        label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False
+        label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False, widget=FastSelect
     )
 
     def __init__(self, data, *, user: User):

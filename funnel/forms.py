@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.widgets import FastSelect
 from reps.models import User
 
 from .filters import owner_choices
@@ -153,9 +154,11 @@ class BulkForm(forms.Form):
     """The list's bulk action: `pick` values are "id:version" as the user saw them."""
 
     ACTIONS = [("reassign", _("Reassign to")), ("move", _("Move to stage"))]
-    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
-    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False)
-    stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False)
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, widget=FastSelect)
+    owner = forms.ModelChoiceField(
+        label=_("New owner"), queryset=User.objects.none(), required=False, widget=FastSelect
+    )
+    stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
     pick = forms.MultipleChoiceField(required=True, error_messages={"required": _("Select at least one opportunity.")})
 
     def __init__(self, *args, user: User, **kwargs):
