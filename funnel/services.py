@@ -97,6 +97,9 @@ def _locked(opportunity: Opportunity, version: int | None) -> Opportunity:
 
 
 def _check_target(opportunity: Opportunity, stage: Stage) -> None:
+    # Lock the stage row, so an admin archiving it at the same moment waits for this move (or
+    # this move sees the archive): a deal never lands in an archived stage (QUALITY R12).
+    stage.is_archived = Stage.objects.select_for_update().values_list("is_archived", flat=True).get(pk=stage.pk)
     if stage.pipeline_id != opportunity.pipeline_id:
         raise FunnelError(_("“%(stage)s” belongs to another pipeline.") % {"stage": stage.name})
     if stage.is_archived:
@@ -118,10 +121,13 @@ def _enter_stage(
         checklist=checklist,
         note=note,
     )
+    if stage.kind == StageKind.OPEN:
+        opportunity.closed_at = None
+    elif opportunity.status == StageKind.OPEN or opportunity.closed_at is None:
+        opportunity.closed_at = at  # closing now; a closed deal moved between closed stages keeps its date
     opportunity.stage = stage
     opportunity.status = stage.kind
     opportunity.stage_entered_at = at
-    opportunity.closed_at = at if stage.kind != StageKind.OPEN else None
     opportunity.version += 1
     opportunity.save()
     return opportunity
@@ -332,6 +338,8 @@ def stage_archive(*, stage: Stage, target: Stage, by: User) -> int:
         raise FunnelError(_("Choose another active stage of the same pipeline."))
     if target.kind != stage.kind:
         raise FunnelError(_("Move the opportunities to a stage of the same kind."))
+    # Lock both stages first (see _check_target), in a fixed order so two archives cannot deadlock.
+    list(Stage.objects.select_for_update().filter(pk__in=[stage.pk, target.pk]).order_by("pk").values_list("pk"))
     now = timezone.now()
     moved = 0
     for opportunity in Opportunity.objects.select_for_update().select_related("stage").filter(stage=stage):

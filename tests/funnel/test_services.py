@@ -230,3 +230,24 @@ def test_stalled_means_too_long_in_stage_or_without_activity(rep, pipeline):
     )
     assert set(Opportunity.objects.stalled(now)) == {old, idle}
     assert [deal.is_stalled(now) for deal in (fresh, old, idle)] == [False, True, True]
+
+
+def test_archiving_a_won_stage_keeps_the_deals_close_dates(rep, admin_user, pipeline):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    second_won = StageFactory(pipeline=pipeline, name="Won (framework)", kind=StageKind.WON, probability=100)
+    closed = timezone.now() - timedelta(days=40)
+    deal = OpportunityFactory(owner=rep, stage=stage("Won"), closed_at=closed)
+    services.stage_archive(stage=stage("Won"), target=second_won, by=admin_user)
+    deal.refresh_from_db()
+    assert (deal.stage, deal.closed_at) == (second_won, closed)
+
+
+def test_a_move_into_a_stage_archived_meanwhile_is_refused(deal, rep):
+    target = stage("Proposal")
+    Stage.objects.filter(pk=target.pk).update(is_archived=True)  # the admin, after the rep loaded the page
+    with pytest.raises(services.FunnelError, match="archived"):
+        services.opportunity_move(opportunity=deal, stage=target, by=rep, version=1)
+    assert Opportunity.objects.get(pk=deal.pk).stage.name == "Qualified"
