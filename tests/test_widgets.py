@@ -11,7 +11,9 @@ def test_fast_select_matches_django_select_html():
     for value in ("", "a", "b", None, "missing"):
         fast = FastSelect(attrs={"class": "form-select"}, choices=CHOICES).render("pick", value, {"id": "id_pick"})
         slow = forms.Select(attrs={"class": "form-select"}, choices=CHOICES).render("pick", value, {"id": "id_pick"})
-        assert fast.replace("\n", "").replace("  ", "") == slow.replace("\n", "").replace("  ", "").replace(' selected>', ' selected>')
+        assert fast.replace("\n", "").replace("  ", "") == slow.replace("\n", "").replace("  ", "").replace(
+            " selected>", " selected>"
+        )
 
 
 def test_fast_select_escapes_labels_and_values():
