@@ -76,44 +76,52 @@ PROJECTS = [
 
 
 def stage_definitions() -> list[dict]:
-    """The default pipeline of a project sale; names in the active language."""
+    """The default pipeline of a project sale; names in the active language.
+
+    A checklist and required fields are what must be true to *enter* the stage.
+    """
     return [
         {
             "name": _("Qualified lead"),
             "probability": 10,
             "stall_days": 14,
             "playbook": _("Confirm budget, authority, need and timing in the first call."),
-            "checklist": _("Budget confirmed\nDecision maker identified"),
         },
         {
             "name": _("Needs analysis"),
             "probability": 20,
             "stall_days": 14,
             "playbook": _("Visit the site, map the stakeholders and write down the customer's pain points."),
-            "checklist": _("Site visit done\nStakeholder map drawn"),
         },
         {
             "name": _("Solution & demo"),
             "probability": 40,
             "stall_days": 21,
             "playbook": _("Present a solution built on the needs analysis and demonstrate it to the users."),
-            "checklist": _("Demo held\nTechnical questions answered"),
+            "required_fields": ["contact"],
         },
         {
             "name": _("Proposal"),
             "probability": 60,
             "stall_days": 21,
             "playbook": _("Send a written proposal and quotation; agree on the decision date."),
-            "checklist": _("Quotation sent\nDecision date agreed"),
+            "checklist": _("Demo held and technical questions answered"),
+            "required_fields": ["amount", "expected_close_date"],
         },
         {
             "name": _("Negotiation"),
             "probability": 80,
             "stall_days": 14,
             "playbook": _("Negotiate terms with procurement; prepare the contract."),
-            "checklist": _("Contract draft sent"),
+            "checklist": _("Quotation sent\nDecision date agreed"),
         },
-        {"name": _("Won"), "probability": 100, "stall_days": 0, "kind": StageKind.WON},
+        {
+            "name": _("Won"),
+            "probability": 100,
+            "stall_days": 0,
+            "kind": StageKind.WON,
+            "checklist": _("Contract signed"),
+        },
         {"name": _("Lost"), "probability": 0, "stall_days": 0, "kind": StageKind.LOST},
     ]
 
@@ -222,13 +230,14 @@ class Command(BaseCommand):
                 created_at=now - timedelta(days=60),
             )
             contact_en, contact_zh = CONTACTS[index % len(CONTACTS)]
-            Contact.objects.create(
+            contact = Contact.objects.create(
                 account=account, name=contact_zh if chinese else contact_en, title=_("Purchasing manager")
             )
             for project_en, project_zh in rng.sample(PROJECTS, 2):
                 target = rng.choice(open_stages * 3 + stages[-2:])  # mostly open, some won or lost
                 self.create_deal(
                     account=account,
+                    contact=contact,
                     owner=owner,
                     pipeline=pipeline,
                     stages=stages,
@@ -241,7 +250,7 @@ class Command(BaseCommand):
                 created += 1
         return created
 
-    def create_deal(self, *, account, owner, pipeline, stages, target, name, source, rng, now) -> None:
+    def create_deal(self, *, account, contact, owner, pipeline, stages, target, name, source, rng, now) -> None:
         """Creates a deal that walked the open stages up to `target` over the last few weeks."""
         reasons = list(LostReason.objects.all())
         path = [stage for stage in stages if stage.kind == StageKind.OPEN and stage.order <= target.order]
@@ -251,6 +260,7 @@ class Command(BaseCommand):
         deal = Opportunity.objects.create(
             name=name,
             account=account,
+            contact=contact,
             owner=owner,
             pipeline=pipeline,
             stage=target,
