@@ -292,3 +292,44 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_stage} → {self.to_stage}"
+
+
+class ImportBatch(models.Model):
+    """An uploaded CSV file between its preview and its import; private to the person who uploaded it.
+
+    Batches are kept after import (the error report is read from them); old ones may be deleted freely.
+    """
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        OPPORTUNITIES = "opportunities", _("Opportunities")
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", _("Previewed")
+        IMPORTED = "imported", _("Imported")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(_("file name"), max_length=255, blank=True)
+    text = models.TextField(_("file content"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREVIEWED)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    imported_count = models.PositiveIntegerField(_("rows imported"), default=0)
+    skipped_count = models.PositiveIntegerField(_("rows skipped"), default=0)
+    # The skipped rows' numbers and reasons, as found at import: [{"row": 7, "errors": ["…"]}, …].
+    report = models.JSONField(_("skipped rows"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+    def __str__(self) -> str:
+        return self.filename or f"{self.get_kind_display()} #{self.pk}"

@@ -6,7 +6,7 @@ A new route fails `test_every_route_is_in_the_matrix` until it is given its expe
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from funnel.models import LostReason, Pipeline, Source, Stage
+from funnel.models import ImportBatch, LostReason, Pipeline, Source, Stage
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory
 
 ROLES = ["anonymous", "rep", "manager", "admin"]
@@ -37,6 +37,7 @@ PAGES = {
     "funnel:pipeline_create": ADMIN_POST,
     "funnel:source_list": ADMIN_PAGE,
     "funnel:lost_reason_list": ADMIN_PAGE,
+    "funnel:import_start": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
 }
 
 
@@ -106,6 +107,26 @@ def lost_reason_of(cast, owner: None) -> list:
     return [LostReason.objects.create(name="Matrix reason").pk]
 
 
+def import_batch_of(cast, owner: str) -> list:
+    """URL args for an uploaded CSV batch of `owner` of the cast."""
+    return [ImportBatch.objects.create(created_by=cast[owner], kind="customers", text="name\nMatrix deal\n").pk]
+
+
+def import_kind(cast, owner: None) -> list:
+    return ["customers"]
+
+
+# An uploaded batch is private to its uploader: admins included, everyone else gets 404.
+IMPORT_BATCH_ACCESS = {
+    ("rep", "rep"): 200,
+    ("teammate", "rep"): 404,
+    ("manager", "rep"): 404,
+    ("admin", "rep"): 404,
+    ("anonymous", "rep"): SIGN_IN,
+}
+IMPORT_BATCH_POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in IMPORT_BATCH_ACCESS}
+
+
 def admin_only(statuses: dict) -> dict:
     """A settings record nobody owns: the expectations of ADMIN_PAGE or ADMIN_POST, per viewer."""
     return {(role, None): status for role, status in statuses.items()}
@@ -136,6 +157,11 @@ OBJECT_PAGES = {
     "funnel:stage_unarchive": (stage_of, admin_only(ADMIN_POST)),
     "funnel:source_edit": (source_of, admin_only(ADMIN_PAGE)),
     "funnel:lost_reason_edit": (lost_reason_of, admin_only(ADMIN_PAGE)),
+    "funnel:import_template": (import_kind, {(role, None): PAGES["funnel:import_start"][role] for role in ROLES}),
+    "funnel:import_preview": (import_batch_of, IMPORT_BATCH_ACCESS),
+    "funnel:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),
+    "funnel:import_confirm": (import_batch_of, IMPORT_BATCH_POST_ONLY),
+    "funnel:import_cancel": (import_batch_of, IMPORT_BATCH_POST_ONLY),
 }
 
 
