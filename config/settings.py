@@ -167,6 +167,9 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 EXPORT_MAX_ROWS = envint("EXPORT_MAX_ROWS", 100_000)
 EXPORTS_PER_HOUR = envint("EXPORTS_PER_HOUR", 10)
 
+# A daily log submitted later than this many hours after the rep's local midnight counts as late.
+DAILY_LOG_GRACE_HOURS = envint("DAILY_LOG_GRACE_HOURS", 2)
+
 # --- HTTPS and security headers ----------------------------------------------------
 HTTPS = envbool("HTTPS", False)
 SESSION_COOKIE_SECURE = HTTPS

@@ -1,0 +1,221 @@
+"""The 三E daily log (日清单): every rep, every day, every thing.
+
+One DailyLog per rep and local date holds the morning plan (PlanItem), the day's activities
+(Activity) and the evening report. Once submitted, a log is never edited in place: a correction
+is an Amendment with a reason, kept in the log's history.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from funnel.models import Account, Contact, Opportunity
+from reps.models import ScopedQuerySet
+
+
+class ActivityKind(models.Model):
+    """Visit, call, meeting, demo, e-mail, other… an admin-edited list."""
+
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("activity kind")
+        verbose_name_plural = _("activity kinds")
+
+    def __str__(self) -> str:
+        # The built-in kinds are stored in English and shown in the reader's language.
+        return gettext(self.name)
+
+
+class DailyLogQuerySet(ScopedQuerySet):
+    owner_path = "rep"
+
+
+class DailyLog(models.Model):
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.PROTECT, related_name="daily_logs"
+    )
+    date = models.DateField(_("date"), help_text=_("The day in the rep's own time zone."))
+    summary = models.TextField(_("summary of the day"), blank=True)
+    problems = models.TextField(_("problems met"), blank=True)
+    support_needed = models.TextField(_("support needed from my manager"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    is_late = models.BooleanField(_("submitted late"), default=False)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = DailyLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "rep"]
+        verbose_name = _("daily log")
+        verbose_name_plural = _("daily logs")
+        constraints = [models.UniqueConstraint(fields=["rep", "date"], name="one_daily_log_per_rep_and_day")]
+        indexes = [models.Index(fields=["date", "rep"], name="dailylog_date_rep")]
+
+    def __str__(self) -> str:
+        return f"{self.rep} · {self.date:%Y-%m-%d}"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.submitted_at is not None
+
+
+class PlanItemStatus(models.TextChoices):
+    PLANNED = "planned", _("Planned")
+    DONE = "done", _("Done")
+    CARRIED_OVER = "carried", _("Carried over")
+
+
+class PlanItem(models.Model):
+    """One thing the rep means to do today: cleared (done or carried over) before the report."""
+
+    daily_log = models.ForeignKey(DailyLog, verbose_name=_("daily log"), on_delete=models.CASCADE, related_name="plan")
+    kind = models.ForeignKey(ActivityKind, verbose_name=_("kind"), on_delete=models.PROTECT)
+    account = models.ForeignKey(Account, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="+")
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    goal = models.CharField(_("goal"), max_length=300, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=PlanItemStatus.choices, default=PlanItemStatus.PLANNED
+    )
+    carry_reason = models.CharField(_("why carried over"), max_length=300, blank=True)
+    carried_from = models.ForeignKey(
+        "self", verbose_name=_("carried over from"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    follows_up = models.ForeignKey(
+        "Activity",
+        verbose_name=_("follows up"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The activity whose next date is this day."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("plan item")
+        verbose_name_plural = _("plan items")
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.account}"
+
+
+class ActivityQuerySet(ScopedQuerySet):
+    owner_path = "daily_log__rep"
+
+
+class Activity(models.Model):
+    """A visit, call or meeting as it happened: a sales action without a record did not happen."""
+
+    daily_log = models.ForeignKey(
+        DailyLog, verbose_name=_("daily log"), on_delete=models.PROTECT, related_name="activities"
+    )
+    kind = models.ForeignKey(ActivityKind, verbose_name=_("kind"), on_delete=models.PROTECT)
+    account = models.ForeignKey(
+        Account, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="activities"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="activities",
+    )
+    contact = models.ForeignKey(
+        Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    plan_item = models.ForeignKey(
+        PlanItem, verbose_name=_("plan item"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    when = models.DateTimeField(_("when"))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    outcome = models.TextField(_("outcome"))
+    next_step = models.CharField(_("next step"), max_length=300, blank=True)
+    next_date = models.DateField(_("next date"), null=True, blank=True)
+    is_backdated = models.BooleanField(_("back-dated"), default=False)
+    created_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    # A random token from the form: a double tap or a resubmitted form creates one record (QUALITY R9).
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["when", "id"]
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        indexes = [
+            models.Index(fields=["account", "when"], name="activity_account_when"),
+            models.Index(fields=["opportunity", "when"], name="activity_opportunity_when"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.account}"
+
+
+class Amendment(models.Model):
+    """A correction to a submitted log: what changed, why, by whom. Append-only."""
+
+    daily_log = models.ForeignKey(
+        DailyLog, verbose_name=_("daily log"), on_delete=models.PROTECT, related_name="amendments"
+    )
+    activity = models.ForeignKey(
+        Activity, verbose_name=_("activity"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=300)
+    changes = models.JSONField(_("changes"), default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("amendment")
+        verbose_name_plural = _("amendments")
+
+    def __str__(self) -> str:
+        return f"{self.daily_log} · {self.reason}"
+
+
+class Comment(models.Model):
+    """A manager's comment on a log (or the rep's reply); answers a support request when flagged."""
+
+    daily_log = models.ForeignKey(
+        DailyLog, verbose_name=_("daily log"), on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT)
+    body = models.TextField(_("comment"))
+    answers_support = models.BooleanField(_("answers the support request"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read by the rep"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        constraints = [
+            models.CheckConstraint(condition=~Q(body=""), name="comment_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author}: {self.body[:40]}"
