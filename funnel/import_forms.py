@@ -13,6 +13,7 @@ class ImportUploadForm(forms.Form):
         label=_("Pipeline"),
         queryset=Pipeline.objects.none(),
         required=False,
+        empty_label=None,
         help_text=_("For opportunities: the pipeline whose stages the file names."),
     )
     file = forms.FileField(

@@ -549,8 +549,10 @@ def import_batch_confirm(*, batch: ImportBatch, by: User, all_or_nothing: bool) 
     checks = import_batch_preview(batch=batch, user=by).checks
     if not any(check.valid for check in checks):
         raise ImportRefused(_("No row is valid, so nothing was imported."))
-    skipped = _create_rows(checks, batch.kind, by)
-    if all_or_nothing and skipped:
+    skipped = [check for check in checks if not check.valid]
+    if not (all_or_nothing and skipped):
+        skipped = _create_rows(checks, batch.kind, by)
+    if all_or_nothing and skipped:  # raising here undoes every row written above
         raise ImportRefused(
             _("Nothing was imported: %(count)d of %(total)d rows have problems. Correct them and upload again.")
             % {"count": len(skipped), "total": len(checks)}
