@@ -21,7 +21,7 @@ def _squeeze(value: str) -> str:
 class AccountForm(forms.ModelForm):
     """Owner choices are the active users within the editor's view; a rep's customers are always their own."""
 
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), empty_label=None)
     website = forms.URLField(
         label=_("Website"), required=False, max_length=200, assume_scheme="https", widget=forms.URLInput()
     )
