@@ -16,4 +16,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("", include("reps.urls")),
     path("", include("funnel.urls")),
+    path("log/", include("activity_log.urls")),
 ]

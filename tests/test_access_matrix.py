@@ -3,6 +3,8 @@
 A new route fails `test_every_route_is_in_the_matrix` until it is given its expectations here.
 """
 
+from datetime import date
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -38,6 +40,10 @@ PAGES = {
     "funnel:source_list": ADMIN_PAGE,
     "funnel:lost_reason_list": ADMIN_PAGE,
     "funnel:import_start": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:today": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:activity_new": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:account_search": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:account_choices": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
 }
 
 
@@ -127,6 +133,44 @@ IMPORT_BATCH_ACCESS = {
 IMPORT_BATCH_POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in IMPORT_BATCH_ACCESS}
 
 
+def today_of(cast, owner: None) -> list:
+    """The URL args of "my own day": every signed-in user has one."""
+    return [date.today().isoformat()]
+
+
+def daily_log_of(cast, owner: str) -> list:
+    from activity_log.services import daily_log_get, local_today
+
+    return [daily_log_get(rep=cast[owner], day=local_today(cast[owner])).pk]
+
+
+def plan_item_of(cast, owner: str) -> list:
+    from activity_log.models import ActivityKind, PlanItem
+    from tests.factories import AccountFactory
+
+    log_pk = daily_log_of(cast, owner)[0]
+    account = AccountFactory(owner=cast[owner])
+    return [PlanItem.objects.create(daily_log_id=log_pk, kind=ActivityKind.objects.first(), account=account).pk]
+
+
+def activity_of(cast, owner: str) -> list:
+    from django.utils import timezone
+
+    from activity_log.models import ActivityKind
+    from activity_log.services import activity_record
+    from tests.factories import AccountFactory
+
+    data = {"kind": ActivityKind.objects.first(), "account": AccountFactory(owner=cast[owner]),
+            "when": timezone.now(), "outcome": "Matrix visit"}  # fmt: skip
+    return [activity_record(rep=cast[owner], data=data).pk]
+
+
+# A log is read by its rep (who is sent on to their day page), their manager and admins.
+DAILY_LOG_ACCESS = {**OPPORTUNITY_ACCESS, ("rep", "rep"): 302, ("manager", "manager"): 302}
+# Only the rep corrects their own activities; their manager reads but does not edit.
+OWN_ONLY = {pair: (status if pair[0] in (pair[1], "anonymous") else 404) for pair, status in OPPORTUNITY_ACCESS.items()}
+
+
 def admin_only(statuses: dict) -> dict:
     """A settings record nobody owns: the expectations of ADMIN_PAGE or ADMIN_POST, per viewer."""
     return {(role, None): status for role, status in statuses.items()}
@@ -162,6 +206,12 @@ OBJECT_PAGES = {
     "funnel:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),
     "funnel:import_confirm": (import_batch_of, IMPORT_BATCH_POST_ONLY),
     "funnel:import_cancel": (import_batch_of, IMPORT_BATCH_POST_ONLY),
+    "log:day": (today_of, {(role, None): PAGES["log:today"][role] for role in ROLES}),
+    "log:detail": (daily_log_of, DAILY_LOG_ACCESS),
+    "log:plan_add": (daily_log_of, POST_ONLY),
+    "log:submit": (daily_log_of, POST_ONLY),
+    "log:plan_clear": (plan_item_of, POST_ONLY),
+    "log:activity_edit": (activity_of, OWN_ONLY),
 }
 
 

@@ -15,4 +15,10 @@ document.addEventListener("DOMContentLoaded", () => {
       window.location.assign(url);
     });
   });
+  // After the customer search refills the customer list, let the form react as if one was picked.
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target.id === "id_account") {
+      event.detail.target.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
 });

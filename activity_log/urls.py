@@ -1,0 +1,19 @@
+from django.urls import include, path
+
+from . import views
+
+app_name = "log"
+
+urlpatterns = [
+    path("", views.today, name="today"),
+    path("day/<str:day>/", views.day, name="day"),
+    path("<int:pk>/", views.log_detail, name="detail"),
+    path("<int:pk>/plan/", views.plan_add, name="plan_add"),
+    path("plan/<int:pk>/clear/", views.plan_clear, name="plan_clear"),
+    path("<int:pk>/submit/", views.submit, name="submit"),
+    path("activity/new/", views.activity_new, name="activity_new"),
+    path("activity/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
+    path("customers/", views.account_search, name="account_search"),
+    path("customers/choices/", views.account_choices, name="account_choices"),
+    path("", include("activity_log.review_urls")),
+]

@@ -1,0 +1,204 @@
+"""The rep's day: plan in the morning, activities during the day, the evening report."""
+
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from funnel.models import Account, Contact, Opportunity
+from funnel.services import FunnelError
+
+from . import services
+from .forms import ActivityForm, ClearForm, PlanItemForm, ReportForm
+from .models import Activity, DailyLog, PlanItem
+
+
+def _parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Http404 from None
+
+
+def _with_contents(logs):
+    return logs.select_related("rep", "reviewed_by").prefetch_related(
+        Prefetch("plan", PlanItem.objects.select_related("kind", "account", "opportunity", "contact")),
+        Prefetch("activities", Activity.objects.select_related("kind", "account", "opportunity", "contact")),
+        "amendments__by",
+        "comments__author",
+    )
+
+
+def _day_page(request: HttpRequest, day: date, status: int = 200, **forms) -> HttpResponse:
+    today = services.local_today(request.user)
+    log = _with_contents(DailyLog.objects.filter(rep=request.user, date=day)).first()
+    if log is None and day >= today:
+        services.daily_log_get(rep=request.user, day=day)
+        log = _with_contents(DailyLog.objects.filter(rep=request.user, date=day)).first()
+    if log is not None:
+        services.comments_mark_read(log=log, by=request.user)
+    context = {
+        "log": log,
+        "day": day,
+        "today": today,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1) if day < today + timedelta(days=1) else None,
+        "plan_form": forms.get("plan_form") or PlanItemForm(user=request.user),
+        "report_form": forms.get("report_form") or ReportForm(instance=log),
+        "editable": log is not None and not log.is_submitted,
+    }
+    return render(request, "activity_log/day.html", context, status=status)
+
+
+@login_required
+def today(request: HttpRequest) -> HttpResponse:
+    return _day_page(request, services.local_today(request.user))
+
+
+@login_required
+def day(request: HttpRequest, day: str) -> HttpResponse:
+    chosen = _parse_day(day)
+    if chosen > services.local_today(request.user) + timedelta(days=1):
+        raise Http404
+    return _day_page(request, chosen)
+
+
+@login_required
+def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any log the user may see (a manager reading a rep's day); one's own opens as one's day."""
+    log = get_object_or_404(_with_contents(DailyLog.objects.visible_to(request.user)), pk=pk)
+    if log.rep_id == request.user.pk:
+        return redirect("log:day", day=log.date.isoformat())
+    return render(request, "activity_log/log_detail.html", {"log": log})
+
+
+def _own_log(request: HttpRequest, pk: int) -> DailyLog:
+    return get_object_or_404(DailyLog, pk=pk, rep=request.user)
+
+
+@login_required
+@require_POST
+def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
+    log = _own_log(request, pk)
+    form = PlanItemForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            services.plan_item_add(rep=request.user, log=log, data=form.cleaned_data)
+        except services.LogError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(reverse("log:day", args=[log.date.isoformat()]) + "#plan")
+    return _day_page(request, log.date, status=422, plan_form=form)
+
+
+@login_required
+@require_POST
+def plan_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(PlanItem.objects.select_related("daily_log"), pk=pk, daily_log__rep=request.user)
+    form = ClearForm(request.POST)
+    if form.is_valid():
+        done = form.cleaned_data["action"] == "done"
+        try:
+            services.plan_item_clear(item=item, by=request.user, done=done, reason=form.cleaned_data["reason"])
+        except services.LogError as error:
+            messages.error(request, str(error))
+    return redirect(reverse("log:day", args=[item.daily_log.date.isoformat()]) + "#plan")
+
+
+@login_required
+@require_POST
+def submit(request: HttpRequest, pk: int) -> HttpResponse:
+    log = _own_log(request, pk)
+    form = ReportForm(request.POST, instance=DailyLog(rep=log.rep, date=log.date))
+    if form.is_valid():
+        try:
+            services.daily_log_submit(log=log, by=request.user, **form.cleaned_data)
+        except services.LogError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Your day is submitted. Your manager will read it."))
+            return redirect("log:day", day=log.date.isoformat())
+    return _day_page(request, log.date, status=422, report_form=form)
+
+
+def _plan_item(request: HttpRequest, value) -> PlanItem | None:
+    if not value:
+        return None
+    return PlanItem.objects.filter(pk=value, daily_log__rep=request.user).first()
+
+
+@login_required
+def activity_new(request: HttpRequest) -> HttpResponse:
+    """The 30-second form: a double tap or a resubmission records one activity (its idempotency key)."""
+    item = _plan_item(request, request.POST.get("plan_item") or request.GET.get("plan_item"))
+    initial = {"plan_item": item and item.pk, "account": request.GET.get("account") or (item and item.account_id)}
+    if item:
+        initial.update(kind=item.kind_id, opportunity=item.opportunity_id, contact=item.contact_id)
+    form = ActivityForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            activity = services.activity_record(
+                rep=request.user,
+                data=data,
+                idempotency_key=data["idempotency_key"],
+                plan_item=item,
+                move_to=data.get("move_to"),
+                move_version=data.get("move_version")
+                or (data["opportunity"].version if data.get("opportunity") else None),
+                checklist=data.get("checklist", []),
+                amend_reason=data["amend_reason"],
+            )
+        except (services.LogError, FunnelError) as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Activity recorded."))
+            return redirect("log:day", day=activity.daily_log.date.isoformat())
+    status = 422 if form.is_bound else 200
+    return render(request, "activity_log/activity_form.html", {"form": form, "plan_item": item}, status=status)
+
+
+@login_required
+def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Correct an own activity; once the day is submitted this is an amendment with a reason."""
+    activity = get_object_or_404(Activity.objects.select_related("daily_log"), pk=pk, daily_log__rep=request.user)
+    form = ActivityForm(request.POST or None, instance=activity, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.activity_amend(
+                activity=activity, by=request.user, data=form.cleaned_data, reason=form.cleaned_data["amend_reason"]
+            )
+        except services.LogError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Correction saved."))
+            return redirect("log:day", day=activity.daily_log.date.isoformat())
+    context = {"form": form, "activity": activity, "submitted": activity.daily_log.is_submitted}
+    return render(request, "activity_log/activity_form.html", context, status=422 if form.is_bound else 200)
+
+
+@login_required
+def account_search(request: HttpRequest) -> HttpResponse:
+    """Search-as-you-type for the customer field: matching customers of the user's book as <option>s."""
+    query = request.GET.get("q", "").strip()[:100]
+    accounts = Account.objects.visible_to(request.user).order_by("name")
+    if query:
+        accounts = accounts.filter(name__icontains=query)
+    return render(request, "activity_log/_account_options.html", {"accounts": accounts[:30], "query": query})
+
+
+@login_required
+def account_choices(request: HttpRequest) -> HttpResponse:
+    """The opportunity and contact choices of one customer (swapped into the form out of band)."""
+    account = request.GET.get("account", "")
+    opportunities, contacts = Opportunity.objects.none(), Contact.objects.none()
+    if account.isdigit():
+        opportunities = Opportunity.objects.visible_to(request.user).open().filter(account=account).order_by("name")
+        contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("name")
+    return render(request, "activity_log/_account_choices.html", {"opportunities": opportunities, "contacts": contacts})

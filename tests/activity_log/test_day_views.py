@@ -1,0 +1,171 @@
+"""The rep's day pages: plan, log an activity from a phone, clear, submit; scope and double taps."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from activity_log import services
+from activity_log.models import Activity, ActivityKind, DailyLog, PlanItem
+from funnel.models import Opportunity, Stage
+from tests.factories import AccountFactory, OpportunityFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def deal(rep, pipeline):
+    return OpportunityFactory(owner=rep, name="Warehouse robots")
+
+
+def activity_post(deal, **extra):
+    return {
+        "kind": ActivityKind.objects.get(name="Visit").pk,
+        "account": deal.account.pk,
+        "opportunity": deal.pk,
+        "when": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "outcome": "Met the plant manager",
+        "idempotency_key": "abc123",
+        **extra,
+    }
+
+
+def test_today_page_opens_the_day_with_its_plan(client_for, rep):
+    response = client_for(rep).get(reverse("log:today"))
+    assert response.status_code == 200
+    assert DailyLog.objects.filter(rep=rep, date=services.local_today(rep)).exists()
+
+
+def test_logging_a_visit_takes_one_post_and_lands_on_the_day(client_for, rep, deal):
+    response = client_for(rep).post(reverse("log:activity_new"), activity_post(deal))
+    assert response.status_code == 302
+    activity = Activity.objects.get()
+    assert (activity.daily_log.rep, activity.opportunity) == (rep, deal)
+    assert "Met the plant manager" in client_for(rep).get(response.url).content.decode()
+
+
+def test_a_double_tap_records_one_activity(client_for, rep, deal):
+    """QUALITY R9."""
+    client = client_for(rep)
+    first = client.post(reverse("log:activity_new"), activity_post(deal))
+    second = client.post(reverse("log:activity_new"), activity_post(deal))
+    assert first.status_code == second.status_code == 302
+    assert Activity.objects.count() == 1
+
+
+def test_invalid_activity_reshows_what_was_typed(client_for, rep, deal):
+    response = client_for(rep).post(reverse("log:activity_new"), activity_post(deal, outcome="", place="Ningbo port"))
+    assert response.status_code == 422
+    assert 'value="Ningbo port"' in response.content.decode()
+    assert not Activity.objects.exists()
+
+
+def test_rep_cannot_log_against_another_teams_customer(client_for, rep, cast, pipeline):
+    """QUALITY S9: a foreign customer is not a valid choice; nothing is created."""
+    foreign = OpportunityFactory(owner=cast["other_rep"])
+    response = client_for(rep).post(reverse("log:activity_new"), activity_post(foreign))
+    assert response.status_code == 422
+    assert set(response.context["form"].errors) >= {"account"}
+    assert not Activity.objects.exists()
+
+
+def test_gate_failure_when_moving_keeps_the_input_and_records_nothing(client_for, rep, deal):
+    proposal = Stage.objects.get(name="Proposal")
+    proposal.required_fields = ["expected_close_date"]
+    proposal.save()
+    response = client_for(rep).post(reverse("log:activity_new"), activity_post(deal, move_to=proposal.pk))
+    assert response.status_code == 422
+    assert "Expected close date" in response.content.decode()
+    assert not Activity.objects.exists()
+    assert Opportunity.objects.get(pk=deal.pk).stage.name == "Qualified"
+
+
+def test_plan_item_is_logged_then_cleared_and_the_day_submitted(client_for, rep, deal):
+    client = client_for(rep)
+    client.get(reverse("log:today"))
+    log = DailyLog.objects.get(rep=rep)
+    visit = ActivityKind.objects.get(name="Visit")
+    assert (
+        client.post(reverse("log:plan_add", args=[log.pk]), {"kind": visit.pk, "account": deal.account.pk}).status_code
+        == 302
+    )
+    second = client.post(
+        reverse("log:plan_add", args=[log.pk]), {"kind": visit.pk, "account": deal.account.pk, "goal": "Demo"}
+    )
+    assert second.status_code == 302
+    first_item, second_item = PlanItem.objects.order_by("position")
+    client.post(reverse("log:activity_new"), activity_post(deal, plan_item=first_item.pk))
+    refused = client.post(reverse("log:submit", args=[log.pk]), {"summary": "Good day"})
+    assert refused.status_code == 422
+    assert "Clear your plan" in refused.content.decode()
+    client.post(reverse("log:plan_clear", args=[second_item.pk]), {"action": "carry", "reason": "Customer away"})
+    assert client.post(reverse("log:submit", args=[log.pk]), {"summary": "Good day"}).status_code == 302
+    log.refresh_from_db()
+    assert log.is_submitted
+    assert list(PlanItem.objects.order_by("position").values_list("status", flat=True)) == ["done", "carried"]
+
+
+def test_another_reps_log_and_plan_items_answer_404(client_for, cast, deal):
+    log = services.daily_log_get(rep=cast["teammate"], day=services.local_today(cast["teammate"]))
+    item = services.plan_item_add(
+        rep=cast["teammate"],
+        log=log,
+        data={"kind": ActivityKind.objects.first(), "account": AccountFactory(owner=cast["teammate"])},
+    )
+    client = client_for(cast["rep"])
+    assert client.post(reverse("log:plan_add", args=[log.pk]), {}).status_code == 404
+    assert client.post(reverse("log:plan_clear", args=[item.pk]), {"action": "done"}).status_code == 404
+    assert client.post(reverse("log:submit", args=[log.pk]), {"summary": "x"}).status_code == 404
+    assert client.get(reverse("log:detail", args=[log.pk])).status_code == 404
+    assert PlanItem.objects.get(pk=item.pk).status == "planned"
+
+
+def test_manager_reads_a_team_members_log_but_not_another_teams(client_for, cast):
+    own_team = services.daily_log_get(rep=cast["rep"], day=services.local_today(cast["rep"]))
+    other_team = services.daily_log_get(rep=cast["other_rep"], day=services.local_today(cast["other_rep"]))
+    client = client_for(cast["manager"])
+    assert client.get(reverse("log:detail", args=[own_team.pk])).status_code == 200
+    assert client.get(reverse("log:detail", args=[other_team.pk])).status_code == 404
+
+
+def test_customer_search_offers_only_the_reps_book(client_for, rep, cast, pipeline):
+    AccountFactory(owner=rep, name="Huaxin Steel")
+    AccountFactory(owner=cast["teammate"], name="Huaxin Chemicals")
+    body = client_for(rep).get(reverse("log:account_search"), {"q": "huaxin"}).content.decode()
+    assert "Huaxin Steel" in body and "Huaxin Chemicals" not in body
+
+
+def test_customer_choices_list_only_that_customers_deals_and_contacts(client_for, rep, deal, pipeline):
+    OpportunityFactory(owner=rep, name="Elsewhere deal")
+    body = client_for(rep).get(reverse("log:account_choices"), {"account": deal.account.pk}).content.decode()
+    assert "Warehouse robots" in body and "Elsewhere deal" not in body
+
+
+def test_days_far_in_the_future_or_malformed_are_404(client_for, rep):
+    client = client_for(rep)
+    far = (services.local_today(rep) + timedelta(days=5)).isoformat()
+    assert client.get(reverse("log:day", args=[far])).status_code == 404
+    assert client.get(reverse("log:day", args=["yesterday"])).status_code == 404
+
+
+def test_past_day_without_a_log_offers_a_back_dated_entry_and_creates_nothing(client_for, rep):
+    past = (services.local_today(rep) - timedelta(days=3)).isoformat()
+    response = client_for(rep).get(reverse("log:day", args=[past]))
+    assert "back-dated" in response.content.decode()
+    assert not DailyLog.objects.exists()
+
+
+@pytest.mark.parametrize("activities", [1, 20])
+def test_day_page_query_count_does_not_grow(client_for, rep, deal, activities, django_assert_num_queries):
+    for index in range(activities):
+        services.activity_record(
+            rep=rep,
+            data={"kind": ActivityKind.objects.first(), "account": deal.account, "opportunity": deal,
+                  "when": timezone.now() - timedelta(minutes=index), "outcome": "x"},
+        )  # fmt: skip
+    client = client_for(rep)
+    client.get(reverse("log:today"))
+    # session, user, team, log + plan + activities + amendments + comments, mark read, 6 form choice lists, ...
+    with django_assert_num_queries(16):
+        client.get(reverse("log:today"))
