@@ -93,3 +93,20 @@ def test_bench_funnel_prints_a_row_per_case():
     assert "R_sql" in lines[1]
     assert sum(line.startswith("board") for line in lines) == 2
     assert any(line.startswith("list, after 5 rows") for line in lines)
+
+
+def test_seed_writes_weeks_of_logs_with_missing_late_and_reviewed_days():
+    from activity_log.models import Activity, DailyLog
+    from activity_log.services import local_today
+
+    seed()
+    rep = User.objects.get(username="rep")
+    past = DailyLog.objects.filter(rep=rep, date__lt=local_today(rep))
+    assert 8 <= past.count() < 15  # three weeks of working days, a few missing
+    assert past.filter(is_late=True).exists()
+    assert past.filter(reviewed_by__username="manager").exists()
+    assert Activity.objects.filter(daily_log__rep=rep).count() >= past.count()
+    today = DailyLog.objects.get(rep=rep, date=local_today(rep))
+    assert today.plan.exists() and not today.is_submitted
+    deal = Opportunity.objects.filter(activities__isnull=False, owner=rep).first()
+    assert deal.last_activity_at == deal.activities.latest("when").when

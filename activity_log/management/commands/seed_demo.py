@@ -1,4 +1,5 @@
-"""Loads the demo organisation: two teams, a pipeline, customers and deals with a few weeks of history."""
+"""Loads the demo organisation: two teams, a pipeline, customers, deals with a few weeks of history,
+and the reps' daily logs for those weeks."""
 
 import random
 import time
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from funnel.management.commands import _bulk
 from funnel.models import (
     Account,
     Contact,
@@ -25,7 +27,7 @@ from funnel.models import (
 from reps.models import Role, Team, Territory, User
 from reps.services import user_set_role
 
-from . import _bulk
+from . import _demo_logs
 
 DEFAULT_PASSWORD = "loudou-demo-2026"  # noqa: S105  (documented in the README; demo only)
 
@@ -152,9 +154,12 @@ class Command(BaseCommand):
             people = self.seed_people(options["password"])
             pipeline = self.seed_pipeline()
             created = self.seed_deals(people, pipeline, chinese=options["language"].startswith("zh"))
+            reps = [people["rep"], people["rep2"], people["rep3"]]
+            managers = {people["rep"].pk: people["manager"], people["rep2"].pk: people["manager"]}
+            logs = _demo_logs.seed_logs(reps=reps, manager_of={**managers, people["rep3"].pk: people["manager2"]})
         if options["opportunities"] > 0:
             self.seed_bulk(options, pipeline)
-        self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities)."))
+        self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities, {logs} daily logs)."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password {options['password']!r} as:")
         for username, _first, _last, role, _team, _tz in PEOPLE:
             self.stdout.write(f"  {username:<9} {role.label}")
