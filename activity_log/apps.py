@@ -7,3 +7,10 @@ class ActivityLogConfig(AppConfig):
 
     name = "activity_log"
     verbose_name = _("Daily log")
+
+    def ready(self) -> None:
+        from funnel.hooks import register_timeline_source
+
+        from .timeline import opportunity_activities
+
+        register_timeline_source(opportunity_activities)

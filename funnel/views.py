@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from reps.models import Role
 
-from . import metrics, services
+from . import hooks, metrics, services
 from .access import get_opportunity_for_user
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
@@ -130,7 +130,8 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
         "reassign_form": ReassignForm(opportunity=opportunity, user=request.user),
     }
     history = opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("-at", "-id")
-    context = {"opportunity": opportunity, "history": history, "now": timezone.now(), **defaults, **forms}
+    timeline = hooks.opportunity_timeline(user=request.user, opportunity=opportunity, stage_changes=history)
+    context = {"opportunity": opportunity, "timeline": timeline, "now": timezone.now(), **defaults, **forms}
     return render(request, "funnel/opportunity_detail.html", context, status=status)
 
 

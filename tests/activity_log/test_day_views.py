@@ -169,3 +169,17 @@ def test_day_page_query_count_does_not_grow(client_for, rep, deal, activities, d
     # session, user, team, log + plan + activities + amendments + comments, mark read, 6 form choice lists, ...
     with django_assert_num_queries(16):
         client.get(reverse("log:today"))
+
+
+def test_opportunity_page_shows_its_activities_beside_its_stage_changes(client_for, rep, cast, deal):
+    services.activity_record(
+        rep=rep, data={"kind": ActivityKind.objects.first(), "account": deal.account, "opportunity": deal,
+                       "when": timezone.now() - timedelta(hours=1), "outcome": "Walked the site"},
+    )  # fmt: skip
+    page = client_for(rep).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
+    assert "Walked the site" in page
+    # The manager sees the team member's activity too; the page of another team's deal stays 404.
+    assert (
+        "Walked the site"
+        in client_for(cast["manager"]).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
+    )

@@ -1,0 +1,27 @@
+"""The explicit hook through which later apps add to the funnel's pages without funnel importing them.
+
+activity_log registers a timeline source in its AppConfig.ready(): the opportunity page then shows
+the deal's visits and calls beside its stage changes.
+"""
+
+from collections.abc import Callable
+
+TimelineSource = Callable[..., list[dict]]
+_timeline_sources: list[TimelineSource] = []
+
+
+def register_timeline_source(source: TimelineSource) -> TimelineSource:
+    """`source(user=..., opportunity=...)` returns events: dicts with at, template and object."""
+    if source not in _timeline_sources:
+        _timeline_sources.append(source)
+    return source
+
+
+def opportunity_timeline(*, user, opportunity, stage_changes) -> list[dict]:
+    """Stage changes and every registered source's events for one opportunity, newest first."""
+    events = [
+        {"at": change.at, "template": "funnel/_event_stage_change.html", "object": change} for change in stage_changes
+    ]
+    for source in _timeline_sources:
+        events.extend(source(user=user, opportunity=opportunity))
+    return sorted(events, key=lambda event: event["at"], reverse=True)
