@@ -44,6 +44,8 @@ PAGES = {
     "log:activity_new": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:account_search": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:account_choices": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:review": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    "log:kinds": ADMIN_PAGE,
 }
 
 
@@ -165,6 +167,12 @@ def activity_of(cast, owner: str) -> list:
     return [activity_record(rep=cast[owner], data=data).pk]
 
 
+def activity_kind_of(cast, owner: None) -> list:
+    from activity_log.models import ActivityKind
+
+    return [ActivityKind.objects.get(name="Visit").pk]
+
+
 # A log is read by its rep (who is sent on to their day page), their manager and admins.
 DAILY_LOG_ACCESS = {**OPPORTUNITY_ACCESS, ("rep", "rep"): 302, ("manager", "manager"): 302}
 # Only the rep corrects their own activities; their manager reads but does not edit.
@@ -212,6 +220,10 @@ OBJECT_PAGES = {
     "log:submit": (daily_log_of, POST_ONLY),
     "log:plan_clear": (plan_item_of, POST_ONLY),
     "log:activity_edit": (activity_of, OWN_ONLY),
+    "log:comment": (daily_log_of, POST_ONLY),
+    "log:reviewed": (daily_log_of, POST_ONLY),
+    "log:card": (account_of, ACCOUNT_ACCESS),
+    "log:kind_edit": (activity_kind_of, admin_only(ADMIN_PAGE)),
 }
 
 
