@@ -17,7 +17,7 @@ from funnel.models import Account, StageChange
 from reps.models import Role, Team, User
 
 from .models import Activity, Amendment, Comment, DailyLog, PlanItem, PlanItemStatus
-from .services import submission_deadline
+from .services import local_date, submission_deadline
 
 WORKING_DAYS = frozenset({0, 1, 2, 3, 4})  # date.weekday(): Monday to Friday
 COMPLIANCE_WEEKS = 4  # the current ISO week and the three before it
@@ -134,8 +134,11 @@ def week_starts(today: date, weeks: int = COMPLIANCE_WEEKS) -> list[date]:
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
 
-def _working_days(start: date, *, before: date) -> int:
-    return sum(1 for n in range(7) if (day := start + timedelta(days=n)) < before and day.weekday() in WORKING_DAYS)
+def _working_days(start: date, *, before: date, since: date) -> int:
+    """Working days of the week starting `start`, from `since` (the rep's first day) up to `before`."""
+    return sum(
+        1 for n in range(7) if since <= (day := start + timedelta(days=n)) < before and day.weekday() in WORKING_DAYS
+    )
 
 
 def compliance(viewer: User, people: list[User], *, today: date) -> list[RepCompliance]:
@@ -166,13 +169,14 @@ def compliance(viewer: User, people: list[User], *, today: date) -> list[RepComp
     result = []
     for person in people:
         weeks = []
+        joined = local_date(person, person.date_joined)  # days before a rep joined are not missing
         for start in starts:
             row = found.get((person.pk, start), {})
-            due = _working_days(start, before=today)
+            due = _working_days(start, before=today, since=joined)
             weeks.append(
                 WeekCompliance(
                     start=start,
-                    working_days=_working_days(start, before=today + timedelta(days=1)),
+                    working_days=_working_days(start, before=today + timedelta(days=1), since=joined),
                     on_time=row.get("on_time", 0),
                     late=row.get("late", 0),
                     missing=max(due - row.get("submitted_before_today", 0), 0),

@@ -184,6 +184,8 @@ def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
         config_services.stage_shift(stage=stage, by=request.user, step=step)
     except FunnelError as error:
         messages.error(request, str(error))
+    else:
+        messages.success(request, _("Stage order saved."))
     return redirect("funnel:pipeline_detail", stage.pipeline_id)
 
 

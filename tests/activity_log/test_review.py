@@ -311,7 +311,10 @@ TODAY = date(2026, 3, 18)  # a Wednesday; the weeks are those of 23 Feb, 2, 9 an
 
 @pytest.fixture
 def four_weeks(rep):
-    """Hand-made weeks for R1, read on Wednesday 18 March 2026."""
+    """Hand-made weeks for R1, read on Wednesday 18 March 2026 (everyone joined well before)."""
+    from reps.models import User
+
+    User.objects.update(date_joined=datetime(2025, 1, 6, tzinfo=ZoneInfo("UTC")))
     # Week of 9 March: Mon on time, Tue late, Wed recorded but never submitted, Thu nothing, Fri on time,
     # Sat on time (a weekend day: not counted as a log). 2 + 1 + 1 + 0 + 0 + 1 activities; plan 1 done, 2 carried.
     work_day(rep, date(2026, 3, 9), submit_at=at(date(2026, 3, 9), 20), activities=2, done=1, carried=1)
@@ -326,6 +329,8 @@ def four_weeks(rep):
 
 def test_compliance_counts_match_the_hand_computed_weeks(manager, rep, teammate, four_weeks, django_assert_num_queries):
     people = [rep, teammate]
+    for person in people:
+        person.refresh_from_db()  # joined long before the weeks counted (see four_weeks)
     with django_assert_num_queries(1):  # one GROUP BY (rep, week) for everyone
         result = selectors.compliance(manager, people, today=TODAY)
     by_rep = {entry.rep.username: entry.weeks for entry in result}
@@ -411,3 +416,12 @@ def test_comments_partial_shows_author_time_in_the_readers_zone_and_the_support_
     assert "Answers the support request" in render_to_string(
         "activity_log/_comments.html", {"log": log, "user": manager}
     )
+
+
+def test_days_before_a_rep_joined_are_not_missing(manager, rep):
+    from reps.models import User
+
+    User.objects.filter(pk=rep.pk).update(date_joined=datetime(2026, 3, 17, 9, tzinfo=ZoneInfo("UTC")))
+    rep.refresh_from_db()
+    weeks = selectors.compliance(manager, [rep], today=date(2026, 3, 18))[0].weeks
+    assert [(week.working_days, week.missing) for week in weeks] == [(0, 0), (0, 0), (0, 0), (2, 1)]
