@@ -9,8 +9,9 @@ class ActivityLogConfig(AppConfig):
     verbose_name = _("Daily log")
 
     def ready(self) -> None:
-        from funnel.hooks import register_timeline_source
+        from funnel.hooks import register_home_panel, register_timeline_source
 
-        from .timeline import opportunity_activities
+        from .timeline import home_panel, opportunity_activities
 
         register_timeline_source(opportunity_activities)
+        register_home_panel(home_panel)

@@ -25,3 +25,18 @@ def opportunity_timeline(*, user, opportunity, stage_changes) -> list[dict]:
     for source in _timeline_sources:
         events.extend(source(user=user, opportunity=opportunity))
     return sorted(events, key=lambda event: event["at"], reverse=True)
+
+
+HomePanel = Callable[..., dict | None]
+_home_panels: list[HomePanel] = []
+
+
+def register_home_panel(panel: HomePanel) -> HomePanel:
+    """`panel(user=...)` returns {"template": ..., "context": {...}} or None, shown on the home page."""
+    if panel not in _home_panels:
+        _home_panels.append(panel)
+    return panel
+
+
+def home_panels(*, user) -> list[dict]:
+    return [shown for panel in _home_panels if (shown := panel(user=user)) is not None]

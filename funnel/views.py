@@ -29,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "by_stage": metrics.funnel_by_stage(visible, pipeline) if pipeline else [],
         "by_owner": metrics.funnel_by_owner(visible) if request.user.role != Role.REP else [],
         "recent": visible.select_related("account", "owner", "stage")[:8],
+        "panels": hooks.home_panels(user=request.user),
     }
     return render(request, "funnel/home.html", context)
 

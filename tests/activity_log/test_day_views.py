@@ -183,3 +183,15 @@ def test_opportunity_page_shows_its_activities_beside_its_stage_changes(client_f
         "Walked the site"
         in client_for(cast["manager"]).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
     )
+
+
+def test_home_shows_todays_log_and_the_managers_new_comments(client_for, cast):
+    rep, manager = cast["rep"], cast["manager"]
+    yesterday = services.daily_log_get(rep=rep, day=services.local_today(rep) - timedelta(days=1))
+    services.daily_log_submit(log=yesterday, by=rep, summary="Done", support_needed="A discount")
+    services.daily_log_comment(log=yesterday, by=manager, body="Approved up to 5%", answers_support=True)
+    page = client_for(rep).get(reverse("funnel:home")).content.decode()
+    assert "Approved up to 5%" in page
+    assert "Not started yet." in page
+    client_for(rep).get(reverse("log:day", args=[yesterday.date.isoformat()]))  # reading marks it read
+    assert "Approved up to 5%" not in client_for(rep).get(reverse("funnel:home")).content.decode()
