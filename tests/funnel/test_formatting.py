@@ -17,3 +17,12 @@ def test_money_groups_thousands_and_rounds_to_whole_units(settings):
 
 def test_money_shows_a_dash_for_no_amount():
     assert money(None) == "—"
+
+
+def test_ids_in_pages_are_never_grouped_but_amounts_are(settings):
+    from django.template import Context, Template
+
+    html = Template('{% load funnel_tags %}{{ pk }}|{{ amount|money }}').render(
+        Context({"pk": 1246, "amount": Decimal("1234567")})
+    )
+    assert html == "1246|¥1,234,567"
