@@ -110,3 +110,13 @@ def test_seed_writes_weeks_of_logs_with_missing_late_and_reviewed_days():
     assert today.plan.exists() and not today.is_submitted
     deal = Opportunity.objects.filter(activities__isnull=False, owner=rep).first()
     assert deal.last_activity_at == deal.activities.latest("when").when
+
+
+def test_bench_review_builds_its_team_once_and_prints_the_timing():
+    out = StringIO()
+    call_command("bench_review", reps=2, days=7, requests=2, stdout=out)
+    call_command("bench_review", reps=2, days=7, requests=1, stdout=StringIO())
+    from activity_log.models import DailyLog
+
+    assert DailyLog.objects.filter(rep__team__name="Review bench").count() == 2 * 5
+    assert "review" in out.getvalue().splitlines()[-1]
