@@ -65,6 +65,8 @@ def _seed_day(rep, day, zone, rng, kinds, deals, accounts, manager) -> int:
         date=day,
         summary=_("Visited customers as planned; pipeline moving."),
         problems=_("The customer's IT team is slow to answer.") if rng.random() < 0.3 else "",
+        # Translators: demo text; "%" is a literal percent sign, not a placeholder.
+        # xgettext:no-python-format
         support_needed=_("Need approval for a 5% discount.") if rng.random() < 0.2 else "",
         submitted_at=at(9, 30) + timedelta(days=1) if late else at(18, rng.randint(0, 59)),
         is_late=late,
