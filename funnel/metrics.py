@@ -1,13 +1,31 @@
 """Funnel figures for pages: each function takes a queryset the user may see and aggregates in the database."""
 
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import (
+    Avg,
+    Count,
+    DateField,
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lead, TruncWeek
+from django.utils import timezone
 
 from reps.models import User
 
-from .models import Opportunity, Pipeline, StageKind
+from .models import Opportunity, Pipeline, Stage, StageChange, StageKind
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 # amount × probability, the probability being the opportunity's override or its stage's.
@@ -45,3 +63,219 @@ def funnel_by_owner(opportunities: QuerySet[Opportunity]) -> list[dict]:
     rows = list(opportunities.open().values("owner").annotate(**TOTALS).order_by("-weighted", "owner"))
     owners = User.objects.in_bulk([row["owner"] for row in rows])
     return [{**row, "owner": owners[row["owner"]]} for row in rows]
+
+
+# --- dashboard figures over a period ------------------------------------------------------------
+# A period is two dates, both included, in the reader's time zone. Every function below is one
+# GROUP BY (or one aggregate) over a queryset the caller has already scoped with visible_to().
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start 00:00, the day after end 00:00) in the current time zone, so indexes on datetimes apply."""
+    begin = timezone.make_aware(datetime.combine(start, time.min))
+    return begin, timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+
+
+def _between(field: str, start: date, end: date) -> Q:
+    begin, stop = period_bounds(start, end)
+    return Q(**{f"{field}__gte": begin, f"{field}__lt": stop})
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    """part ÷ whole as a percentage with one decimal, or None when there is nothing to divide."""
+    return (Decimal(100) * part / whole).quantize(Decimal("0.1")) if whole else None
+
+
+def inflow_by_week(opportunities: QuerySet[Opportunity], start: date, end: date) -> list[dict]:
+    """New opportunities per ISO week (Monday) by created_at; weeks without any show as zero."""
+    counts = {
+        row["week"]: row["count"]
+        for row in opportunities.filter(_between("created_at", start, end))
+        .values(week=TruncWeek("created_at", output_field=DateField()))
+        .annotate(count=Count("id"))
+        .order_by()
+    }
+    monday = start - timedelta(days=start.weekday())
+    weeks = [monday + timedelta(weeks=n) for n in range((end - monday).days // 7 + 1)]
+    return [{"week": week, "count": counts.get(week, 0)} for week in weeks]
+
+
+def _open_stages(pipeline: Pipeline) -> list[Stage]:
+    return list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
+
+
+def conversion(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
+) -> list[dict]:
+    """Per open stage: opportunities that entered it in the period, and how many of those went on to a later stage.
+
+    "Later" means a higher order and not a lost stage, at any time after entering (a cohort, counted
+    to date). Each opportunity counts once per stage, so a reopened deal entering a stage twice is one.
+    """
+    moved_on = StageChange.objects.filter(
+        opportunity=OuterRef("opportunity"), at__gt=OuterRef("at"), to_stage__order__gt=OuterRef("to_stage__order")
+    ).exclude(to_stage__kind=StageKind.LOST)
+    grouped = {
+        row["to_stage"]: row
+        for row in stage_changes.filter(_between("at", start, end), to_stage__pipeline=pipeline)
+        .values("to_stage")
+        .annotate(
+            entered=Count("opportunity", distinct=True),
+            advanced=Count("opportunity", distinct=True, filter=Q(Exists(moved_on))),
+        )
+        .order_by()
+    }
+    rows = []
+    for stage in _open_stages(pipeline) if stages is None else stages:
+        row = grouped.get(stage.pk, {"entered": 0, "advanced": 0})
+        rows.append({"stage": stage, "entered": row["entered"], "advanced": row["advanced"],
+                     "rate": _ratio(row["advanced"], row["entered"])})  # fmt: skip
+    return rows
+
+
+def _days_between(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def time_in_stage(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
+) -> list[dict]:
+    """Average and median days per open stage, over the stays that ended in the period.
+
+    A stay runs from one StageChange to the opportunity's next (LEAD over its changes ordered by
+    time); the window runs over all of an opportunity's changes before the period is applied.
+    Open stays (the deal is still there) are not counted: their length is not known yet.
+    """
+    moves = (
+        stage_changes.filter(opportunity__pipeline=pipeline)
+        .order_by()
+        .values(
+            stage=F("to_stage_id"),
+            entered=F("at"),
+            left_at=Window(Lead("at"), partition_by=[F("opportunity_id")], order_by=[F("at").asc(), F("id").asc()]),
+        )
+    )
+    moves_sql, params = moves.query.sql_with_params()
+    begin, stop = period_bounds(start, end)
+    days = _days_between("left_at", "entered")
+    # Only constants and Django's compiled SQL are joined here; every value is a parameter.
+    stays = f"SELECT stage, {days} AS days FROM ({moves_sql}) moves WHERE left_at >= %s AND left_at < %s"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT stage, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
+            f"FROM ({stays}) stays GROUP BY stage"
+        )
+    else:  # no PERCENTILE_CONT: the middle one or two of each stage's sorted stays
+        ranked = (
+            "SELECT stage, days, ROW_NUMBER() OVER (PARTITION BY stage ORDER BY days) AS rn, "  # noqa: S608
+            f"COUNT(*) OVER (PARTITION BY stage) AS n FROM ({stays}) stays"
+        )
+        sql = (
+            "SELECT stage, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
+            f"FROM ({ranked}) ranked GROUP BY stage"
+        )
+    with connection.cursor() as cursor:
+        # Raw SQL gets no field adaptation: SQLite compares datetimes as UTC text.
+        bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in (begin, stop)]
+        cursor.execute(sql, [*params, *bounds])
+        grouped = {stage: (count, average, median) for stage, count, average, median in cursor.fetchall()}
+    rows = []
+    for stage in _open_stages(pipeline) if stages is None else stages:
+        count, average, median = grouped.get(stage.pk, (0, None, None))
+        rows.append({"stage": stage, "stays": count, "average_days": _days(average), "median_days": _days(median)})
+    return rows
+
+
+def _days(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.1"))
+
+
+CLOSED_WON = Q(status=StageKind.WON)
+CLOSED_LOST = Q(status=StageKind.LOST)
+
+
+def outcomes(opportunities: QuerySet[Opportunity], start: date, end: date) -> dict:
+    """Deals closed in the period: won and lost counts, win rate (%), average cycle (days) and won deal size.
+
+    Closed means status won/lost with closed_at in the period; a reopened deal is open again and not counted.
+    """
+    cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
+    figures = opportunities.filter(_between("closed_at", start, end)).aggregate(
+        won=Count("id", filter=CLOSED_WON),
+        lost=Count("id", filter=CLOSED_LOST),
+        won_amount=Coalesce(Sum("amount", filter=CLOSED_WON), ZERO),
+        cycle=Avg(cycle, filter=CLOSED_WON),
+        deal_size=Avg("amount", filter=CLOSED_WON),
+    )
+    cycle_days = figures.pop("cycle")
+    return {
+        **figures,
+        "win_rate": _ratio(figures["won"], figures["won"] + figures["lost"]),
+        "cycle_days": None if cycle_days is None else _days(cycle_days.total_seconds() / 86400),
+        "deal_size": None if figures["deal_size"] is None else Decimal(figures["deal_size"]).quantize(Decimal("0.01")),
+    }
+
+
+def win_rate(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
+    """Won ÷ (won + lost) among the deals closed in the period, in %; None if none closed."""
+    return outcomes(opportunities, start, end)["win_rate"]
+
+
+def average_cycle_days(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
+    """Average days from creation to a win, over the deals won in the period."""
+    return outcomes(opportunities, start, end)["cycle_days"]
+
+
+def average_deal_size(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
+    """Average amount of the deals won in the period."""
+    return outcomes(opportunities, start, end)["deal_size"]
+
+
+def forecast(opportunities: QuerySet[Opportunity], start: date, end: date) -> dict:
+    """Open deals expected to close in the period: count, amount and weighted amount."""
+    return opportunities.open().filter(expected_close_date__gte=start, expected_close_date__lte=end).aggregate(**TOTALS)
+
+
+def by_source(opportunities: QuerySet[Opportunity], start: date, end: date) -> list[dict]:
+    """Per source (None: none): inflow in the period, how many of those are won so far, won amount in the period."""
+    created, won_in_period = _between("created_at", start, end), CLOSED_WON & _between("closed_at", start, end)
+    rows = (
+        opportunities.filter(created | won_in_period)
+        .values("source", "source__name")
+        .annotate(
+            inflow=Count("id", filter=created),
+            inflow_won=Count("id", filter=created & CLOSED_WON),
+            won=Count("id", filter=won_in_period),
+            won_amount=Coalesce(Sum("amount", filter=won_in_period), ZERO),
+        )
+        .order_by("-inflow", "source__name")
+    )
+    return [{**row, "conversion": _ratio(row["inflow_won"], row["inflow"])} for row in rows]
+
+
+def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> list[dict]:
+    """Per owner, in one grouped query: open count, amount, weighted; won/lost in the period, won amount, win rate."""
+    is_open, closed = Q(status=StageKind.OPEN), _between("closed_at", start, end)
+    rows = (
+        opportunities.filter(is_open | closed)
+        .values("owner", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(
+            open_count=Count("id", filter=is_open),
+            open_amount=Coalesce(Sum("amount", filter=is_open), ZERO),
+            weighted=Coalesce(Sum(WEIGHTED_AMOUNT, filter=is_open), ZERO),
+            won=Count("id", filter=closed & CLOSED_WON),
+            lost=Count("id", filter=closed & CLOSED_LOST),
+            won_amount=Coalesce(Sum("amount", filter=closed & CLOSED_WON), ZERO),
+        )
+        .order_by("-weighted", "owner")
+    )
+    return [
+        {
+            **row,
+            "name": f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"],
+            "win_rate": _ratio(row["won"], row["won"] + row["lost"]),
+        }
+        for row in rows
+    ]
