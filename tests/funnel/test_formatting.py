@@ -22,7 +22,7 @@ def test_money_shows_a_dash_for_no_amount():
 def test_ids_in_pages_are_never_grouped_but_amounts_are(settings):
     from django.template import Context, Template
 
-    html = Template('{% load funnel_tags %}{{ pk }}|{{ amount|money }}').render(
+    html = Template("{% load funnel_tags %}{{ pk }}|{{ amount|money }}").render(
         Context({"pk": 1246, "amount": Decimal("1234567")})
     )
     assert html == "1246|¥1,234,567"
