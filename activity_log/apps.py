@@ -9,9 +9,12 @@ class ActivityLogConfig(AppConfig):
     verbose_name = _("Daily log")
 
     def ready(self) -> None:
-        from funnel.hooks import register_home_panel, register_timeline_source
+        from funnel.hooks import register_diagnosis, register_home_panel, register_timeline_source
+        from funnel.models import AlertKind
 
+        from .health import missing_log_findings
         from .timeline import home_panel, opportunity_activities
 
         register_timeline_source(opportunity_activities)
         register_home_panel(home_panel)
+        register_diagnosis(AlertKind.MISSING_LOG, missing_log_findings)

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,4 +12,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # Periodic jobs are added here as the apps that own them land.
-app.conf.beat_schedule = {}
+SCAN_MINUTES = 15
+app.conf.beat_schedule = {
+    # Derives its work from the database, so a run missed while Redis was down is caught up by the
+    # next one; a run left in the queue past the next one is dropped rather than doubled.
+    "scan-funnel": {
+        "task": "funnel.tasks.scan_funnel_task",
+        "schedule": crontab(minute=f"*/{SCAN_MINUTES}"),
+        "options": {"expires": (SCAN_MINUTES - 1) * 60},
+    },
+}

@@ -40,3 +40,17 @@ def register_home_panel(panel: HomePanel) -> HomePanel:
 
 def home_panels(*, user) -> list[dict]:
     return [shown for panel in _home_panels if (shown := panel(user=user)) is not None]
+
+
+Diagnosis = Callable[..., list[dict]]
+_diagnoses: dict[str, Diagnosis] = {}
+
+
+def register_diagnosis(kind: str, diagnosis: Diagnosis) -> Diagnosis:
+    """`diagnosis(now=...)` returns the findings of one alert kind (see funnel.health.finding)."""
+    _diagnoses[kind] = diagnosis
+    return diagnosis
+
+
+def registered_diagnoses() -> dict[str, Diagnosis]:
+    return dict(_diagnoses)

@@ -333,3 +333,85 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return self.filename or f"{self.get_kind_display()} #{self.pk}"
+
+
+class AlertKind(models.TextChoices):
+    STALLED = "stalled", _("Stalled opportunity")
+    BLOCKAGE = "blockage", _("Blockage")
+    GAP = "gap", _("Gap")
+    EMPTY_CUP = "empty_cup", _("Empty cup")
+    MISSING_LOG = "missing_log", _("Missing daily log")
+    FORECAST_RISK = "forecast_risk", _("Forecast at risk")
+
+
+class AlertSeverity(models.TextChoices):
+    INFO = "info", _("Info")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
+
+
+class AlertQuerySet(ScopedQuerySet):
+    owner_path = "rep"
+
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+
+class Alert(models.Model):
+    """A finding of the funnel-health scan, about one rep's deal, funnel stage or day.
+
+    `key` names the kind and subject; the database keeps one open alert per key, so a scan run twice
+    (or by two workers at once) cannot open a duplicate. A later scan that no longer finds it resolves it.
+    """
+
+    kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
+    severity = models.CharField(
+        _("severity"), max_length=8, choices=AlertSeverity.choices, default=AlertSeverity.WARNING
+    )
+    key = models.CharField(_("key"), max_length=200)
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.CASCADE, related_name="alerts"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    team = models.ForeignKey(
+        "reps.Team", verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    day = models.DateField(_("day"), null=True, blank=True)
+    first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
+    last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("acknowledged by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ack_reason = models.CharField(_("reason"), max_length=300, blank=True)
+    snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(resolved_at__isnull=True), name="one_open_alert_per_key"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["resolved_at", "kind"], name="alert_resolved_kind"),
+            models.Index(fields=["rep", "resolved_at"], name="alert_rep_resolved"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.key}"

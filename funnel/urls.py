@@ -22,4 +22,5 @@ urlpatterns = [
     path("customers/", include("funnel.account_urls")),
     path("settings/", include("funnel.config_urls")),
     path("transfer/", include("funnel.csv_urls")),
+    path("alerts/", include("funnel.alert_urls")),
 ]

@@ -40,6 +40,7 @@ PAGES = {
     "funnel:source_list": ADMIN_PAGE,
     "funnel:lost_reason_list": ADMIN_PAGE,
     "funnel:import_start": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:alert_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:today": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:activity_new": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:account_search": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
@@ -97,6 +98,15 @@ OPPORTUNITY_ACCESS = {
 # POST-only actions: GET is refused before anything is looked up (the POST matrix is in
 # tests/funnel/test_opportunity_actions.py).
 POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in OPPORTUNITY_ACCESS}
+
+
+def alert_of(cast, owner: str) -> list:
+    """URL args for an open alert about a deal of `owner` of the cast."""
+    from funnel.models import Alert, AlertKind
+
+    opportunity = OpportunityFactory(owner=cast[owner], name="Matrix deal")
+    return [Alert.objects.create(kind=AlertKind.STALLED, key=f"stalled:opp:{opportunity.pk}", rep=cast[owner],
+                                 opportunity=opportunity).pk]  # fmt: skip
 
 
 def pipeline_of(cast, owner: None) -> list:
@@ -214,6 +224,7 @@ OBJECT_PAGES = {
     "funnel:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),
     "funnel:import_confirm": (import_batch_of, IMPORT_BATCH_POST_ONLY),
     "funnel:import_cancel": (import_batch_of, IMPORT_BATCH_POST_ONLY),
+    "funnel:alert_acknowledge": (alert_of, POST_ONLY),  # the POST matrix is in tests/funnel/test_alerts.py
     "log:day": (today_of, {(role, None): PAGES["log:today"][role] for role in ROLES}),
     "log:detail": (daily_log_of, DAILY_LOG_ACCESS),
     "log:plan_add": (daily_log_of, POST_ONLY),

@@ -1,0 +1,76 @@
+"""Writes of alerts: turning a scan's findings into alerts, and a manager's acknowledgement.
+
+The scan is safe to run twice or concurrently: the partial unique constraint keeps one open alert
+per key, and new alerts are inserted with conflicts ignored, so the loser of a race inserts nothing.
+"""
+
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reps.models import User
+
+from . import health, hooks
+from .models import Alert, AlertKind
+
+CHUNK = 5000  # keys per UPDATE … WHERE key IN (…)
+
+# The funnel's own diagnoses; activity_log adds the missing-log one through funnel.hooks.
+DIAGNOSES = {
+    AlertKind.STALLED: health.stalled_findings,
+    AlertKind.BLOCKAGE: health.blockage_findings,
+    AlertKind.GAP: health.gap_findings,
+    AlertKind.EMPTY_CUP: health.empty_cup_findings,
+}
+
+
+def _chunks(keys: list[str]) -> list[list[str]]:
+    return [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
+
+
+def db_now() -> datetime:
+    """The database's clock, so a worker whose clock is off cannot invent or miss alerts (QUALITY R15)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            return cursor.fetchone()[0]
+    return timezone.now()  # embedded SQLite runs inside this process, on this very clock
+
+
+@transaction.atomic
+def alerts_sync(*, findings: list[dict], kinds: list[str], now: datetime) -> tuple[int, int, int]:
+    """Opens an alert per new finding, marks re-seen ones, resolves open ones of `kinds` no longer found.
+
+    Returns (new, seen, resolved). Five queries, however many findings there are (more only when
+    over CHUNK alerts resolve at once, since SQLite caps the parameters of one statement).
+    """
+    found = {f["key"]: f for f in findings}
+    open_alerts = Alert.objects.open().filter(kind__in=kinds)
+    existing = set(open_alerts.values_list("key", flat=True))
+    gone = existing - found.keys()
+    resolved = sum(open_alerts.filter(key__in=chunk).update(resolved_at=now) for chunk in _chunks(sorted(gone)))
+    seen = open_alerts.update(last_seen=now)  # everything still open of these kinds was found again
+    new = [Alert(**f, first_seen=now, last_seen=now) for key, f in found.items() if key not in existing]
+    Alert.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new), seen, resolved
+
+
+def scan_funnel(now: datetime | None = None) -> dict[str, tuple[int, int, int]]:
+    """Runs every diagnosis and syncs its alerts; returns {kind: (new, seen, resolved)}."""
+    now = now or db_now()
+    diagnoses = {**DIAGNOSES, **hooks.registered_diagnoses()}
+    return {
+        str(kind): alerts_sync(findings=diagnosis(now=now), kinds=[kind], now=now)
+        for kind, diagnosis in diagnoses.items()
+    }
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, by: User, reason: str) -> Alert:
+    """Records that `by` has seen the alert and why it needs no more attention for now."""
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = by
+    alert.ack_reason = reason.strip()
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "ack_reason"])
+    return alert

@@ -1,0 +1,124 @@
+"""Funnel-health diagnoses (DESIGN.md, "Diagnoses"): scope and "now" in, findings out, nothing written.
+
+Each diagnosis costs a fixed number of grouped queries, however many opportunities there are; the
+grouped results (one row per rep and stage) are small enough to read in Python. A finding is a dict
+whose `key` names its kind and subject: alert_services.alerts_sync turns findings into alerts.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import AlertKind, AlertSeverity, Opportunity, Stage, StageKind
+
+BLOCKAGE_SHARE = 0.5  # a stage is blocked when at least this share of its deals are stalled…
+BLOCKAGE_MIN_DEALS = 3  # …and it holds at least this many deals (two stalled deals are not a pile-up)
+
+
+def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, **subject) -> dict:
+    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day)."""
+    return {
+        "key": f"{kind}:{key}",
+        "kind": kind,
+        "severity": severity,
+        "rep_id": rep_id,
+        "opportunity_id": subject.get("opportunity_id"),
+        "stage_id": subject.get("stage_id"),
+        "day": subject.get("day"),
+    }
+
+
+def _open_deals(scope: QuerySet[Opportunity] | None) -> QuerySet[Opportunity]:
+    return (Opportunity.objects.all() if scope is None else scope).open()
+
+
+def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Every open deal in its stage, or without activity, for longer than the stage's stall_days."""
+    rows = _open_deals(scope).stalled(now).values_list("pk", "owner_id", "stage_id")
+    return [
+        finding(AlertKind.STALLED, f"opp:{pk}", rep_id=owner_id, opportunity_id=pk, stage_id=stage_id)
+        for pk, owner_id, stage_id in rows.iterator()
+    ]
+
+
+def _open_stages_by_pipeline() -> dict[int, list[int]]:
+    """The ids of each pipeline's open, unarchived stages, in funnel order."""
+    stages = defaultdict(list)
+    rows = Stage.objects.filter(kind=StageKind.OPEN, is_archived=False, pipeline__is_active=True)
+    for pk, pipeline_id in rows.order_by("pipeline", "order", "pk").values_list("pk", "pipeline_id"):
+        stages[pipeline_id].append(pk)
+    return stages
+
+
+def _occupied(scope: QuerySet[Opportunity] | None) -> dict[tuple[int, int], set[int]]:
+    """(owner, pipeline) → the stages holding at least one of the owner's open deals: one GROUP BY."""
+    rows = (
+        _open_deals(scope)
+        .filter(owner__is_active=True)
+        .values_list("owner_id", "pipeline_id", "stage_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    occupied = defaultdict(set)
+    for owner_id, pipeline_id, stage_id, _n in rows:
+        occupied[owner_id, pipeline_id].add(stage_id)
+    return occupied
+
+
+def gap_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per rep: each empty open stage with one of the rep's open deals in a stage before it and after it."""
+    stages, found = _open_stages_by_pipeline(), []
+    for (owner_id, pipeline_id), held in _occupied(scope).items():
+        ordered = stages.get(pipeline_id, [])
+        filled = [i for i, stage_id in enumerate(ordered) if stage_id in held]
+        if len(filled) < 2:
+            continue
+        for stage_id in ordered[filled[0] + 1 : filled[-1]]:
+            if stage_id not in held:
+                found.append(
+                    finding(AlertKind.GAP, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id)
+                )
+    return found
+
+
+def empty_cup_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per active rep with open deals in a pipeline: none of them in its first open stage."""
+    stages, found = _open_stages_by_pipeline(), []
+    for (owner_id, pipeline_id), held in _occupied(scope).items():
+        ordered = stages.get(pipeline_id)
+        if ordered and ordered[0] not in held:
+            stage_id = ordered[0]
+            found.append(
+                finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id)
+            )
+    return found
+
+
+def blockage_findings(
+    now: datetime,
+    scope: QuerySet[Opportunity] | None = None,
+    *,
+    share: float = BLOCKAGE_SHARE,
+    min_deals: int = BLOCKAGE_MIN_DEALS,
+) -> list[dict]:
+    """Per rep and stage: at least `min_deals` open deals, of which at least `share` are stalled."""
+    stalled = Opportunity.objects.stalled(now).values("pk")
+    rows = (
+        _open_deals(scope)
+        .values_list("owner_id", "stage_id")
+        .annotate(n=Count("pk"), stalled=Count("pk", filter=Q(pk__in=stalled)))
+        .filter(n__gte=min_deals)
+        .order_by()
+    )
+    return [
+        finding(
+            AlertKind.BLOCKAGE,
+            f"rep:{owner_id}:stage:{stage_id}",
+            rep_id=owner_id,
+            stage_id=stage_id,
+            severity=AlertSeverity.CRITICAL,
+        )
+        for owner_id, stage_id, n, n_stalled in rows
+        if n_stalled >= share * n
+    ]

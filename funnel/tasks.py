@@ -1,0 +1,17 @@
+"""Celery tasks of the funnel: adapters that call the plain functions and set the retry policy."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import alert_services
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_kwargs={"max_retries": 5},
+)
+def scan_funnel_task() -> dict[str, list[int]]:
+    """The periodic funnel-health scan; safe to run twice or concurrently (alerts are deduplicated)."""
+    return {kind: list(counts) for kind, counts in alert_services.scan_funnel().items()}

@@ -1,0 +1,241 @@
+"""Alerts: the scan's dedupe, re-seen and auto-resolve; the constraint; the inbox and acknowledgement."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from funnel.alert_services import alerts_sync, scan_funnel
+from funnel.models import Alert, AlertKind, Stage
+from funnel.tasks import scan_funnel_task
+from tests.factories import OpportunityFactory
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+pytestmark = pytest.mark.django_db
+
+
+def stalled(owner, **fields):
+    stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
+    fields.setdefault("stage_entered_at", NOW - timedelta(days=30))
+    return OpportunityFactory(owner=owner, stage=stage, **fields)
+
+
+def stalled_alert(opportunity, **fields) -> Alert:
+    return Alert.objects.create(
+        kind=AlertKind.STALLED,
+        key=f"stalled:opp:{opportunity.pk}",
+        rep=opportunity.owner,
+        opportunity=opportunity,
+        stage=opportunity.stage,
+        **fields,
+    )
+
+
+def finding(key: str, rep) -> dict:
+    return {"key": key, "kind": AlertKind.GAP, "severity": "warning", "rep_id": rep.pk,
+            "opportunity_id": None, "stage_id": None, "day": None}  # fmt: skip
+
+
+# --- alerts_sync and the scan ------------------------------------------------------------------------
+
+
+def test_new_findings_open_alerts(rep, pipeline):
+    assert alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=NOW) == (1, 0, 0)
+    alert = Alert.objects.get()
+    assert (alert.key, alert.first_seen, alert.last_seen, alert.resolved_at) == ("gap:a", NOW, NOW, None)
+
+
+def test_seen_again_updates_last_seen_only(rep, pipeline):
+    alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=NOW)
+    later = NOW + timedelta(minutes=15)
+    assert alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=later) == (0, 1, 0)
+    alert = Alert.objects.get()
+    assert (alert.first_seen, alert.last_seen) == (NOW, later)
+
+
+def test_cleared_condition_resolves_the_alert_and_a_new_one_opens_if_it_returns(rep, pipeline):
+    alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=NOW)
+    assert alerts_sync(findings=[], kinds=[AlertKind.GAP], now=NOW + timedelta(hours=1)) == (0, 0, 1)
+    assert Alert.objects.get().resolved_at == NOW + timedelta(hours=1)
+    alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=NOW + timedelta(hours=2))
+    assert Alert.objects.count() == 2
+    assert Alert.objects.open().count() == 1
+
+
+def test_sync_leaves_other_kinds_alone(rep, pipeline):
+    alerts_sync(findings=[finding("gap:a", rep)], kinds=[AlertKind.GAP], now=NOW)
+    alerts_sync(findings=[], kinds=[AlertKind.EMPTY_CUP], now=NOW)
+    assert Alert.objects.open().count() == 1
+
+
+def test_database_refuses_a_second_open_alert_with_the_same_key(rep, pipeline):
+    opportunity = stalled(rep)
+    stalled_alert(opportunity)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        stalled_alert(opportunity)
+
+
+def test_a_resolved_alert_does_not_block_a_new_open_one(rep, pipeline):
+    opportunity = stalled(rep)
+    stalled_alert(opportunity, resolved_at=NOW)
+    stalled_alert(opportunity)
+    assert Alert.objects.count() == 2
+
+
+def test_a_racing_scan_that_finds_the_alert_already_open_inserts_nothing(rep, pipeline):
+    """Two scans read "nothing open" at once; the second insert is ignored by the constraint."""
+    opportunity = stalled(rep)
+    stalled_alert(opportunity)
+    Alert.objects.bulk_create(
+        [Alert(kind=AlertKind.STALLED, key=f"stalled:opp:{opportunity.pk}", rep=rep)], ignore_conflicts=True
+    )
+    assert Alert.objects.count() == 1
+
+
+def test_scan_twice_opens_each_alert_once(rep, teammate, pipeline):
+    stalled(rep), stalled(teammate)
+    first = scan_funnel(NOW)
+    assert first[AlertKind.STALLED] == (2, 0, 0)
+    count = Alert.objects.count()
+    second = scan_funnel(NOW + timedelta(minutes=15))
+    assert all(new == 0 and resolved == 0 for new, _seen, resolved in second.values())
+    assert second[AlertKind.STALLED] == (0, 2, 0)
+    assert Alert.objects.count() == count
+
+
+def test_a_deal_moving_on_resolves_its_stalled_alert(rep, pipeline):
+    opportunity = stalled(rep)
+    scan_funnel(NOW)
+    opportunity.stage_entered_at = NOW
+    opportunity.save()
+    assert scan_funnel(NOW + timedelta(minutes=15))[AlertKind.STALLED] == (0, 0, 1)
+    assert not Alert.objects.open().filter(kind=AlertKind.STALLED).exists()
+
+
+def test_scan_takes_now_from_one_clock(rep, pipeline):
+    stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
+    OpportunityFactory(owner=rep, stage=stage, stage_entered_at=NOW)
+    with time_machine.travel(NOW + timedelta(days=stage.stall_days, seconds=-1), tick=False):
+        assert scan_funnel()[AlertKind.STALLED] == (0, 0, 0)
+    with time_machine.travel(NOW + timedelta(days=stage.stall_days, seconds=1), tick=False):
+        assert scan_funnel()[AlertKind.STALLED] == (1, 0, 0)
+
+
+@pytest.mark.parametrize("count", [5, 50])
+def test_scan_queries_do_not_grow_with_the_number_of_deals(count, rep, teammate, pipeline, django_assert_num_queries):
+    for i in range(count):
+        stalled((rep, teammate)[i % 2])
+    with django_assert_num_queries(32):  # five kinds: diagnosis, then savepoint, read, update(s), insert, release
+        scan_funnel(NOW)
+    with django_assert_num_queries(29):  # nothing new to insert
+        scan_funnel(NOW + timedelta(minutes=15))
+
+
+def test_the_task_runs_the_scan(rep, pipeline):
+    stalled(rep, stage_entered_at=datetime(2020, 1, 1, tzinfo=UTC))
+    result = scan_funnel_task.apply().get()
+    assert result[AlertKind.STALLED] == [1, 0, 0]
+
+
+def test_the_beat_schedule_runs_the_scan_every_15_minutes():
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["scan-funnel"]
+    assert entry["task"] == scan_funnel_task.name
+    assert entry["schedule"].minute == {0, 15, 30, 45}
+
+
+def test_scan_funnel_command_prints_the_summary(rep, pipeline, capsys):
+    stalled(rep, stage_entered_at=datetime(2020, 1, 1, tzinfo=UTC))
+    call_command("scan_funnel")
+    out = capsys.readouterr().out
+    assert "stalled" in out and "missing_log" in out
+
+
+# --- the inbox ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def alerts(cast, pipeline):
+    """One open stalled alert per person of the cast who owns deals."""
+    names = ("rep", "teammate", "manager", "other_rep", "other_manager")
+    return {name: stalled_alert(stalled(cast[name], name=f"Deal of {name}")) for name in names}
+
+
+@pytest.mark.parametrize(
+    ("viewer", "seen"),
+    [
+        ("rep", {"rep"}),
+        ("manager", {"rep", "teammate", "manager"}),
+        ("other_manager", {"other_rep", "other_manager"}),
+        ("admin", {"rep", "teammate", "manager", "other_rep", "other_manager"}),
+    ],
+)
+def test_inbox_shows_the_alerts_the_viewer_may_see(viewer, seen, cast, alerts, client_for):
+    response = client_for(cast[viewer]).get(reverse("funnel:alert_list"))
+    assert response.status_code == 200
+    shown = {name for name in alerts if f"Deal of {name}".encode() in response.content}
+    assert shown == seen
+
+
+def test_inbox_links_each_alert_to_its_subject(cast, alerts, client_for, rep):
+    response = client_for(rep).get(reverse("funnel:alert_list"))
+    url = reverse("funnel:opportunity_detail", args=[alerts["rep"].opportunity_id])
+    assert f'href="{url}"'.encode() in response.content
+
+
+def test_inbox_filters_by_kind_and_state(cast, alerts, client_for, manager):
+    alerts["rep"].acknowledged_at = NOW
+    alerts["rep"].save()
+    client = client_for(manager)
+    assert b"Deal of rep" not in client.get(reverse("funnel:alert_list")).content
+    acknowledged = client.get(reverse("funnel:alert_list"), {"state": "acknowledged"}).content
+    assert b"Deal of rep" in acknowledged and b"Deal of teammate" not in acknowledged
+    assert b"Deal of" not in client.get(reverse("funnel:alert_list"), {"kind": AlertKind.GAP}).content
+
+
+def test_inbox_query_count_does_not_grow_with_alerts(
+    cast, pipeline, client_for, admin_user, django_assert_max_num_queries
+):
+    for _ in range(30):
+        stalled_alert(stalled(cast["rep"]))
+    client = client_for(admin_user)
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("funnel:alert_list")).status_code == 200
+
+
+def test_manager_acknowledges_a_teams_alert_with_a_reason(alerts, manager, client_for):
+    url = reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk])
+    response = client_for(manager).post(url, {"reason": "Customer on holiday until Monday"})
+    assert response.status_code == 302
+    alert = Alert.objects.get(pk=alerts["rep"].pk)
+    assert (alert.acknowledged_by, alert.ack_reason) == (manager, "Customer on holiday until Monday")
+    assert alert.acknowledged_at is not None and alert.resolved_at is None
+
+
+def test_acknowledging_needs_a_reason(alerts, manager, client_for):
+    client_for(manager).post(reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": ""})
+    assert Alert.objects.get(pk=alerts["rep"].pk).acknowledged_at is None
+
+
+def test_manager_cannot_acknowledge_another_teams_alert(alerts, manager, client_for):
+    response = client_for(manager).post(
+        reverse("funnel:alert_acknowledge", args=[alerts["other_rep"].pk]), {"reason": "x"}
+    )
+    assert response.status_code == 404
+    assert b"Deal of other_rep" not in response.content
+    assert Alert.objects.get(pk=alerts["other_rep"].pk).acknowledged_at is None
+
+
+def test_rep_cannot_acknowledge_even_their_own_alert(alerts, rep, client_for):
+    response = client_for(rep).post(reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": "x"})
+    assert response.status_code == 403
+    assert Alert.objects.get(pk=alerts["rep"].pk).acknowledged_at is None
+
+
+def test_rep_gets_404_for_a_teammates_alert(alerts, rep, client_for):
+    response = client_for(rep).post(reverse("funnel:alert_acknowledge", args=[alerts["teammate"].pk]), {"reason": "x"})
+    assert response.status_code == 404
