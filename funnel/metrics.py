@@ -40,13 +40,23 @@ TOTALS = {
 }
 
 
+def open_stages(pipeline: Pipeline) -> list[Stage]:
+    """The open, unarchived stages of the pipeline in order."""
+    return list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
+
+
 def funnel_totals(opportunities: QuerySet[Opportunity]) -> dict:
     """Count, amount and weighted amount of the open opportunities in the queryset."""
     return opportunities.open().aggregate(**TOTALS)
 
 
-def funnel_by_stage(opportunities: QuerySet[Opportunity], pipeline: Pipeline) -> list[dict]:
-    """One row per open stage of the pipeline, in order, empty stages included (a gap shows as zeros)."""
+def funnel_by_stage(
+    opportunities: QuerySet[Opportunity], pipeline: Pipeline, stages: list[Stage] | None = None
+) -> list[dict]:
+    """One row per open stage of the pipeline, in order, empty stages included (a gap shows as zeros).
+
+    `stages`: the pipeline's open stages if the caller already has them (saves a query).
+    """
     grouped = {
         row["stage"]: row
         for row in opportunities.open().filter(pipeline=pipeline).values("stage").annotate(**TOTALS).order_by()
@@ -54,7 +64,7 @@ def funnel_by_stage(opportunities: QuerySet[Opportunity], pipeline: Pipeline) ->
     empty = {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
     return [
         {"stage": stage, **{key: grouped.get(stage.pk, empty)[key] for key in empty}}
-        for stage in pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order")
+        for stage in (open_stages(pipeline) if stages is None else stages)
     ]
 
 
@@ -100,10 +110,6 @@ def inflow_by_week(opportunities: QuerySet[Opportunity], start: date, end: date)
     return [{"week": week, "count": counts.get(week, 0)} for week in weeks]
 
 
-def _open_stages(pipeline: Pipeline) -> list[Stage]:
-    return list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
-
-
 def conversion(
     stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
 ) -> list[dict]:
@@ -126,7 +132,7 @@ def conversion(
         .order_by()
     }
     rows = []
-    for stage in _open_stages(pipeline) if stages is None else stages:
+    for stage in open_stages(pipeline) if stages is None else stages:
         row = grouped.get(stage.pk, {"entered": 0, "advanced": 0})
         rows.append({"stage": stage, "entered": row["entered"], "advanced": row["advanced"],
                      "rate": _ratio(row["advanced"], row["entered"])})  # fmt: skip
@@ -182,7 +188,7 @@ def time_in_stage(
         cursor.execute(sql, [*params, *bounds])
         grouped = {stage: (count, average, median) for stage, count, average, median in cursor.fetchall()}
     rows = []
-    for stage in _open_stages(pipeline) if stages is None else stages:
+    for stage in open_stages(pipeline) if stages is None else stages:
         count, average, median = grouped.get(stage.pk, (0, None, None))
         rows.append({"stage": stage, "stays": count, "average_days": _days(average), "median_days": _days(median)})
     return rows

@@ -19,6 +19,7 @@ urlpatterns = [
     path("opportunities/<int:pk>/reassign/", views.opportunity_reassign, name="opportunity_reassign"),
     path("board/", board_views.board, name="board"),
     path("board/<int:pk>/move/", board_views.board_move, name="board_move"),
+    path("dashboard/", include("funnel.dashboard_urls")),
     path("customers/", include("funnel.account_urls")),
     path("settings/", include("funnel.config_urls")),
     path("transfer/", include("funnel.csv_urls")),

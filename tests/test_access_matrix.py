@@ -35,6 +35,9 @@ PAGES = {
     "funnel:opportunity_bulk": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
     "funnel:opportunity_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:board": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    # Everyone has a dashboard: its figures are limited to what the user may see.
+    "funnel:dashboard": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:dashboard_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:settings": ADMIN_PAGE,
     "funnel:pipeline_create": ADMIN_POST,
     "funnel:source_list": ADMIN_PAGE,

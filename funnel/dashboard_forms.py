@@ -1,0 +1,131 @@
+"""The dashboard's filter: team, rep, pipeline, source and period, with choices limited to what the user may see.
+
+A tampered parameter (another team, another team's rep) is not a valid choice and is dropped, so the
+figures never leave the user's scope (QUALITY S5).
+"""
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from config.widgets import FastSelect
+from reps.models import Team, User
+
+from .filters import owner_choices, team_choices
+from .models import Opportunity, Pipeline, Source, StageChange
+
+PERIODS = [
+    ("month", _("This month")),
+    ("quarter", _("This quarter")),
+    ("90d", _("Last 90 days")),
+    ("custom", _("Custom dates")),
+]
+# Per-rep table orderings: key → (label, row key, descending).
+REP_SORTS = {
+    "weighted": (_("Weighted pipeline"), "weighted", True),
+    "open_count": (_("Open deals"), "open_count", True),
+    "open_amount": (_("Open amount"), "open_amount", True),
+    "won_amount": (_("Won amount"), "won_amount", True),
+    "win_rate": (_("Win rate"), "win_rate", True),
+    "name": (_("Name"), "name", False),
+}
+LONGEST_PERIOD = timedelta(days=731)
+
+
+def period_dates(period: str, today: date) -> tuple[date, date]:
+    """The first and last day of a named period that contains today (both included)."""
+    if period == "month":
+        return today.replace(day=1), today
+    if period == "quarter":
+        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today
+    return today - timedelta(days=89), today
+
+
+class DashboardFilterForm(forms.Form):
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
+    owner = forms.ModelChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    pipeline = forms.ModelChoiceField(
+        label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
+    )
+    source = forms.ModelChoiceField(
+        label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect
+    )
+    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False, widget=FastSelect)
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput({"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+    sort = forms.ChoiceField(
+        label=_("Sort reps by"),
+        choices=[(key, label) for key, (label, _key, _desc) in REP_SORTS.items()],
+        required=False,
+        widget=FastSelect,
+    )
+
+    def __init__(self, data, *, user: User):
+        super().__init__(data)
+        self.fields["team"].queryset = team_choices(user)
+        self.fields["owner"].queryset = owner_choices(user)
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
+        self.fields["source"].queryset = Source.objects.all()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("period") == "custom":
+            start, end = data.get("start"), data.get("end")
+            if not (start and end):
+                self.add_error("start", _("Choose both dates of a custom period."))
+            elif start > end or end - start > LONGEST_PERIOD:
+                self.add_error("end", _("The period must end after it starts and last at most two years."))
+        return data
+
+    @property
+    def values(self) -> dict:
+        """The cleaned filters; an invalid one is dropped, never widening the scope."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+
+    def dates(self, today: date) -> tuple[date, date]:
+        values = self.values
+        if values.get("period") == "custom" and values.get("start") and values.get("end"):
+            return values["start"], values["end"]
+        return period_dates(values.get("period") or "90d", today)
+
+    def chosen_pipeline(self) -> Pipeline | None:
+        """The chosen pipeline, else the default one: every figure on the page is about one pipeline."""
+        return self.values.get("pipeline") or Pipeline.objects.filter(is_active=True).first()
+
+    def apply(self, opportunities: QuerySet[Opportunity], pipeline: Pipeline | None) -> QuerySet[Opportunity]:
+        """Narrows an already visibility-scoped queryset; never widens it."""
+        return opportunities.filter(**self._lookups("", pipeline))
+
+    def apply_to_changes(self, changes: QuerySet[StageChange], pipeline: Pipeline | None) -> QuerySet[StageChange]:
+        return changes.filter(**self._lookups("opportunity__", pipeline))
+
+    def _lookups(self, prefix: str, pipeline: Pipeline | None) -> dict:
+        values = self.values
+        lookups = {f"{prefix}pipeline": pipeline}
+        for name, path in (("owner", "owner"), ("team", "owner__team"), ("source", "source")):
+            if values.get(name):
+                lookups[f"{prefix}{path}"] = values[name]
+        return lookups
+
+    def list_querystring(self, pipeline: Pipeline | None) -> str:
+        """The filters the opportunity list understands, for links from a figure to the deals behind it."""
+        values = {name: self.values.get(name) for name in ("owner", "team", "source")}
+        values["pipeline"] = pipeline
+        return urlencode({name: value.pk for name, value in values.items() if value is not None})
+
+    def querystring(self, **changes) -> str:
+        params = {
+            name: (value.pk if hasattr(value, "pk") else value)
+            for name, value in self.values.items()
+            if value not in (None, "")
+        }
+        params.update(changes)
+        return urlencode({name: value for name, value in params.items() if value not in (None, "")})
+
+    def rep_sort(self) -> tuple[str, bool]:
+        _label, key, descending = REP_SORTS[self.values.get("sort") or "weighted"]
+        return key, descending

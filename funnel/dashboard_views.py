@@ -1,0 +1,115 @@
+"""The team dashboard: every figure from the same visibility-scoped querysets, narrowed by the filter."""
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from reps.models import AuditAction
+from reps.services import audit_record
+
+from . import metrics
+from .dashboard_forms import DashboardFilterForm
+from .export import neutralise
+from .models import Opportunity, Pipeline, StageChange
+
+
+@dataclass
+class Scope:
+    """What the dashboard looks at: the filter, its pipeline, period and querysets."""
+
+    filters: DashboardFilterForm
+    pipeline: Pipeline | None
+    start: date
+    end: date
+    opportunities: QuerySet[Opportunity]
+    changes: QuerySet[StageChange]
+
+
+def _scope(request: HttpRequest) -> Scope:
+    filters = DashboardFilterForm(request.GET, user=request.user)
+    pipeline = filters.chosen_pipeline()
+    start, end = filters.dates(timezone.localdate())
+    opportunities = filters.apply(Opportunity.objects.visible_to(request.user), pipeline)
+    changes = filters.apply_to_changes(StageChange.objects.visible_to(request.user), pipeline)
+    return Scope(filters, pipeline, start, end, opportunities, changes)
+
+
+def _reps(scope: Scope) -> list[dict]:
+    """The per-rep rows in the order of the allow-listed ?sort= (rows are reps, not deals)."""
+    key, descending = scope.filters.rep_sort()
+    rows = metrics.per_rep(scope.opportunities, scope.start, scope.end)
+    present = [row for row in rows if row[key] is not None]
+    return sorted(present, key=lambda row: row[key], reverse=descending) + [row for row in rows if row[key] is None]
+
+
+def _flow(scope: Scope, stages: list) -> list[dict]:
+    """Conversion and time in stage side by side, one row per open stage."""
+    conversion = metrics.conversion(scope.changes, scope.pipeline, scope.start, scope.end, stages)
+    stays = metrics.time_in_stage(scope.changes, scope.pipeline, scope.start, scope.end, stages)
+    return [{**entered, **stay} for entered, stay in zip(conversion, stays, strict=True)]
+
+
+def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
+    return {
+        "stages": [row["stage"].name for row in by_stage],
+        "amount": [float(row["total"]) for row in by_stage],
+        "weighted": [float(row["weighted"]) for row in by_stage],
+        "weeks": [row["week"].isoformat() for row in inflow],
+        "inflow": [row["count"] for row in inflow],
+        "labels": {"amount": _("Amount"), "weighted": _("Weighted"), "inflow": _("New opportunities")},
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The funnel, its flow, the forecast, sources and reps for the chosen scope and period."""
+    scope = _scope(request)
+    context = {"filters": scope.filters, "pipeline": scope.pipeline, "start": scope.start, "end": scope.end}
+    if scope.pipeline is not None:
+        stages = metrics.open_stages(scope.pipeline)
+        by_stage = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)
+        inflow = metrics.inflow_by_week(scope.opportunities, scope.start, scope.end)
+        context |= {
+            "by_stage": by_stage,
+            "inflow": inflow,
+            "flow": _flow(scope, stages),
+            "outcomes": metrics.outcomes(scope.opportunities, scope.start, scope.end),
+            "forecast": metrics.forecast(scope.opportunities, scope.start, scope.end),
+            "sources": metrics.by_source(scope.opportunities, scope.start, scope.end),
+            "reps": _reps(scope),
+            "chart": _chart_data(by_stage, inflow),
+            "list_query": scope.filters.list_querystring(scope.pipeline),
+        }
+    return render(request, "funnel/dashboard/dashboard.html", context)
+
+
+@login_required
+def dashboard_export(request: HttpRequest) -> HttpResponse:
+    """The per-rep table as CSV, same scope and filters as the page; audited."""
+    scope = _scope(request)
+    rows = _reps(scope) if scope.pipeline is not None else []
+    audit_record(
+        action=AuditAction.EXPORTED,
+        request=request,
+        detail={"table": "dashboard_reps", "rows": len(rows), "filters": request.GET.urlencode()},
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
+    writer = csv.writer(response)
+    writer.writerow(
+        [_("Rep"), _("Open deals"), _("Open amount"), _("Weighted"), _("Won"), _("Lost"), _("Won amount"),
+         _("Win rate (%)")]
+    )  # fmt: skip
+    keys = ("name", "open_count", "open_amount", "weighted", "won", "lost", "won_amount", "win_rate")
+    for row in rows:
+        writer.writerow([neutralise(row[key]) for key in keys])
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="reps-{scope.start}-{scope.end}-{stamp}.csv"'
+    return response

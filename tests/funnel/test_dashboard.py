@@ -1,0 +1,161 @@
+"""The team dashboard: figures from what the user may see, narrowed (never widened) by its filter."""
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from funnel.models import Stage
+from reps.models import AuditAction, AuditEvent
+from tests.factories import OpportunityFactory, PipelineFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def stage(name: str) -> Stage:
+    return Stage.objects.get(name=name)
+
+
+@pytest.fixture
+def deals(cast, pipeline):
+    OpportunityFactory(owner=cast["rep"], stage=stage("Proposal"), amount=Decimal(1000))
+    OpportunityFactory(owner=cast["teammate"], stage=stage("Proposal"), amount=Decimal(7000))
+    OpportunityFactory(owner=cast["other_rep"], stage=stage("Proposal"), amount=Decimal(9000))
+    return cast
+
+
+def proposal(response) -> dict:
+    return next(row for row in response.context["by_stage"] if row["stage"].name == "Proposal")
+
+
+def test_manager_sees_the_team_funnel_and_each_rep(client_for, deals):
+    response = client_for(deals["manager"]).get("/dashboard/")
+    assert response.status_code == 200
+    assert (proposal(response)["count"], proposal(response)["total"]) == (2, 8000)
+    assert [row["owner__username"] for row in response.context["reps"]] == ["r2", "r1"]
+
+
+def test_rep_tampering_with_team_or_owner_sees_only_their_own_numbers(client_for, deals, team2):
+    client = client_for(deals["rep"])
+    for params in ({}, {"team": team2.pk}, {"owner": deals["other_rep"].pk}, {"owner": deals["teammate"].pk}):
+        response = client.get("/dashboard/", params)
+        assert (proposal(response)["count"], proposal(response)["total"]) == (1, 1000), params
+        assert [row["owner__username"] for row in response.context["reps"]] == ["r1"]
+
+
+def test_manager_cannot_read_the_other_teams_numbers(client_for, deals, team2):
+    client = client_for(deals["manager"])
+    for params in ({"team": team2.pk}, {"owner": deals["other_rep"].pk}):
+        response = client.get("/dashboard/", params)
+        assert proposal(response)["total"] == 8000, params
+    assert b"9,000" not in client.get("/dashboard/", {"owner": deals["other_rep"].pk}).content
+
+
+def test_manager_narrows_to_one_rep(client_for, deals):
+    response = client_for(deals["manager"]).get("/dashboard/", {"owner": deals["teammate"].pk})
+    assert (proposal(response)["count"], proposal(response)["total"]) == (1, 7000)
+
+
+def test_admin_sees_every_team_or_one(client_for, deals, team2):
+    client = client_for(deals["admin"])
+    assert proposal(client.get("/dashboard/"))["total"] == 17000
+    assert proposal(client.get("/dashboard/", {"team": team2.pk}))["total"] == 9000
+
+
+def test_stage_count_links_to_the_list_of_exactly_those_deals(client_for, deals):
+    client = client_for(deals["manager"])
+    owner = deals["teammate"].pk
+    response = client.get("/dashboard/", {"owner": owner})
+    pipeline, proposal_stage = response.context["pipeline"].pk, stage("Proposal").pk
+    link = f"/opportunities/?owner={owner}&amp;pipeline={pipeline}&amp;stage={proposal_stage}"
+    assert link.encode() in response.content
+    listed = client.get(link.replace("&amp;", "&"))
+    assert [row.owner.username for row in listed.context["rows"]] == ["r2"]
+
+
+def test_periods_resolve_to_dates(client_for, deals):
+    client = client_for(deals["manager"])
+    today = timezone.localdate()
+    response = client.get("/dashboard/", {"period": "month"})
+    assert (response.context["start"], response.context["end"]) == (today.replace(day=1), today)
+    custom = {"period": "custom", "start": "2026-01-01", "end": "2026-03-31"}
+    response = client.get("/dashboard/", custom)
+    assert (response.context["start"], response.context["end"]) == (date(2026, 1, 1), date(2026, 3, 31))
+
+
+def test_a_backwards_custom_period_falls_back_to_the_last_90_days(client_for, deals):
+    response = client_for(deals["manager"]).get(
+        "/dashboard/", {"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}
+    )
+    assert response.status_code == 200
+    assert (response.context["end"] - response.context["start"]).days == 89
+    assert response.context["filters"].errors
+
+
+def test_rep_table_sorts_by_an_allowed_key_only(client_for, deals):
+    client = client_for(deals["manager"])
+    names = [row["name"] for row in client.get("/dashboard/", {"sort": "name"}).context["reps"]]
+    assert names == sorted(names)
+    by_weight = client.get("/dashboard/", {"sort": "owner__password"}).context["reps"]  # unknown: the default
+    assert [row["owner__username"] for row in by_weight] == ["r2", "r1"]
+
+
+def test_other_pipeline_is_chosen_by_filter(client_for, deals):
+    other = PipelineFactory(name="Service")
+    response = client_for(deals["manager"]).get("/dashboard/", {"pipeline": other.pk})
+    assert response.context["pipeline"] == other
+    assert response.context["by_stage"] == []
+    assert b"This pipeline has no open stages." in response.content
+
+
+def test_dashboard_without_a_pipeline_shows_the_empty_state(client_for, rep):
+    response = client_for(rep).get("/dashboard/")
+    assert response.status_code == 200
+    assert b"No pipeline is set up yet" in response.content
+
+
+def test_empty_funnel_renders_dashes_not_errors(client_for, cast, pipeline):
+    response = client_for(cast["manager"]).get("/dashboard/")
+    assert response.status_code == 200
+    assert response.context["outcomes"]["win_rate"] is None
+    assert b"No open opportunities and nothing closed in the period." in response.content
+
+
+def test_page_carries_chart_data_as_json_and_no_inline_script(client_for, deals):
+    content = client_for(deals["manager"]).get("/dashboard/").content.decode()
+    assert '<script id="dashboard-data" type="application/json">' in content
+    assert "js/dashboard.js" in content
+    assert 'style="' not in content
+
+
+def test_export_of_the_rep_table_is_scoped_neutralised_and_audited(client_for, deals):
+    deals["teammate"].first_name, deals["teammate"].last_name = "=HYPERLINK(1)", ""
+    deals["teammate"].save()
+    response = client_for(deals["manager"]).get("/dashboard/reps.csv", {"owner": deals["other_rep"].pk})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == ["'=HYPERLINK(1)", str(deals["rep"].get_full_name())]
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=deals["manager"]).count() == 1
+
+
+def test_rep_export_holds_only_their_own_row(client_for, deals, team2):
+    response = client_for(deals["rep"]).get("/dashboard/reps.csv", {"team": team2.pk})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(rows) == 2
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipeline, rows, django_assert_num_queries):
+    stages = list(Stage.objects.filter(kind="open"))
+    for index in range(rows):
+        OpportunityFactory(owner=cast["rep"] if index % 2 else cast["teammate"], stage=stages[index % len(stages)])
+    client = client_for(cast["manager"])
+    client.get("/dashboard/")
+    # session, user, default pipeline, its open stages, then one query per figure: funnel, inflow, conversion,
+    # time in stage, outcomes, forecast, by source, per rep; rendering: team (navbar), the filter's choices
+    # (team, rep, pipeline, source); session save (3)
+    with django_assert_num_queries(20):
+        assert client.get("/dashboard/").status_code == 200
