@@ -74,3 +74,13 @@ def alert_acknowledge(*, alert: Alert, by: User, reason: str) -> Alert:
     alert.ack_reason = reason.strip()
     alert.save(update_fields=["acknowledged_at", "acknowledged_by", "ack_reason"])
     return alert
+
+
+@transaction.atomic
+def alert_snooze(*, alert: Alert, by: User, until: datetime, reason: str) -> Alert:
+    """Hides the alert from the inbox until `until`; it comes back by itself if still open then."""
+    alert.snoozed_until = until
+    alert.acknowledged_by = by
+    alert.ack_reason = reason.strip()
+    alert.save(update_fields=["snoozed_until", "acknowledged_by", "ack_reason"])
+    return alert

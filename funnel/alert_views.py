@@ -1,11 +1,13 @@
-"""The alerts inbox: the funnel-health alerts the user may see, and a manager's acknowledgement."""
+"""The alerts inbox: the funnel-health alerts the user may see, and a manager's acknowledgement or snooze."""
+
+from datetime import datetime, timedelta
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +27,7 @@ PAGE_SIZE = 25
 class AlertFilterForm(forms.Form):
     STATES = [
         ("open", gettext_lazy("Open")),
-        ("acknowledged", gettext_lazy("Acknowledged")),
+        ("acknowledged", gettext_lazy("Acknowledged or snoozed")),
         ("resolved", gettext_lazy("Resolved")),
     ]
 
@@ -34,7 +36,7 @@ class AlertFilterForm(forms.Form):
     )
     state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATES, required=False)
 
-    def apply(self, alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    def apply(self, alerts: QuerySet[Alert], now: datetime) -> QuerySet[Alert]:
         """Filters by kind and state (default: open); an invalid value is ignored."""
         values = self.cleaned_data if self.is_valid() else {}
         if values.get("kind"):
@@ -42,12 +44,25 @@ class AlertFilterForm(forms.Form):
         state = values.get("state") or "open"
         if state == "resolved":
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
-        acknowledged = Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=timezone.now())
-        return alerts.open().filter(acknowledged if state == "acknowledged" else ~acknowledged)
+        attention = alerts.needing_attention(now)
+        return attention if state == "open" else alerts.open().exclude(pk__in=attention.values("pk"))
 
 
 class AcknowledgeForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+
+
+class SnoozeForm(AcknowledgeForm):
+    days = forms.TypedChoiceField(
+        label=gettext_lazy("Snooze for"),
+        coerce=int,
+        choices=[(1, gettext_lazy("1 day")), (3, gettext_lazy("3 days")), (7, gettext_lazy("7 days"))],
+    )
+
+
+def alerts_needing_attention_count(user: User) -> int:
+    """The number the navigation shows: the user's visible alerts that are open and not set aside."""
+    return Alert.objects.visible_to(user).needing_attention(timezone.now()).count()
 
 
 def subject_url(alert: Alert, viewer: User) -> str:
@@ -63,8 +78,9 @@ def subject_url(alert: Alert, viewer: User) -> str:
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    filters = AlertFilterForm(request.GET)
-    alerts = filters.apply(Alert.objects.visible_to(request.user)).select_related("rep", "opportunity", "stage")
+    filters, now = AlertFilterForm(request.GET), timezone.now()
+    alerts = filters.apply(Alert.objects.visible_to(request.user), now)
+    alerts = alerts.select_related("rep", "opportunity", "stage", "acknowledged_by")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -74,22 +90,44 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "rows": [(alert, subject_url(alert, request.user)) for alert in page],
         "querystring": query.urlencode(),
         "may_acknowledge": request.user.role != Role.REP,
-        "ack_form": AcknowledgeForm(),
+        "snooze_form": SnoozeForm(),
+        "now": now,
     }
     return render(request, "funnel/alerts/alert_list.html", context)
+
+
+def get_alert_for_manager(request: HttpRequest, pk: int) -> Alert:
+    """An open alert the user may see (else 404) and may act on: managers and admins (else 403)."""
+    alert = get_object_or_404(Alert.objects.visible_to(request.user).open(), pk=pk)
+    if request.user.role == Role.REP:
+        raise PermissionDenied
+    return alert
 
 
 @login_required
 @require_POST
 def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     """A manager notes why an open alert needs no more attention for now; reps read their alerts only."""
-    alert = get_object_or_404(Alert.objects.visible_to(request.user).open(), pk=pk)
-    if request.user.role == Role.REP:
-        raise PermissionDenied
+    alert = get_alert_for_manager(request, pk)
     form = AcknowledgeForm(request.POST)
     if form.is_valid():
         alert_services.alert_acknowledge(alert=alert, by=request.user, reason=form.cleaned_data["reason"])
         messages.success(request, _("Alert acknowledged."))
     else:
         messages.error(request, _("Say why this alert needs no more attention."))
+    return redirect(f"{reverse('funnel:alert_list')}?{request.GET.urlencode()}")
+
+
+@login_required
+@require_POST
+def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager sets an alert aside for a few days, with a reason; it returns if still open then."""
+    alert = get_alert_for_manager(request, pk)
+    form = SnoozeForm(request.POST)
+    if form.is_valid():
+        until = timezone.now() + timedelta(days=form.cleaned_data["days"])
+        alert_services.alert_snooze(alert=alert, by=request.user, until=until, reason=form.cleaned_data["reason"])
+        messages.success(request, _("Alert snoozed."))
+    else:
+        messages.error(request, _("Say why this alert can wait."))
     return redirect(f"{reverse('funnel:alert_list')}?{request.GET.urlencode()}")

@@ -356,6 +356,10 @@ class AlertQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
+    def needing_attention(self, now: datetime):
+        """Open, not acknowledged, and not snoozed past `now`: a snooze expires by itself."""
+        return self.open().filter(acknowledged_at__isnull=True).exclude(snoozed_until__gt=now)
+
 
 class Alert(models.Model):
     """A finding of the funnel-health scan, about one rep's deal, funnel stage or day.

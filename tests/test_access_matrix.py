@@ -228,6 +228,7 @@ OBJECT_PAGES = {
     "funnel:import_confirm": (import_batch_of, IMPORT_BATCH_POST_ONLY),
     "funnel:import_cancel": (import_batch_of, IMPORT_BATCH_POST_ONLY),
     "funnel:alert_acknowledge": (alert_of, POST_ONLY),  # the POST matrix is in tests/funnel/test_alerts.py
+    "funnel:alert_snooze": (alert_of, POST_ONLY),
     "log:day": (today_of, {(role, None): PAGES["log:today"][role] for role in ROLES}),
     "log:detail": (daily_log_of, DAILY_LOG_ACCESS),
     "log:plan_add": (daily_log_of, POST_ONLY),

@@ -239,3 +239,50 @@ def test_rep_cannot_acknowledge_even_their_own_alert(alerts, rep, client_for):
 def test_rep_gets_404_for_a_teammates_alert(alerts, rep, client_for):
     response = client_for(rep).post(reverse("funnel:alert_acknowledge", args=[alerts["teammate"].pk]), {"reason": "x"})
     assert response.status_code == 404
+
+
+def test_manager_snoozes_an_alert_until_it_returns_by_itself(alerts, manager, client_for):
+    client = client_for(manager)
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(
+            reverse("funnel:alert_snooze", args=[alerts["rep"].pk]), {"reason": "Waiting for the tender", "days": 3}
+        )
+        assert response.status_code == 302
+        assert b"Deal of rep" not in client.get(reverse("funnel:alert_list")).content
+        assert b"Deal of rep" in client.get(reverse("funnel:alert_list"), {"state": "acknowledged"}).content
+    alert = Alert.objects.get(pk=alerts["rep"].pk)
+    assert (alert.snoozed_until, alert.ack_reason, alert.acknowledged_at) == (
+        NOW + timedelta(days=3),
+        "Waiting for the tender",
+        None,
+    )
+    with time_machine.travel(NOW + timedelta(days=3, seconds=1), tick=False):
+        client = client_for(manager)  # signed in again: sessions end after 30 idle minutes
+        assert b"Deal of rep" in client.get(reverse("funnel:alert_list")).content
+
+
+def test_snoozing_needs_a_reason_and_a_known_length(alerts, manager, client_for):
+    url = reverse("funnel:alert_snooze", args=[alerts["rep"].pk])
+    client_for(manager).post(url, {"reason": "", "days": 3})
+    client_for(manager).post(url, {"reason": "x", "days": 365})
+    assert Alert.objects.get(pk=alerts["rep"].pk).snoozed_until is None
+
+
+def test_rep_cannot_snooze_and_other_team_gets_404(alerts, rep, manager, client_for):
+    own = client_for(rep).post(reverse("funnel:alert_snooze", args=[alerts["rep"].pk]), {"reason": "x", "days": 1})
+    foreign = client_for(manager).post(
+        reverse("funnel:alert_snooze", args=[alerts["other_rep"].pk]), {"reason": "x", "days": 1}
+    )
+    assert (own.status_code, foreign.status_code) == (403, 404)
+    assert not Alert.objects.filter(snoozed_until__isnull=False).exists()
+
+
+def test_needing_attention_count_follows_visibility_acknowledgement_and_snooze(alerts, cast):
+    from funnel.alert_views import alerts_needing_attention_count
+
+    alerts["rep"].acknowledged_at = NOW
+    alerts["rep"].save()
+    alerts["teammate"].snoozed_until = NOW + timedelta(days=3650)
+    alerts["teammate"].save()
+    counts = {name: alerts_needing_attention_count(cast[name]) for name in ("rep", "manager", "other_manager", "admin")}
+    assert counts == {"rep": 0, "manager": 1, "other_manager": 2, "admin": 3}
