@@ -2,16 +2,19 @@
 
 import csv
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reps.models import AuditAction
+from reps.models import AuditAction, AuditEvent
 from reps.services import audit_record
 
 from . import metrics
@@ -92,7 +95,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard_export(request: HttpRequest) -> HttpResponse:
-    """The per-rep table as CSV, same scope and filters as the page; audited."""
+    """The per-rep table as CSV, same scope and filters as the page; rate-limited and audited."""
+    since = timezone.now() - timedelta(hours=1)
+    recent = AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=request.user, at__gte=since).count()
+    if recent >= settings.EXPORTS_PER_HOUR:  # the same budget as the opportunity export (QUALITY S24)
+        messages.error(
+            request, _("You have exported %(n)d times in the last hour. Please wait a while.") % {"n": recent}
+        )
+        return redirect(f"{reverse('funnel:dashboard')}?{request.GET.urlencode()}")
     scope = _scope(request)
     rows = _reps(scope) if scope.pipeline is not None else []
     audit_record(

@@ -138,7 +138,17 @@ def test_export_of_the_rep_table_is_scoped_neutralised_and_audited(client_for, d
     assert response.status_code == 200
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row[0] for row in rows[1:]] == ["'=HYPERLINK(1)", str(deals["rep"].get_full_name())]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r", "\0")) for row in rows for cell in row)
     assert AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=deals["manager"]).count() == 1
+
+
+def test_export_is_refused_past_the_hourly_budget(client_for, deals, settings):
+    settings.EXPORTS_PER_HOUR = 1
+    client = client_for(deals["manager"])
+    assert client.get("/dashboard/reps.csv").status_code == 200
+    response = client.get("/dashboard/reps.csv", {"sort": "name"})
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/?sort=name"
 
 
 def test_rep_export_holds_only_their_own_row(client_for, deals, team2):
