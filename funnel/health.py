@@ -6,7 +6,7 @@ whose `key` names its kind and subject: alert_services.alerts_sync turns finding
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet
 
@@ -33,9 +33,20 @@ def _open_deals(scope: QuerySet[Opportunity] | None) -> QuerySet[Opportunity]:
     return (Opportunity.objects.all() if scope is None else scope).open()
 
 
+def stalled(now: datetime, scope: QuerySet[Opportunity] | None = None) -> QuerySet[Opportunity]:
+    """Open deals idle past their stage's stall_days (OpportunityQuerySet.stalled), or whose next step is overdue.
+
+    A next step is overdue once its date is over in every time zone: before yesterday in UTC, so a
+    rep ahead of UTC is never flagged early (the flag may come up to a day late).
+    """
+    deals = _open_deals(scope)
+    overdue = deals.filter(next_step_date__lt=(now - timedelta(days=1)).date())
+    return deals.stalled(now) | overdue
+
+
 def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Every open deal in its stage, or without activity, for longer than the stage's stall_days."""
-    rows = _open_deals(scope).stalled(now).values_list("pk", "owner_id", "stage_id")
+    """Every stalled open deal (see `stalled`)."""
+    rows = stalled(now, scope).values_list("pk", "owner_id", "stage_id")
     return [
         finding(AlertKind.STALLED, f"opp:{pk}", rep_id=owner_id, opportunity_id=pk, stage_id=stage_id)
         for pk, owner_id, stage_id in rows.iterator()
@@ -103,11 +114,10 @@ def blockage_findings(
     min_deals: int = BLOCKAGE_MIN_DEALS,
 ) -> list[dict]:
     """Per rep and stage: at least `min_deals` open deals, of which at least `share` are stalled."""
-    stalled = Opportunity.objects.stalled(now).values("pk")
     rows = (
         _open_deals(scope)
         .values_list("owner_id", "stage_id")
-        .annotate(n=Count("pk"), stalled=Count("pk", filter=Q(pk__in=stalled)))
+        .annotate(n=Count("pk"), stalled=Count("pk", filter=Q(pk__in=stalled(now).values("pk"))))
         .filter(n__gte=min_deals)
         .order_by()
     )

@@ -47,8 +47,26 @@ def test_deal_without_activity_for_longer_than_stall_days_is_stalled(rep, stages
     assert keys(health.stalled_findings(NOW)) == {f"stalled:opp:{opportunity.pk}"}
 
 
+def test_deal_whose_next_step_is_over_everywhere_is_stalled(rep, stages):
+    """At 10:00 UTC on the 26th, the 24th is over in every time zone; the 25th may not be yet."""
+    late = deal(rep, stages["Proposal"], next_step_date=NOW.date() - timedelta(days=2))
+    deal(rep, stages["Proposal"], next_step_date=NOW.date() - timedelta(days=1))
+    assert keys(health.stalled_findings(NOW)) == {f"stalled:opp:{late.pk}"}
+
+
+def test_deal_both_idle_and_overdue_is_found_once(rep, stages):
+    deal(rep, stages["Proposal"], idle_days=30, next_step_date=NOW.date() - timedelta(days=5))
+    assert len(health.stalled_findings(NOW)) == 1
+
+
+def test_overdue_next_steps_count_towards_blockage(rep, stages):
+    for overdue in (True, True, False):
+        deal(rep, stages["Proposal"], next_step_date=NOW.date() - timedelta(days=5) if overdue else None)
+    assert len(health.blockage_findings(NOW)) == 1
+
+
 def test_closed_deals_are_never_stalled(rep, stages):
-    deal(rep, stages["Won"], idle_days=100)
+    deal(rep, stages["Won"], idle_days=100, next_step_date=NOW.date() - timedelta(days=30))
     assert health.stalled_findings(NOW) == []
 
 
