@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config.widgets import FastSelect
 from reps.models import Role, User
 
 from . import alert_services
+from .filters import owner_choices
 from .models import Alert, AlertKind
 
 PAGE_SIZE = 25
@@ -35,12 +37,24 @@ class AlertFilterForm(forms.Form):
         label=gettext_lazy("Kind"), choices=[("", gettext_lazy("All kinds")), *AlertKind.choices], required=False
     )
     state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATES, required=False)
+    rep = forms.ModelChoiceField(
+        label=gettext_lazy("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].queryset = owner_choices(user)
 
     def apply(self, alerts: QuerySet[Alert], now: datetime) -> QuerySet[Alert]:
-        """Filters by kind and state (default: open); an invalid value is ignored."""
+        """Filters by kind, rep and state (default: open); an invalid value (another team's rep) filters nothing.
+
+        The rep filter only narrows `alerts`, which the caller has already limited with visible_to.
+        """
         values = self.cleaned_data if self.is_valid() else {}
         if values.get("kind"):
             alerts = alerts.filter(kind=values["kind"])
+        if values.get("rep"):
+            alerts = alerts.filter(rep=values["rep"])
         state = values.get("state") or "open"
         if state == "resolved":
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
@@ -78,7 +92,7 @@ def subject_url(alert: Alert, viewer: User) -> str:
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    filters, now = AlertFilterForm(request.GET), timezone.now()
+    filters, now = AlertFilterForm(request.GET, user=request.user), timezone.now()
     alerts = filters.apply(Alert.objects.visible_to(request.user), now)
     alerts = alerts.select_related("rep", "opportunity", "stage", "acknowledged_by")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -286,3 +286,11 @@ def test_needing_attention_count_follows_visibility_acknowledgement_and_snooze(a
     alerts["teammate"].save()
     counts = {name: alerts_needing_attention_count(cast[name]) for name in ("rep", "manager", "other_manager", "admin")}
     assert counts == {"rep": 0, "manager": 1, "other_manager": 2, "admin": 3}
+
+
+def test_inbox_filters_by_rep_within_the_viewers_scope(alerts, manager, teammate, other_rep, client_for):
+    client = client_for(manager)
+    mine = client.get(reverse("funnel:alert_list"), {"rep": teammate.pk}).content
+    assert b"Deal of teammate" in mine and b"Deal of rep" not in mine
+    foreign = client.get(reverse("funnel:alert_list"), {"rep": other_rep.pk}).content
+    assert b"Deal of other_rep" not in foreign  # an invalid filter is dropped, the scope stays the team's
