@@ -28,6 +28,7 @@ REP_SORTS = {
     "weighted": (_("Weighted pipeline"), "weighted", True),
     "open_count": (_("Open deals"), "open_count", True),
     "open_amount": (_("Open amount"), "open_amount", True),
+    "inflow": (_("New in period"), "inflow", True),
     "won_amount": (_("Won amount"), "won_amount", True),
     "win_rate": (_("Win rate"), "win_rate", True),
     "name": (_("Name"), "name", False),

@@ -114,10 +114,11 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     response.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
     writer = csv.writer(response)
     writer.writerow(
-        [_("Rep"), _("Open deals"), _("Open amount"), _("Weighted"), _("Won"), _("Lost"), _("Won amount"),
-         _("Win rate (%)")]
+        [_("Rep"), _("Open deals"), _("Open amount"), _("Weighted"), _("New in period"), _("Won"), _("Lost"),
+         _("Won amount"), _("Win rate (%)"), _("Average cycle (days)")]
     )  # fmt: skip
-    keys = ("name", "open_count", "open_amount", "weighted", "won", "lost", "won_amount", "win_rate")
+    keys = ("name", "open_count", "open_amount", "weighted", "inflow", "won", "lost", "won_amount", "win_rate",
+            "cycle_days")  # fmt: skip
     for row in rows:
         writer.writerow([neutralise(row[key]) for key in keys])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

@@ -198,6 +198,11 @@ def _days(value) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.1"))
 
 
+def _duration_days(value: timedelta | None) -> Decimal | None:
+    return None if value is None else _days(value.total_seconds() / 86400)
+
+
+CYCLE = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
 CLOSED_WON = Q(status=StageKind.WON)
 CLOSED_LOST = Q(status=StageKind.LOST)
 
@@ -207,19 +212,18 @@ def outcomes(opportunities: QuerySet[Opportunity], start: date, end: date) -> di
 
     Closed means status won/lost with closed_at in the period; a reopened deal is open again and not counted.
     """
-    cycle = ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField())
     figures = opportunities.filter(_between("closed_at", start, end)).aggregate(
         won=Count("id", filter=CLOSED_WON),
         lost=Count("id", filter=CLOSED_LOST),
         won_amount=Coalesce(Sum("amount", filter=CLOSED_WON), ZERO),
-        cycle=Avg(cycle, filter=CLOSED_WON),
+        cycle=Avg(CYCLE, filter=CLOSED_WON),
         deal_size=Avg("amount", filter=CLOSED_WON),
     )
     cycle_days = figures.pop("cycle")
     return {
         **figures,
         "win_rate": _ratio(figures["won"], figures["won"] + figures["lost"]),
-        "cycle_days": None if cycle_days is None else _days(cycle_days.total_seconds() / 86400),
+        "cycle_days": _duration_days(cycle_days),
         "deal_size": None if figures["deal_size"] is None else Decimal(figures["deal_size"]).quantize(Decimal("0.01")),
     }
 
@@ -262,10 +266,15 @@ def by_source(opportunities: QuerySet[Opportunity], start: date, end: date) -> l
 
 
 def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> list[dict]:
-    """Per owner, in one grouped query: open count, amount, weighted; won/lost in the period, won amount, win rate."""
-    is_open, closed = Q(status=StageKind.OPEN), _between("closed_at", start, end)
+    """Per owner, in one grouped query: open count, amount, weighted; new in the period; won/lost in the period,
+    won amount, win rate and average cycle (days) of the wins."""
+    is_open, closed, created = (
+        Q(status=StageKind.OPEN),
+        _between("closed_at", start, end),
+        _between("created_at", start, end),
+    )
     rows = (
-        opportunities.filter(is_open | closed)
+        opportunities.filter(is_open | closed | created)
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(
             open_count=Count("id", filter=is_open),
@@ -274,6 +283,8 @@ def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> lis
             won=Count("id", filter=closed & CLOSED_WON),
             lost=Count("id", filter=closed & CLOSED_LOST),
             won_amount=Coalesce(Sum("amount", filter=closed & CLOSED_WON), ZERO),
+            inflow=Count("id", filter=created),
+            cycle=Avg(CYCLE, filter=closed & CLOSED_WON),
         )
         .order_by("-weighted", "owner")
     )
@@ -282,6 +293,7 @@ def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> lis
             **row,
             "name": f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"],
             "win_rate": _ratio(row["won"], row["won"] + row["lost"]),
+            "cycle_days": _duration_days(row.pop("cycle")),
         }
         for row in rows
     ]

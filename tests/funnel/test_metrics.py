@@ -141,10 +141,11 @@ def test_by_source_gives_inflow_conversion_and_won_amount(funnel):
 
 def test_per_rep_compares_open_pipeline_and_results_in_one_row_each(funnel, cast):
     rows = metrics.per_rep(Opportunity.objects.all(), START, END)
-    keys = ("owner__username", "open_count", "open_amount", "weighted", "won", "won_amount", "win_rate")
+    keys = ("owner__username", "open_count", "open_amount", "weighted", "won", "won_amount", "win_rate", "inflow",
+            "cycle_days")  # fmt: skip
     assert [tuple(row[key] for key in keys) for row in rows] == [
-        ("r2", 2, 2000, 800, 1, 3000, Decimal("100.0")),
-        ("r1", 1, 500, 400, 1, 1000, Decimal("50.0")),
+        ("r2", 2, 2000, 800, 1, 3000, Decimal("100.0"), 1, Decimal("85.0")),  # new: E; won: F
+        ("r1", 1, 500, 400, 1, 1000, Decimal("50.0"), 3, Decimal("17.0")),  # new: A, B, C; won: A
     ]  # r3's only deal closed before the period  # fmt: skip
 
 
