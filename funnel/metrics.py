@@ -154,8 +154,10 @@ def time_in_stage(
     time); the window runs over all of an opportunity's changes before the period is applied.
     Open stays (the deal is still there) are not counted: their length is not known yet.
     """
+    # A stay that ended in the period ended with a change in the period: only those deals' histories are read.
+    moved_in_period = StageChange.objects.filter(_between("at", start, end)).values("opportunity")
     moves = (
-        stage_changes.filter(opportunity__pipeline=pipeline)
+        stage_changes.filter(opportunity__pipeline=pipeline, opportunity__in=moved_in_period)
         .order_by()
         .values(
             stage=F("to_stage_id"),
