@@ -17,10 +17,10 @@ from reps.models import Team, User
 from .filters import owner_choices, team_choices
 from .models import Opportunity, Pipeline, Source, StageChange
 
-PERIODS = [
+PERIODS = [  # the default first, so an unfiltered page's select shows the period it reports
+    ("90d", _("Last 90 days")),
     ("month", _("This month")),
     ("quarter", _("This quarter")),
-    ("90d", _("Last 90 days")),
     ("custom", _("Custom dates")),
 ]
 # Per-rep table orderings: key → (label, row key, descending).

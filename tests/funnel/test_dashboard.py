@@ -86,6 +86,12 @@ def test_periods_resolve_to_dates(client_for, deals):
     assert (response.context["start"], response.context["end"]) == (date(2026, 1, 1), date(2026, 3, 31))
 
 
+def test_unfiltered_page_reports_and_shows_the_last_90_days(client_for, deals):
+    response = client_for(deals["manager"]).get("/dashboard/")
+    assert (response.context["end"] - response.context["start"]).days == 89
+    assert b'id="id_period"><option value="90d">' in response.content
+
+
 def test_a_backwards_custom_period_falls_back_to_the_last_90_days(client_for, deals):
     response = client_for(deals["manager"]).get(
         "/dashboard/", {"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}
