@@ -33,7 +33,7 @@ def db_now() -> datetime:
     """The database's clock, so a worker whose clock is off cannot invent or miss alerts (QUALITY R15)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT now()")
+            cursor.execute("SELECT statement_timestamp()")  # now() would stop at a surrounding transaction's start
             return cursor.fetchone()[0]
     return timezone.now()  # embedded SQLite runs inside this process, on this very clock
 

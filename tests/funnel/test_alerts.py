@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
+from funnel import alert_services
 from funnel.alert_services import alerts_sync, scan_funnel
 from funnel.models import Alert, AlertKind, Stage
 from funnel.tasks import scan_funnel_task
@@ -115,13 +116,20 @@ def test_a_deal_moving_on_resolves_its_stalled_alert(rep, pipeline):
     assert not Alert.objects.open().filter(kind=AlertKind.STALLED).exists()
 
 
-def test_scan_takes_now_from_one_clock(rep, pipeline):
+def test_scan_without_now_takes_it_from_the_database_clock(rep, pipeline, monkeypatch):
     stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
     OpportunityFactory(owner=rep, stage=stage, stage_entered_at=NOW)
-    with time_machine.travel(NOW + timedelta(days=stage.stall_days, seconds=-1), tick=False):
-        assert scan_funnel()[AlertKind.STALLED] == (0, 0, 0)
-    with time_machine.travel(NOW + timedelta(days=stage.stall_days, seconds=1), tick=False):
-        assert scan_funnel()[AlertKind.STALLED] == (1, 0, 0)
+    monkeypatch.setattr(alert_services, "db_now", lambda: NOW + timedelta(days=stage.stall_days, seconds=-1))
+    assert scan_funnel()[AlertKind.STALLED] == (0, 0, 0)
+    monkeypatch.setattr(alert_services, "db_now", lambda: NOW + timedelta(days=stage.stall_days, seconds=1))
+    assert scan_funnel()[AlertKind.STALLED] == (1, 0, 0)
+
+
+def test_a_worker_clock_off_by_years_does_not_move_the_scans_now():
+    if connection.vendor != "postgresql":
+        pytest.skip("embedded SQLite runs in this process, on this process's clock")
+    with time_machine.travel(datetime(2001, 1, 1, tzinfo=UTC)):
+        assert alert_services.db_now().year > 2001
 
 
 @pytest.mark.parametrize("count", [5, 50])
