@@ -29,6 +29,17 @@ def _chunks(keys: list[str]) -> list[list[str]]:
     return [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
 
 
+def _lock(kinds: list[str]) -> None:
+    """On PostgreSQL, scans of the same kinds take turns (until commit): the second reads what the first wrote.
+
+    The partial unique constraint already refuses duplicates; the lock also spares the two scans
+    from updating the same rows in different orders (QUALITY R5).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", ["alerts_sync:" + ",".join(sorted(kinds))])
+
+
 def db_now() -> datetime:
     """The database's clock, so a worker whose clock is off cannot invent or miss alerts (QUALITY R15)."""
     if connection.vendor == "postgresql":
@@ -45,6 +56,7 @@ def alerts_sync(*, findings: list[dict], kinds: list[str], now: datetime) -> tup
     Returns (new, seen, resolved). Five queries, however many findings there are (more only when
     over CHUNK alerts resolve at once, since SQLite caps the parameters of one statement).
     """
+    _lock(kinds)
     found = {f["key"]: f for f in findings}
     open_alerts = Alert.objects.open().filter(kind__in=kinds)
     existing = set(open_alerts.values_list("key", flat=True))
