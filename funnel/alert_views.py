@@ -87,7 +87,8 @@ def subject_url(alert: Alert, viewer: User) -> str:
         # The daily log's pages (activity_log is not imported by funnel): the rep's own day, or the review.
         own = viewer.pk == alert.rep_id
         return f"/log/day/{alert.day:%Y-%m-%d}/" if own else f"/log/review/?date={alert.day:%Y-%m-%d}"
-    return f"{reverse('funnel:opportunity_list')}?owner={alert.rep_id}&stage={alert.stage_id}"
+    stage = f"&stage={alert.stage_id}" if alert.stage_id else ""
+    return f"{reverse('funnel:opportunity_list')}?owner={alert.rep_id}{stage}"
 
 
 @login_required

@@ -14,6 +14,8 @@ from .models import AlertKind, AlertSeverity, Opportunity, Stage, StageKind
 
 BLOCKAGE_SHARE = 0.5  # a stage is blocked when at least this share of its deals are stalled…
 BLOCKAGE_MIN_DEALS = 3  # …and it holds at least this many deals (two stalled deals are not a pile-up)
+INFLOW_WEEKS = 4  # a cup is also empty when fewer than INFLOW_MINIMUM new deals came in over these weeks
+INFLOW_MINIMUM = 1
 
 
 def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, **subject) -> dict:
@@ -93,8 +95,33 @@ def gap_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | Non
     return found
 
 
-def empty_cup_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Per active rep with open deals in a pipeline: none of them in its first open stage."""
+def empty_cup_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per active rep with open deals in a pipeline: none of them in its first open stage; and too little inflow."""
+    return _first_stage_empty(scope) + inflow_findings(now, scope)
+
+
+def inflow_findings(
+    now: datetime,
+    scope: QuerySet[Opportunity] | None = None,
+    *,
+    weeks: int = INFLOW_WEEKS,
+    minimum: int = INFLOW_MINIMUM,
+) -> list[dict]:
+    """Per active rep with open deals: fewer than `minimum` new deals over the last `weeks` weeks. One query."""
+    deals = Opportunity.objects.all() if scope is None else scope
+    reps = deals.open().filter(owner__is_active=True).values("owner_id")
+    since = now - timedelta(weeks=weeks)
+    rows = (
+        deals.filter(owner_id__in=reps)
+        .values_list("owner_id")
+        .annotate(new=Count("pk", filter=Q(created_at__gte=since, created_at__lte=now)))
+        .filter(new__lt=minimum)
+        .order_by()
+    )
+    return [finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:inflow", rep_id=owner_id) for owner_id, _new in rows]
+
+
+def _first_stage_empty(scope: QuerySet[Opportunity] | None) -> list[dict]:
     stages, found = _open_stages_by_pipeline(), []
     for (owner_id, pipeline_id), held in _occupied(scope).items():
         ordered = stages.get(pipeline_id)

@@ -167,9 +167,9 @@ def test_scan_queries_do_not_grow_with_the_number_of_deals(count, rep, teammate,
     locks = 5 if connection.vendor == "postgresql" else 0  # one advisory lock per kind
     # Stalled: savepoint, stages, resolve, re-see, INSERT … SELECT, release. The other kinds: their
     # diagnosis, then savepoint, read, updates, insert (when something is new), release.
-    with django_assert_num_queries(31 + locks):
+    with django_assert_num_queries(32 + locks):
         scan_funnel(NOW)
-    with django_assert_num_queries(29 + locks):  # nothing new for the other kinds to insert
+    with django_assert_num_queries(30 + locks):  # nothing new for the other kinds to insert
         scan_funnel(NOW + timedelta(minutes=15))
 
 
@@ -333,3 +333,18 @@ def test_inbox_filters_by_rep_within_the_viewers_scope(alerts, manager, teammate
     assert b"Deal of teammate" in mine and b"Deal of rep" not in mine
     foreign = client.get(reverse("funnel:alert_list"), {"rep": other_rep.pk}).content
     assert b"Deal of other_rep" not in foreign  # an invalid filter is dropped, the scope stays the team's
+
+
+def test_each_kind_of_subject_links_to_its_page(rep, manager, pipeline):
+    from funnel.alert_views import subject_url
+
+    stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
+    day = datetime(2026, 11, 26).date()
+    gap = Alert(kind=AlertKind.GAP, key="k", rep=rep, stage=stage)
+    inflow = Alert(kind=AlertKind.EMPTY_CUP, key="k", rep=rep)
+    missing = Alert(kind=AlertKind.MISSING_LOG, key="k", rep=rep, day=day)
+    opportunities = reverse("funnel:opportunity_list")
+    assert subject_url(gap, manager) == f"{opportunities}?owner={rep.pk}&stage={stage.pk}"
+    assert subject_url(inflow, manager) == f"{opportunities}?owner={rep.pk}"
+    assert subject_url(missing, rep) == "/log/day/2026-11-26/"
+    assert subject_url(missing, manager) == "/log/review/?date=2026-11-26"

@@ -19,6 +19,7 @@ def stages(pipeline):
 
 def deal(owner, stage, *, idle_days: float = 0, **fields):
     entered = NOW - timedelta(days=idle_days)
+    fields.setdefault("created_at", entered)
     return OpportunityFactory(owner=owner, stage=stage, stage_entered_at=entered, **fields)
 
 
@@ -113,6 +114,16 @@ def test_reps_without_open_deals_or_inactive_have_no_empty_cup(rep, teammate, st
     assert health.empty_cup_findings(NOW) == []
 
 
+def test_rep_whose_last_new_deal_is_just_within_four_weeks_has_inflow(rep, stages):
+    deal(rep, stages["Qualified"], created_at=NOW - timedelta(weeks=4) + timedelta(minutes=1))
+    assert health.empty_cup_findings(NOW) == []
+
+
+def test_rep_without_a_new_deal_for_over_four_weeks_has_an_empty_cup(rep, stages):
+    deal(rep, stages["Qualified"], created_at=NOW - timedelta(weeks=4, minutes=1))
+    assert keys(health.empty_cup_findings(NOW)) == {f"empty_cup:rep:{rep.pk}:inflow"}
+
+
 def test_stage_with_half_its_deals_stalled_is_blocked(rep, stages):
     for idle in (20, 20, 0, 0):
         deal(rep, stages["Proposal"], idle_days=idle)
@@ -143,8 +154,8 @@ def test_diagnoses_write_nothing(rep, stages):
 def test_diagnoses_cost_the_same_queries_for_5_or_50_deals(count, rep, teammate, stages, django_assert_num_queries):
     for i in range(count):
         deal((rep, teammate)[i % 2], stages[("Qualified", "Negotiation")[i % 2]], idle_days=i)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):
         health.stalled_findings(NOW)  # stages, deals
         health.gap_findings(NOW)  # stages, groups
-        health.empty_cup_findings(NOW)  # stages, groups
+        health.empty_cup_findings(NOW)  # stages, groups, inflow per rep
         health.blockage_findings(NOW)  # stages for the stalled rule, groups
