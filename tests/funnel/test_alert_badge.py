@@ -1,0 +1,41 @@
+"""The navigation's alert badge: managers see the count of alerts needing attention, kept a minute."""
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from funnel.models import Alert
+
+pytestmark = pytest.mark.django_db
+
+
+def open_alert(rep, key="stalled:test"):
+    now = timezone.now()
+    return Alert.objects.create(kind="stalled", key=key, rep=rep, first_seen=now, last_seen=now)
+
+
+def badge(response) -> str:
+    return response.content.decode().split('data-testid="nav-alerts"')[1].split("</a>")[0]
+
+
+def test_manager_sees_the_count_and_it_is_refreshed_after_a_minute(client_for, cast):
+    open_alert(cast["rep"])
+    client = client_for(cast["manager"])
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        assert ">1<" in badge(client.get("/"))
+    open_alert(cast["teammate"], key="stalled:other")
+    with time_machine.travel(start, tick=False):
+        assert ">1<" in badge(client.get("/"))  # kept for a minute
+    with time_machine.travel(start.timestamp() + 61, tick=False):
+        assert ">2<" in badge(client.get("/"))
+
+
+def test_other_teams_alerts_are_not_counted(client_for, cast):
+    open_alert(cast["other_rep"])
+    assert "badge" not in badge(client_for(cast["manager"]).get("/"))
+
+
+def test_reps_have_no_alert_link(client_for, cast):
+    assert 'data-testid="nav-alerts"' not in client_for(cast["rep"]).get(reverse("funnel:home")).content.decode()
