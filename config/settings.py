@@ -92,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "funnel.context_processors.alerts",
             ],
         },
     },

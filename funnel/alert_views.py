@@ -20,6 +20,7 @@ from config.widgets import FastSelect
 from reps.models import Role, User
 
 from . import alert_services
+from .context_processors import forget_alert_count
 from .filters import owner_choices
 from .models import Alert, AlertKind
 
@@ -127,6 +128,7 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     form = AcknowledgeForm(request.POST)
     if form.is_valid():
         alert_services.alert_acknowledge(alert=alert, by=request.user, reason=form.cleaned_data["reason"])
+        forget_alert_count(request)
         messages.success(request, _("Alert acknowledged."))
     else:
         messages.error(request, _("Say why this alert needs no more attention."))
@@ -142,6 +144,7 @@ def alert_snooze(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         until = timezone.now() + timedelta(days=form.cleaned_data["days"])
         alert_services.alert_snooze(alert=alert, by=request.user, until=until, reason=form.cleaned_data["reason"])
+        forget_alert_count(request)
         messages.success(request, _("Alert snoozed."))
     else:
         messages.error(request, _("Say why this alert can wait."))
