@@ -28,6 +28,7 @@ messages-extract: install
 run: messages
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo
+	DEBUG=true $(BIN)/python manage.py scan_funnel
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite, browser journeys included (DATABASE_URL picks the database; SQLite by default).
