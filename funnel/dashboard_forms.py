@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from config.widgets import FastSelect
-from reps.models import Team, User
+from reps.models import Role, Team, User
 
 from .filters import owner_choices, team_choices
 from .models import Opportunity, Pipeline, Source, StageChange
@@ -111,6 +111,25 @@ class DashboardFilterForm(forms.Form):
             if values.get(name):
                 lookups[f"{prefix}{path}"] = values[name]
         return lookups
+
+    def people(self, user: User) -> QuerySet[User]:
+        """The active users in view that the per-rep table starts from, narrowed by ?owner= and ?team=."""
+        people, values = owner_choices(user), self.values
+        if values.get("owner"):
+            people = people.filter(pk=values["owner"].pk)
+        if values.get("team"):
+            people = people.filter(team=values["team"])
+        return people
+
+    def target_teams(self, user: User) -> QuerySet[Team] | None:
+        """The teams whose targets the forecast is read against: the chosen team, else every team in view.
+
+        None when the figures are one rep's (a rep's own page, or ?owner=): targets are per team.
+        """
+        if user.role == Role.REP or self.values.get("owner"):
+            return None
+        team = self.values.get("team")
+        return team_choices(user).filter(pk=team.pk) if team else team_choices(user)
 
     def list_querystring(self, pipeline: Pipeline | None) -> str:
         """The filters the opportunity list understands, for links from a figure to the deals behind it."""

@@ -9,18 +9,21 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from reps.models import AuditAction, AuditEvent
+from reps.models import AuditAction, AuditEvent, User
 from reps.services import audit_record
 
-from . import metrics
+from . import metrics, target_services
+from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
 from .export import neutralise
-from .models import Opportunity, Pipeline, StageChange
+from .models import Opportunity, Pipeline, StageChange, Target
+from .services import FunnelError
+from .target_forms import TargetForm
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Scope:
     end: date
     opportunities: QuerySet[Opportunity]
     changes: QuerySet[StageChange]
+    people: QuerySet[User]
 
 
 def _scope(request: HttpRequest) -> Scope:
@@ -41,13 +45,13 @@ def _scope(request: HttpRequest) -> Scope:
     start, end = filters.dates(timezone.localdate())
     opportunities = filters.apply(Opportunity.objects.visible_to(request.user), pipeline)
     changes = filters.apply_to_changes(StageChange.objects.visible_to(request.user), pipeline)
-    return Scope(filters, pipeline, start, end, opportunities, changes)
+    return Scope(filters, pipeline, start, end, opportunities, changes, filters.people(request.user))
 
 
 def _reps(scope: Scope) -> list[dict]:
     """The per-rep rows in the order of the allow-listed ?sort= (rows are reps, not deals)."""
     key, descending = scope.filters.rep_sort()
-    rows = metrics.per_rep(scope.opportunities, scope.start, scope.end)
+    rows = metrics.per_rep(scope.opportunities, scope.start, scope.end, scope.people)
     present = [row for row in rows if row[key] is not None]
     return sorted(present, key=lambda row: row[key], reverse=descending) + [row for row in rows if row[key] is None]
 
@@ -70,6 +74,15 @@ def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
     }
 
 
+def _coverage(request: HttpRequest, scope: Scope, outcomes: dict, forecast: dict) -> dict | None:
+    """The forecast against the targets of the teams in view, or None for one rep's figures."""
+    teams = scope.filters.target_teams(request.user)
+    if teams is None:
+        return None
+    targets = Target.objects.filter(team__in=teams)
+    return metrics.target_coverage(targets, scope.start, scope.end, outcomes["won_amount"], forecast["weighted"])
+
+
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The funnel, its flow, the forecast, sources and reps for the chosen scope and period."""
@@ -79,12 +92,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         stages = metrics.open_stages(scope.pipeline)
         by_stage = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)
         inflow = metrics.inflow_by_week(scope.opportunities, scope.start, scope.end)
+        outcomes = metrics.outcomes(scope.opportunities, scope.start, scope.end)
+        forecast = metrics.forecast(scope.opportunities, scope.start, scope.end)
         context |= {
             "by_stage": by_stage,
             "inflow": inflow,
             "flow": _flow(scope, stages),
-            "outcomes": metrics.outcomes(scope.opportunities, scope.start, scope.end),
-            "forecast": metrics.forecast(scope.opportunities, scope.start, scope.end),
+            "outcomes": outcomes,
+            "forecast": forecast,
+            "coverage": _coverage(request, scope, outcomes, forecast),
             "sources": metrics.by_source(scope.opportunities, scope.start, scope.end),
             "reps": _reps(scope),
             "chart": _chart_data(by_stage, inflow),
@@ -124,3 +140,38 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="reps-{scope.start}-{scope.end}-{stamp}.csv"'
     return response
+
+
+# --- Targets (admin only) until quotas exist ------------------------------------------------------
+
+
+@admin_view
+def target_list(request: HttpRequest) -> HttpResponse:
+    """Every team's targets, newest period first, and a form to set one."""
+    form = TargetForm(request.POST if request.method == "POST" else None)
+    if form.is_valid() and _saved(form, lambda: target_services.target_create(by=request.user, **form.cleaned_data)):
+        messages.success(request, _("Target saved."))
+        return redirect("funnel:target_list")
+    targets = Target.objects.select_related("team", "created_by")
+    return render(request, "funnel/dashboard/target_list.html", {"targets": targets, "form": form})
+
+
+@admin_view
+def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(Target.objects.select_related("team"), pk=pk)
+    form = TargetForm(request.POST if request.method == "POST" else None, target=target)
+    if form.is_valid() and _saved(
+        form, lambda: target_services.target_update(target=target, by=request.user, **form.cleaned_data)
+    ):
+        messages.success(request, _("Target saved."))
+        return redirect("funnel:target_list")
+    return render(request, "funnel/dashboard/target_edit.html", {"target": target, "form": form})
+
+
+def _saved(form: TargetForm, write) -> Target | None:
+    """Runs the service; a refusal becomes a form error, so the page re-shows what was typed."""
+    try:
+        return write()
+    except FunnelError as error:
+        form.add_error(None, str(error))
+        return None

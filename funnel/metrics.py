@@ -23,9 +23,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Lead, TruncWeek
 from django.utils import timezone
 
-from reps.models import User
+from reps.models import Role, User
 
-from .models import Opportunity, Pipeline, Stage, StageChange, StageKind
+from .models import Opportunity, Pipeline, Stage, StageChange, StageKind, Target
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 # amount × probability, the probability being the opportunity's override or its stage's.
@@ -267,15 +267,25 @@ def by_source(opportunities: QuerySet[Opportunity], start: date, end: date) -> l
     return [{**row, "conversion": _ratio(row["inflow_won"], row["inflow"])} for row in rows]
 
 
-def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> list[dict]:
+def _person_name(first: str, last: str, username: str) -> str:
+    return f"{first} {last}".strip() or username
+
+
+def per_rep(
+    opportunities: QuerySet[Opportunity], start: date, end: date, people: QuerySet[User] | None = None
+) -> list[dict]:
     """Per owner, in one grouped query: open count, amount, weighted; new in the period; won/lost in the period,
-    won amount, win rate and average cycle (days) of the wins."""
+    won amount, win rate and average cycle (days) of the wins.
+
+    `people`: the users the table starts from (one more query); the reps among them without a row (an empty
+    funnel, 空杯) are listed with zeros, so an empty cup is seen rather than missing.
+    """
     is_open, closed, created = (
         Q(status=StageKind.OPEN),
         _between("closed_at", start, end),
         _between("created_at", start, end),
     )
-    rows = (
+    rows = list(
         opportunities.filter(is_open | closed | created)
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
         .annotate(
@@ -290,12 +300,38 @@ def per_rep(opportunities: QuerySet[Opportunity], start: date, end: date) -> lis
         )
         .order_by("-weighted", "owner")
     )
+    if people is not None:
+        present = {row["owner"] for row in rows}
+        empty = {"open_count": 0, "open_amount": Decimal(0), "weighted": Decimal(0), "won": 0, "lost": 0,
+                 "won_amount": Decimal(0), "inflow": 0, "cycle": None}  # fmt: skip
+        rows += [
+            {"owner": pk, "owner__username": username, "owner__first_name": first, "owner__last_name": last, **empty}
+            for pk, username, first, last in people.filter(role=Role.REP)
+            .exclude(pk__in=present)
+            .values_list("pk", "username", "first_name", "last_name")
+        ]
     return [
         {
             **row,
-            "name": f"{row['owner__first_name']} {row['owner__last_name']}".strip() or row["owner__username"],
+            "name": _person_name(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
             "win_rate": _ratio(row["won"], row["won"] + row["lost"]),
             "cycle_days": _duration_days(row.pop("cycle")),
         }
         for row in rows
     ]
+
+
+def target_coverage(targets: QuerySet[Target], start: date, end: date, won: Decimal, weighted: Decimal) -> dict:
+    """The targets whose period lies within [start, end] (one query), their sum, what is left after `won`,
+    and coverage = `weighted` pipeline ÷ remaining (None when no target applies or nothing remains)."""
+    counted = list(
+        targets.filter(period_start__gte=start, period_end__lte=end)
+        .select_related("team")
+        .order_by("period_start", "team__name")
+    )
+    if not counted:
+        return {"targets": [], "target": None, "won": won, "remaining": None, "coverage": None}
+    target = sum((row.amount for row in counted), Decimal(0))  # a handful of team targets, not deals
+    remaining = target - won
+    coverage = (weighted / remaining).quantize(Decimal("0.01")) if remaining > 0 else None
+    return {"targets": counted, "target": target, "won": won, "remaining": remaining, "coverage": coverage}

@@ -38,6 +38,7 @@ PAGES = {
     # Everyone has a dashboard: its figures are limited to what the user may see.
     "funnel:dashboard": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:dashboard_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "funnel:target_list": ADMIN_PAGE,
     "funnel:settings": ADMIN_PAGE,
     "funnel:pipeline_create": ADMIN_POST,
     "funnel:source_list": ADMIN_PAGE,
@@ -122,6 +123,14 @@ def stage_of(cast, owner: None) -> list:
 
 def source_of(cast, owner: None) -> list:
     return [Source.objects.create(name="Matrix source").pk]
+
+
+def target_of(cast, owner: None) -> list:
+    from funnel.models import Target
+
+    team = cast["rep"].team
+    return [Target.objects.create(team=team, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31),
+                                  amount=1000, created_by=cast["admin"]).pk]  # fmt: skip
 
 
 def lost_reason_of(cast, owner: None) -> list:
@@ -222,6 +231,7 @@ OBJECT_PAGES = {
     "funnel:stage_unarchive": (stage_of, admin_only(ADMIN_POST)),
     "funnel:source_edit": (source_of, admin_only(ADMIN_PAGE)),
     "funnel:lost_reason_edit": (lost_reason_of, admin_only(ADMIN_PAGE)),
+    "funnel:target_edit": (target_of, admin_only(ADMIN_PAGE)),
     "funnel:import_template": (import_kind, {(role, None): PAGES["funnel:import_start"][role] for role in ROLES}),
     "funnel:import_preview": (import_batch_of, IMPORT_BATCH_ACCESS),
     "funnel:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from funnel.models import Stage
-from reps.models import AuditAction, AuditEvent
-from tests.factories import OpportunityFactory, PipelineFactory
+from reps.models import AuditAction, AuditEvent, Role
+from tests.factories import OpportunityFactory, PipelineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,9 @@ def test_empty_funnel_renders_dashes_not_errors(client_for, cast, pipeline):
     response = client_for(cast["manager"]).get("/dashboard/")
     assert response.status_code == 200
     assert response.context["outcomes"]["win_rate"] is None
-    assert b"No open opportunities and nothing closed in the period." in response.content
+    # the team's reps are still listed, with zeros: an empty cup shows
+    assert sorted(row["owner__username"] for row in response.context["reps"]) == ["r1", "r2"]
+    assert all(row["open_count"] == 0 and row["win_rate"] is None for row in response.context["reps"])
 
 
 def test_page_carries_chart_data_as_json_and_no_inline_script(client_for, deals):
@@ -171,7 +173,29 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     client = client_for(cast["manager"])
     client.get("/dashboard/")
     # session, user, default pipeline, its open stages, then one query per figure: funnel, inflow, conversion,
-    # time in stage, outcomes, forecast, by source, per rep; rendering: team (navbar), the filter's choices
-    # (team, rep, pipeline, source); session save (3)
-    with django_assert_num_queries(20):
+    # time in stage, outcomes, forecast, targets, by source, per rep and its people; rendering: team (navbar),
+    # the filter's choices (team, rep, pipeline, source); session save (3)
+    with django_assert_num_queries(22):
         assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_rep_with_no_deals_is_listed_with_zeros(client_for, deals, team1):
+    UserFactory(username="r4", role=Role.REP, team=team1)
+    UserFactory(username="r5", role=Role.REP, team=team1, is_active=False)  # gone, and no deals: not listed
+    response = client_for(deals["manager"]).get("/dashboard/")
+    rows = {row["owner__username"]: row for row in response.context["reps"]}
+    assert list(rows) == ["r2", "r1", "r4"]
+    assert (rows["r4"]["open_count"], rows["r4"]["weighted"], rows["r4"]["win_rate"]) == (0, 0, None)
+    assert f"owner={rows['r4']['owner']}".encode() in response.content
+
+
+def test_the_empty_rows_never_widen_the_scope(client_for, cast, pipeline, team2):
+    rep = client_for(cast["rep"])
+    for params in ({}, {"team": team2.pk}, {"owner": cast["other_rep"].pk}, {"owner": cast["teammate"].pk}):
+        assert [row["owner__username"] for row in rep.get("/dashboard/", params).context["reps"]] == ["r1"], params
+    manager = client_for(cast["manager"])
+    for params in ({"team": team2.pk}, {"owner": cast["other_rep"].pk}):
+        names = sorted(row["owner__username"] for row in manager.get("/dashboard/", params).context["reps"])
+        assert names == ["r1", "r2"], params
+    narrowed = manager.get("/dashboard/", {"owner": cast["teammate"].pk}).context["reps"]
+    assert [row["owner__username"] for row in narrowed] == ["r2"]

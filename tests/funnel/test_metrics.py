@@ -17,7 +17,8 @@ import pytest
 from django.utils import timezone
 
 from funnel import metrics
-from funnel.models import Opportunity, Stage, StageChange
+from funnel.models import Opportunity, Stage, StageChange, Target
+from reps.models import User
 from tests.factories import OpportunityFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +152,44 @@ def test_per_rep_compares_open_pipeline_and_results_in_one_row_each(funnel, cast
 
 def test_per_rep_of_an_empty_scope_is_empty(pipeline):
     assert metrics.per_rep(Opportunity.objects.none(), START, END) == []
+
+
+def test_per_rep_lists_reps_without_deals_with_zeros_and_leaves_out_other_roles(funnel, cast):
+    rows = metrics.per_rep(Opportunity.objects.all(), START, END, User.objects.all())
+    assert [row["owner__username"] for row in rows] == ["r2", "r1", "r3"]  # m1, m2, a: not reps, no deals
+    empty = rows[-1]
+    assert (empty["open_count"], empty["weighted"], empty["won"], empty["inflow"]) == (0, 0, 0, 0)
+    assert (empty["win_rate"], empty["cycle_days"], empty["name"]) == (None, None, cast["other_rep"].get_full_name())
+
+
+def test_per_rep_starts_only_from_the_people_given(funnel, cast):
+    rows = metrics.per_rep(Opportunity.objects.none(), START, END, User.objects.filter(pk=cast["rep"].pk))
+    assert [(row["owner__username"], row["open_count"]) for row in rows] == [("r1", 0)]
+
+
+def make_target(team, start: date, end: date, amount: int, by) -> Target:
+    return Target.objects.create(team=team, period_start=start, period_end=end, amount=Decimal(amount), created_by=by)
+
+
+def test_target_coverage_counts_the_targets_within_the_period(funnel, cast, team1, team2):
+    admin = cast["admin"]
+    make_target(team1, START, END, 5000, admin)
+    make_target(team1, date(2026, 11, 9), date(2026, 11, 15), 1000, admin)
+    make_target(team1, date(2026, 10, 1), END, 20000, admin)  # starts before the period
+    make_target(team1, START, date(2026, 11, 30), 20000, admin)  # ends after it
+    make_target(team2, START, END, 9000, admin)
+    won = metrics.outcomes(Opportunity.objects.filter(owner__team=team1), START, END)["won_amount"]  # A + F
+    weighted = metrics.forecast(Opportunity.objects.filter(owner__team=team1), START, END)["weighted"]  # C
+    figures = metrics.target_coverage(Target.objects.filter(team=team1), START, END, won, weighted)
+    # 6000 − 4000 = 2000 still to win; 400 weighted ÷ 2000
+    assert (figures["target"], figures["won"], figures["remaining"], figures["coverage"]) == (
+        6000, 4000, 2000, Decimal("0.20"))  # fmt: skip
+    assert [target.amount for target in figures["targets"]] == [5000, 1000]
+
+
+def test_target_coverage_is_none_without_a_target_or_with_nothing_left(funnel, cast, team1):
+    none = metrics.target_coverage(Target.objects.all(), START, END, Decimal(4000), Decimal(400))
+    assert (none["target"], none["remaining"], none["coverage"], none["targets"]) == (None, None, None, [])
+    make_target(team1, START, END, 4000, cast["admin"])
+    met = metrics.target_coverage(Target.objects.all(), START, END, Decimal(4000), Decimal(400))
+    assert (met["target"], met["remaining"], met["coverage"]) == (4000, 0, None)
