@@ -234,6 +234,13 @@ class Opportunity(models.Model):
             models.Index(fields=["status", "-updated_at", "-id"], name="opp_status_recent"),
             models.Index(fields=["owner", "status", "-updated_at", "-id"], name="opp_owner_status_recent"),
             models.Index(fields=["stage", "-updated_at", "-id"], name="opp_stage_recent"),
+            # The dashboard's period figures per owner (a rep, a manager's team): inflow, outcomes, per rep.
+            models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
+            models.Index(fields=["owner", "closed_at"], name="opp_owner_closed"),
+            # The organisation's period figures and the forecast (open deals by expected close date).
+            models.Index(fields=["created_at"], name="opp_created"),
+            models.Index(fields=["closed_at"], name="opp_closed"),
+            models.Index(fields=["status", "expected_close_date"], name="opp_status_close_date"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
@@ -288,7 +295,11 @@ class StageChange(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("stage change")
         verbose_name_plural = _("stage changes")
-        indexes = [models.Index(fields=["opportunity", "at"], name="stagechange_opp_at")]
+        indexes = [
+            models.Index(fields=["opportunity", "at"], name="stagechange_opp_at"),
+            # The dashboard's moves in a period (conversion, time in stage) across a whole organisation.
+            models.Index(fields=["at"], name="stagechange_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.from_stage} → {self.to_stage}"

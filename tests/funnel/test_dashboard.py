@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from funnel.models import Stage
@@ -199,3 +200,19 @@ def test_the_empty_rows_never_widen_the_scope(client_for, cast, pipeline, team2)
         assert names == ["r1", "r2"], params
     narrowed = manager.get("/dashboard/", {"owner": cast["teammate"].pk}).context["reps"]
     assert [row["owner__username"] for row in narrowed] == ["r2"]
+
+
+def test_bench_dashboard_prints_a_row_per_user(cast, pipeline):
+    OpportunityFactory(owner=cast["rep"], stage=stage("Proposal"), amount=Decimal(1000))
+    out = io.StringIO()
+    call_command("bench_dashboard", requests=2, users="r1,m1,a", slowest=1, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "R_sql" in lines[1] and "T_floor" in lines[1]
+    rows = [line.split() for line in lines if line.startswith("dashboard")]
+    assert [row[1] for row in rows] == ["a", "m1", "r1"]
+    assert [int(row[2]) for row in rows] == [1, 1, 1]  # the rows each dashboard covers: T_floor's count
+
+
+def test_bench_dashboard_refuses_unknown_users(db):
+    with pytest.raises(CommandError):
+        call_command("bench_dashboard", requests=1, users="nobody", stdout=io.StringIO())
