@@ -21,4 +21,10 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=f"*/{SCAN_MINUTES}"),
         "options": {"expires": (SCAN_MINUTES - 1) * 60},
     },
+    # 00:30 UTC: the start of the working day in East Asia, the evening before in the Americas.
+    "alert-digest": {
+        "task": "funnel.tasks.send_alert_digests_task",
+        "schedule": crontab(hour=0, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }

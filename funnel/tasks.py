@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import alert_services
+from . import alert_services, digest
 
 
 @shared_task(
@@ -15,3 +15,14 @@ from . import alert_services
 def scan_funnel_task() -> dict[str, list[int]]:
     """The periodic funnel-health scan; safe to run twice or concurrently (alerts are deduplicated)."""
     return {kind: list(counts) for kind, counts in alert_services.scan_funnel().items()}
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError, ConnectionError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    retry_kwargs={"max_retries": 5},
+)
+def send_alert_digests_task() -> int:
+    """The daily e-mail digest of new alerts to each manager."""
+    return digest.send_alert_digests()
