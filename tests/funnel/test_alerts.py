@@ -348,3 +348,14 @@ def test_each_kind_of_subject_links_to_its_page(rep, manager, pipeline):
     assert subject_url(inflow, manager) == f"{opportunities}?owner={rep.pk}"
     assert subject_url(missing, rep) == "/log/day/2026-11-26/"
     assert subject_url(missing, manager) == "/log/review/?date=2026-11-26"
+
+
+def test_bench_scan_prints_both_runs(rep, pipeline):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("bench_scan", stdout=out)
+    text = out.getvalue()
+    assert "first run" in text and "second run" in text and "stalled" in text
