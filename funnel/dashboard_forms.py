@@ -70,6 +70,8 @@ class DashboardFilterForm(forms.Form):
         self.fields["owner"].queryset = owner_choices(user)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["source"].queryset = Source.objects.all()
+        for field in self.fields.values():  # Bootstrap classes here, so the template renders fields without crispy
+            field.widget.attrs["class"] = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
 
     def clean(self):
         data = super().clean()
