@@ -6,15 +6,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from funnel.access import get_for_user
 from funnel.models import Account, Contact, Opportunity
 from funnel.services import FunnelError
 
 from . import services
+from .access import get_own_activity_for_edit, get_own_log_for_edit, get_own_plan_item_for_edit
 from .forms import ActivityForm, ClearForm, PlanItemForm, ReportForm
 from .models import Activity, DailyLog, PlanItem
 
@@ -72,20 +74,16 @@ def day(request: HttpRequest, day: str) -> HttpResponse:
 @login_required
 def log_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Any log the user may see (a manager reading a rep's day); one's own opens as one's day."""
-    log = get_object_or_404(_with_contents(DailyLog.objects.visible_to(request.user)), pk=pk)
+    log = get_for_user(request, _with_contents(DailyLog.objects.visible_to(request.user)), pk)
     if log.rep_id == request.user.pk:
         return redirect("log:day", day=log.date.isoformat())
     return render(request, "activity_log/log_detail.html", {"log": log})
 
 
-def _own_log(request: HttpRequest, pk: int) -> DailyLog:
-    return get_object_or_404(DailyLog, pk=pk, rep=request.user)
-
-
 @login_required
 @require_POST
 def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
-    log = _own_log(request, pk)
+    log = get_own_log_for_edit(request, pk)
     form = PlanItemForm(request.POST, user=request.user)
     if form.is_valid():
         try:
@@ -100,7 +98,7 @@ def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def plan_clear(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(PlanItem.objects.select_related("daily_log"), pk=pk, daily_log__rep=request.user)
+    item = get_own_plan_item_for_edit(request, pk)
     form = ClearForm(request.POST)
     if form.is_valid():
         done = form.cleaned_data["action"] == "done"
@@ -114,7 +112,7 @@ def plan_clear(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def submit(request: HttpRequest, pk: int) -> HttpResponse:
-    log = _own_log(request, pk)
+    log = get_own_log_for_edit(request, pk)
     form = ReportForm(request.POST, instance=DailyLog(rep=log.rep, date=log.date))
     if form.is_valid():
         try:
@@ -167,7 +165,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct an own activity; once the day is submitted this is an amendment with a reason."""
-    activity = get_object_or_404(Activity.objects.select_related("daily_log"), pk=pk, daily_log__rep=request.user)
+    activity = get_own_activity_for_edit(request, pk)
     form = ActivityForm(request.POST or None, instance=activity, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,7 +1,8 @@
 """Access helpers: fetch one record the way the visibility rule allows, or answer 404."""
 
-from typing import NoReturn
+from typing import TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from reps.models import AuditAction
@@ -9,46 +10,35 @@ from reps.services import audit_record
 
 from .models import Account, Contact, Opportunity
 
+T = TypeVar("T", bound=Model)
 
-def get_opportunity_for_user(request: HttpRequest, pk: int) -> Opportunity:
-    """The opportunity if the user may see it; otherwise 404, and an audit row if it exists."""
-    found = (
-        Opportunity.objects.visible_to(request.user)
-        .select_related("account", "owner", "pipeline", "stage", "source")
-        .filter(pk=pk)
-        .first()
-    )
+
+def get_for_user(request: HttpRequest, queryset: QuerySet[T], pk: int) -> T:
+    """The row `pk` of an already scoped queryset; otherwise 404, and an audit row if it exists at all."""
+    found = queryset.filter(pk=pk).first()
     if found is None:
-        if Opportunity.objects.filter(pk=pk).exists():
+        if queryset.model._base_manager.filter(pk=pk).exists():
             audit_record(
                 action=AuditAction.ACCESS_DENIED,
                 request=request,
-                object_type=Opportunity._meta.label_lower,
+                object_type=queryset.model._meta.label_lower,
                 object_id=str(pk),
             )
         raise Http404
     return found
 
 
+def get_opportunity_for_user(request: HttpRequest, pk: int) -> Opportunity:
+    """The opportunity if the user may see it; otherwise 404, and an audit row if it exists."""
+    related = ("account", "owner", "pipeline", "stage", "source")
+    return get_for_user(request, Opportunity.objects.visible_to(request.user).select_related(*related), pk)
+
+
 def get_account_for_user(request: HttpRequest, pk: int) -> Account:
     """The customer if the user may see it; otherwise 404, and an audit row if it exists."""
-    found = Account.objects.visible_to(request.user).select_related("owner").filter(pk=pk).first()
-    if found is None:
-        _deny_if_exists(request, Account, pk)
-    return found
+    return get_for_user(request, Account.objects.visible_to(request.user).select_related("owner"), pk)
 
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:
     """The contact if the user may see its customer; otherwise 404, and an audit row if it exists."""
-    found = Contact.objects.visible_to(request.user).select_related("account").filter(pk=pk).first()
-    if found is None:
-        _deny_if_exists(request, Contact, pk)
-    return found
-
-
-def _deny_if_exists(request: HttpRequest, model: type[Account | Contact], pk: int) -> NoReturn:
-    if model.objects.filter(pk=pk).exists():
-        audit_record(
-            action=AuditAction.ACCESS_DENIED, request=request, object_type=model._meta.label_lower, object_id=str(pk)
-        )
-    raise Http404
+    return get_for_user(request, Contact.objects.visible_to(request.user).select_related("account"), pk)

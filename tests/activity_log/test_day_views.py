@@ -195,3 +195,14 @@ def test_home_shows_todays_log_and_the_managers_new_comments(client_for, cast):
     assert "Not started yet." in page
     client_for(rep).get(reverse("log:day", args=[yesterday.date.isoformat()]))  # reading marks it read
     assert "Approved up to 5%" not in client_for(rep).get(reverse("funnel:home")).content.decode()
+
+
+def test_reaching_for_another_reps_log_is_audited(client_for, cast):
+    from reps.models import AuditAction, AuditEvent
+
+    log = services.daily_log_get(rep=cast["teammate"], day=services.local_today(cast["teammate"]))
+    client = client_for(cast["rep"])
+    assert client.get(reverse("log:detail", args=[log.pk])).status_code == 404
+    assert client.post(reverse("log:submit", args=[log.pk]), {"summary": "x"}).status_code == 404
+    denied = AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, actor=cast["rep"], object_id=str(log.pk))
+    assert denied.count() == 2
