@@ -24,6 +24,7 @@ DIAGNOSES = {
     AlertKind.BLOCKAGE: health.blockage_findings,
     AlertKind.GAP: health.gap_findings,
     AlertKind.EMPTY_CUP: health.empty_cup_findings,
+    AlertKind.FORECAST_RISK: health.forecast_risk_findings,
 }
 
 

@@ -8,9 +8,11 @@ whose `key` names its kind and subject: alert_services.alerts_sync turns finding
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
 
-from .models import AlertKind, AlertSeverity, Opportunity, Stage, StageKind
+from .metrics import WEIGHTED_AMOUNT, period_bounds
+from .models import AlertKind, AlertSeverity, Opportunity, Stage, StageKind, Target
 
 BLOCKAGE_SHARE = 0.5  # a stage is blocked when at least this share of its deals are stalled…
 BLOCKAGE_MIN_DEALS = 3  # …and it holds at least this many deals (two stalled deals are not a pile-up)
@@ -19,7 +21,7 @@ INFLOW_MINIMUM = 1
 
 
 def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, **subject) -> dict:
-    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day)."""
+    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day, team_id)."""
     return {
         "key": f"{kind}:{key}",
         "kind": kind,
@@ -28,6 +30,7 @@ def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.W
         "opportunity_id": subject.get("opportunity_id"),
         "stage_id": subject.get("stage_id"),
         "day": subject.get("day"),
+        "team_id": subject.get("team_id"),
     }
 
 
@@ -159,3 +162,74 @@ def blockage_findings(
         for owner_id, stage_id, n, n_stalled in rows
         if n_stalled >= share * n
     ]
+
+
+def forecast_risk_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per team target whose period holds today: the weighted open deals expected to close in the period
+    fall short of what is left to win (critical under half of it). The team's manager gets the alert.
+
+    Three queries however many teams: the targets, then the won and the weighted amounts grouped by target.
+    "Today" and the period's days are in the site's time zone, as on the dashboard.
+    """
+    today = timezone.localdate(now)
+    targets = list(
+        Target.objects.filter(period_start__lte=today, period_end__gte=today, team__manager__isnull=False)
+        .values_list("pk", "team_id", "team__manager_id", "period_start", "period_end", "amount")
+        .order_by()
+    )
+    if not targets:
+        return []
+    won, weighted = _won_by_target(targets, scope), _weighted_by_target(targets, scope)
+    found = []
+    for pk, team_id, manager_id, start, _end, amount in targets:
+        remaining = amount - won.get(pk, 0)
+        pipeline = weighted.get(pk, 0)
+        if remaining > 0 and pipeline < remaining:
+            severity = AlertSeverity.CRITICAL if pipeline < remaining / 2 else AlertSeverity.WARNING
+            key = f"team:{team_id}:{start:%Y-%m-%d}"
+            found.append(finding(AlertKind.FORECAST_RISK, key, rep_id=manager_id, severity=severity, team_id=team_id))
+    return found
+
+
+def _by_target(targets: list[tuple], scope: QuerySet[Opportunity] | None, figure, **lookups) -> dict:
+    """Target → `figure` summed over its team's members' deals matching `lookups`, in one GROUP BY.
+
+    The lookups go in the same filter() as the targets', so their F()s name the same joined target row
+    (a second filter() call would join the team's targets afresh).
+    """
+    deals = Opportunity.objects.all() if scope is None else scope
+    target = "owner__team__targets"
+    rows = (
+        deals.filter(**{f"{target}__in": [row[0] for row in targets]}, **lookups)
+        .values_list(target)
+        .annotate(figure=Sum(figure))
+        .order_by()
+    )
+    return dict(rows)
+
+
+def _won_by_target(targets: list[tuple], scope: QuerySet[Opportunity] | None) -> dict:
+    """Target → what its team's members won within its period (closed_at on one of its days)."""
+    earliest = min(row[3] for row in targets)
+    return _by_target(
+        targets,
+        scope,
+        "amount",
+        status=StageKind.WON,
+        closed_at__gte=period_bounds(earliest, earliest)[0],  # so the database can walk the closed_at index
+        closed_at__date__gte=F("owner__team__targets__period_start"),
+        closed_at__date__lte=F("owner__team__targets__period_end"),
+    )
+
+
+def _weighted_by_target(targets: list[tuple], scope: QuerySet[Opportunity] | None) -> dict:
+    """Target → weighted amount of its team's open deals expected to close within its period."""
+    return _by_target(
+        targets,
+        scope,
+        WEIGHTED_AMOUNT,
+        status=StageKind.OPEN,
+        expected_close_date__range=(min(row[3] for row in targets), max(row[4] for row in targets)),  # the index
+        expected_close_date__gte=F("owner__team__targets__period_start"),
+        expected_close_date__lte=F("owner__team__targets__period_end"),
+    )

@@ -1,7 +1,8 @@
 """Alerts: the scan's dedupe, re-seen and auto-resolve; the constraint; the inbox and acknowledgement."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -9,9 +10,9 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from funnel import alert_services
+from funnel import alert_services, services
 from funnel.alert_services import alerts_sync, scan_funnel
-from funnel.models import Alert, AlertKind, Stage
+from funnel.models import Alert, AlertKind, AlertSeverity, Stage, Target
 from funnel.tasks import scan_funnel_task
 from tests.factories import OpportunityFactory
 
@@ -161,16 +162,58 @@ def test_a_worker_clock_off_by_years_does_not_move_the_scans_now():
 
 
 @pytest.mark.parametrize("count", [5, 50])
-def test_scan_queries_do_not_grow_with_the_number_of_deals(count, rep, teammate, pipeline, django_assert_num_queries):
+def test_scan_queries_do_not_grow_with_the_number_of_deals(
+    count, rep, teammate, manager, team1, pipeline, django_assert_num_queries
+):
     for i in range(count):
-        stalled((rep, teammate)[i % 2])
-    locks = 5 if connection.vendor == "postgresql" else 0  # one advisory lock per kind
+        stalled((rep, teammate)[i % 2], expected_close_date=NOW.date())
+    november_target(team1, manager, 10_000_000)
+    locks = 6 if connection.vendor == "postgresql" else 0  # one advisory lock per kind
     # Stalled: savepoint, stages, resolve, re-see, INSERT … SELECT, release. The other kinds: their
-    # diagnosis, then savepoint, read, updates, insert (when something is new), release.
-    with django_assert_num_queries(32 + locks):
+    # diagnosis (forecast: targets, won, weighted), then savepoint, read, updates, insert (when something
+    # is new), release.
+    with django_assert_num_queries(40 + locks):
         scan_funnel(NOW)
-    with django_assert_num_queries(30 + locks):  # nothing new for the other kinds to insert
+    with django_assert_num_queries(37 + locks):  # nothing new for the other kinds to insert
         scan_funnel(NOW + timedelta(minutes=15))
+
+
+def november_target(team, by, amount) -> Target:
+    return Target.objects.create(
+        team=team, period_start=date(2026, 11, 1), period_end=date(2026, 11, 30), amount=Decimal(amount), created_by=by
+    )
+
+
+def test_a_won_deal_closing_the_forecast_gap_resolves_the_alert(rep, manager, team1, pipeline):
+    """Target 10,000; a Negotiation deal of 5,000 (80 %) expected on the 28th weighs 4,000: at risk, critical.
+    Winning a 6,000 deal leaves 4,000 to win, which the 4,000 covers."""
+    negotiation = Stage.objects.get(pipeline__is_default=True, name="Negotiation")
+    OpportunityFactory(owner=rep, stage=negotiation, amount=Decimal(5000), expected_close_date=date(2026, 11, 28))
+    closing = OpportunityFactory(
+        owner=rep, stage=negotiation, amount=Decimal(6000), expected_close_date=date(2027, 1, 5)
+    )
+    november_target(team1, manager, 10_000)
+    assert scan_funnel(NOW)[AlertKind.FORECAST_RISK] == (1, 0, 0)
+    alert = Alert.objects.get(kind=AlertKind.FORECAST_RISK)
+    assert (alert.key, alert.rep, alert.team, alert.severity) == (
+        f"forecast_risk:team:{team1.pk}:2026-11-01",
+        manager,
+        team1,
+        AlertSeverity.CRITICAL,
+    )
+    later = NOW + timedelta(hours=2)
+    with time_machine.travel(later, tick=False):
+        services.opportunity_mark_won(opportunity=closing, by=rep, version=closing.version)
+        assert scan_funnel(later + timedelta(minutes=15))[AlertKind.FORECAST_RISK] == (0, 0, 1)
+    alert.refresh_from_db()
+    assert alert.resolved_at == later + timedelta(minutes=15)
+
+
+def test_forecast_alerts_go_to_the_teams_manager_and_stay_out_of_the_reps_view(cast, team1, pipeline):
+    november_target(team1, cast["manager"], 10_000)
+    scan_funnel(NOW)
+    seen = {name: Alert.objects.visible_to(cast[name]).filter(kind=AlertKind.FORECAST_RISK).count() for name in cast}
+    assert seen == {"rep": 0, "teammate": 0, "manager": 1, "other_rep": 0, "other_manager": 0, "admin": 1}
 
 
 def test_the_task_runs_the_scan(rep, pipeline):

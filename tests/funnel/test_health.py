@@ -1,12 +1,16 @@
 """The funnel's diagnoses, each both ways at its threshold: findings only, nothing written."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from funnel import health
-from funnel.models import Alert, Stage
-from tests.factories import OpportunityFactory
+from funnel.models import Alert, AlertSeverity, Stage, Target
+from reps.models import Role
+from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -159,3 +163,128 @@ def test_diagnoses_cost_the_same_queries_for_5_or_50_deals(count, rep, teammate,
         health.gap_findings(NOW)  # stages, groups
         health.empty_cup_findings(NOW)  # stages, groups, inflow per rep
         health.blockage_findings(NOW)  # stages for the stalled rule, groups
+
+
+# --- forecast at risk -------------------------------------------------------------------------------
+# T1 (manager m1; r1, r2) has a November target of 10,000; r1 won 4,000 on the 20th, so 6,000 remain.
+# Negotiation weighs 80 %: a deal of 7,500 expected in November covers exactly what remains.
+
+NOVEMBER = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def target(team, amount, period=NOVEMBER, by=None) -> Target:
+    by = by or team.manager or UserFactory(role=Role.ADMIN)
+    return Target.objects.create(team=team, period_start=period[0], period_end=period[1], amount=amount, created_by=by)
+
+
+def won(owner, stages, amount, closed_at=datetime(2026, 11, 20, 10, tzinfo=UTC)):
+    return OpportunityFactory(owner=owner, stage=stages["Won"], amount=Decimal(amount), closed_at=closed_at)
+
+
+def expected(owner, stages, amount, close=date(2026, 11, 28), stage="Negotiation"):
+    return OpportunityFactory(owner=owner, stage=stages[stage], amount=Decimal(amount), expected_close_date=close)
+
+
+@pytest.fixture
+def november(rep, teammate, manager, team1, stages):
+    target(team1, Decimal(10000))
+    won(rep, stages, 4000)
+    return team1
+
+
+def risk(now=NOW) -> list[dict]:
+    """The diagnosis as the scan runs it at `now` (the clock stopped there)."""
+    with time_machine.travel(now, tick=False):
+        return health.forecast_risk_findings(timezone.now())
+
+
+def test_forecast_just_under_what_remains_is_at_risk(november, teammate, manager, stages):
+    expected(teammate, stages, "7499.99")  # weighted 5,999.99 < 6,000
+    [found] = risk()
+    assert found["key"] == f"forecast_risk:team:{november.pk}:2026-11-01"
+    assert (found["rep_id"], found["team_id"], found["severity"]) == (manager.pk, november.pk, AlertSeverity.WARNING)
+
+
+def test_forecast_covering_what_remains_is_not_at_risk(november, teammate, stages):
+    expected(teammate, stages, 7500)  # weighted 6,000 = 6,000
+    assert risk() == []
+
+
+def test_forecast_under_half_of_what_remains_is_critical(november, teammate, stages):
+    expected(teammate, stages, "3749.99")  # weighted 2,999.99 < 3,000
+    assert [f["severity"] for f in risk()] == [AlertSeverity.CRITICAL]
+    expected(teammate, stages, "0.02")  # now 3,000.006
+    assert [f["severity"] for f in risk()] == [AlertSeverity.WARNING]
+
+
+def test_target_already_won_is_not_at_risk(november, rep, stages):
+    won(rep, stages, 6000)
+    assert risk() == []
+
+
+def test_only_the_periods_wins_and_expected_closes_count(november, rep, teammate, stages):
+    won(rep, stages, 6000, closed_at=datetime(2026, 10, 31, 23, 59, tzinfo=UTC))  # before the period
+    expected(teammate, stages, 7500, close=date(2026, 12, 1))  # after it
+    expected(teammate, stages, 7500, stage="Won")  # closed, not pipeline
+    assert len(risk()) == 1
+    expected(teammate, stages, 7500, close=date(2026, 11, 30))  # its last day
+    assert risk() == []
+
+
+@pytest.mark.parametrize(
+    ("zone", "closed_at", "at_risk"),
+    [
+        ("Asia/Shanghai", datetime(2026, 10, 31, 16, 0, tzinfo=UTC), False),  # local midnight, 1 November: counted
+        ("Asia/Shanghai", datetime(2026, 10, 31, 15, 59, tzinfo=UTC), True),  # 31 October 23:59 there
+        ("America/New_York", datetime(2026, 11, 1, 3, 59, tzinfo=UTC), True),  # still 31 October there
+        ("America/New_York", datetime(2026, 11, 1, 4, 0, tzinfo=UTC), False),  # local midnight
+    ],
+)
+def test_the_periods_days_are_in_the_sites_time_zone(
+    zone, closed_at, at_risk, november, rep, teammate, stages, settings
+):
+    settings.TIME_ZONE = zone
+    expected(teammate, stages, 5000)  # weighted 4,000 against 6,000 left…
+    won(rep, stages, 2000, closed_at=closed_at)  # …or 4,000 left if this win is in the period
+    assert bool(risk()) is at_risk
+
+
+def test_other_teams_deals_do_not_cover_a_teams_target(november, other_rep, stages):
+    expected(other_rep, stages, 100000)
+    assert len(risk()) == 1
+
+
+def test_only_targets_whose_period_holds_today_are_read(november, stages):
+    assert risk(datetime(2026, 12, 1, 10, tzinfo=UTC)) == []
+    assert len(risk(datetime(2026, 11, 30, 23, 59, tzinfo=UTC))) == 1
+
+
+def test_team_without_a_manager_has_no_forecast_alert(stages, admin_user):
+    team = TeamFactory(name="Leaderless")
+    UserFactory(username="r9", team=team)
+    target(team, Decimal(10000), by=admin_user)
+    assert risk() == []
+
+
+def test_each_team_is_read_against_its_own_targets(november, other_rep, other_manager, team2, stages):
+    target(team2, Decimal(1000))
+    target(team2, Decimal(1000), period=(date(2026, 11, 16), date(2026, 11, 30)))
+    won(other_rep, stages, 500, closed_at=datetime(2026, 11, 10, tzinfo=UTC))  # in the first period only
+    expected(other_rep, stages, 625)  # weighted 500: covers the first (500 left), not the second (1,000)
+    assert {f["key"] for f in risk()} == {
+        f"forecast_risk:team:{november.pk}:2026-11-01",
+        f"forecast_risk:team:{team2.pk}:2026-11-16",
+    }
+
+
+@pytest.mark.parametrize("teams", [1, 6])
+def test_forecast_risk_costs_three_queries_however_many_teams(teams, november, stages, django_assert_num_queries):
+    for n in range(teams):
+        manager = UserFactory(username=f"m{n + 10}", role=Role.MANAGER)
+        team = TeamFactory(name=f"Extra {n}", manager=manager)
+        member = UserFactory(username=f"r{n + 10}", team=team)
+        target(team, Decimal(5000))
+        won(member, stages, 1000)
+        expected(member, stages, 1000)
+    with django_assert_num_queries(3):  # targets, won per target, weighted per target
+        assert len(health.forecast_risk_findings(NOW)) == teams + 1
