@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,12 +18,18 @@ from reps.models import AuditAction, AuditEvent, User
 from reps.services import audit_record
 
 from . import metrics, target_services
+from .alert_views import subject_url
 from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
 from .export import neutralise
-from .models import Opportunity, Pipeline, StageChange, Target
+from .models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from .services import FunnelError
 from .target_forms import TargetForm
+
+ALERTS_SHOWN = 10
+MOST_SEVERE_FIRST = Case(
+    When(severity=AlertSeverity.CRITICAL, then=0), When(severity=AlertSeverity.WARNING, then=1), default=2
+)
 
 
 @dataclass
@@ -46,6 +52,22 @@ def _scope(request: HttpRequest) -> Scope:
     opportunities = filters.apply(Opportunity.objects.visible_to(request.user), pipeline)
     changes = filters.apply_to_changes(StageChange.objects.visible_to(request.user), pipeline)
     return Scope(filters, pipeline, start, end, opportunities, changes, filters.people(request.user))
+
+
+def _alerts(request: HttpRequest, scope: Scope) -> dict:
+    """The alerts needing attention among those the user may see, narrowed by the filter's team and rep:
+    the ten most severe (one query) and how many more there are (one count)."""
+    alerts = Alert.objects.visible_to(request.user).needing_attention(timezone.now())
+    values, inbox = scope.filters.values, reverse("funnel:alert_list")
+    if values.get("owner"):
+        alerts = alerts.filter(rep=values["owner"])
+        inbox = f"{inbox}?rep={values['owner'].pk}"
+    if values.get("team"):  # a team's forecast alert goes to its manager, who may sit in another team
+        alerts = alerts.filter(Q(team=values["team"]) | Q(team__isnull=True, rep__team=values["team"]))
+    related = alerts.select_related("rep", "opportunity", "stage", "team")
+    shown = list(related.order_by(MOST_SEVERE_FIRST, "-last_seen", "-id")[:ALERTS_SHOWN])
+    more = alerts.count() - len(shown)
+    return {"rows": [(alert, subject_url(alert, request.user)) for alert in shown], "more": more, "inbox": inbox}
 
 
 def _reps(scope: Scope) -> list[dict]:
@@ -87,7 +109,8 @@ def _coverage(request: HttpRequest, scope: Scope, outcomes: dict, forecast: dict
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The funnel, its flow, the forecast, sources and reps for the chosen scope and period."""
     scope = _scope(request)
-    context = {"filters": scope.filters, "pipeline": scope.pipeline, "start": scope.start, "end": scope.end}
+    context = {"filters": scope.filters, "pipeline": scope.pipeline, "start": scope.start, "end": scope.end,
+               "alerts": _alerts(request, scope)}  # fmt: skip
     if scope.pipeline is not None:
         stages = metrics.open_stages(scope.pipeline)
         by_stage = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)

@@ -2,14 +2,14 @@
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from funnel.models import Stage
+from funnel.models import Alert, AlertKind, AlertSeverity, Stage
 from reps.models import AuditAction, AuditEvent, Role
 from tests.factories import OpportunityFactory, PipelineFactory, UserFactory
 
@@ -175,8 +175,8 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     client.get("/dashboard/")
     # session, user, default pipeline, its open stages, then one query per figure: funnel, inflow, conversion,
     # time in stage, outcomes, forecast, targets, by source, per rep and its people; rendering: team (navbar),
-    # the filter's choices (team, rep, pipeline, source); session save (3)
-    with django_assert_num_queries(22):
+    # the filter's choices (team, rep, pipeline, source); the alerts panel (list, count); session save (3)
+    with django_assert_num_queries(24):
         assert client.get("/dashboard/").status_code == 200
 
 
@@ -216,3 +216,75 @@ def test_bench_dashboard_prints_a_row_per_user(cast, pipeline):
 def test_bench_dashboard_refuses_unknown_users(db):
     with pytest.raises(CommandError):
         call_command("bench_dashboard", requests=1, users="nobody", stdout=io.StringIO())
+
+
+# --- the alerts panel -------------------------------------------------------------------------------
+
+
+def alert(owner, severity=AlertSeverity.WARNING, **fields) -> Alert:
+    deal = OpportunityFactory(owner=owner, stage=stage("Proposal"), name=f"Deal of {owner.username}")
+    fields.setdefault("opportunity", deal)
+    return Alert.objects.create(kind=AlertKind.STALLED, key=f"k{Alert.objects.count()}", rep=owner,
+                                severity=severity, **fields)  # fmt: skip
+
+
+def panel(response) -> list[str]:
+    return [row.key for row, _url in response.context["alerts"]["rows"]]
+
+
+def test_alerts_panel_shows_what_the_viewer_may_see(client_for, cast, pipeline):
+    mine, teammates, foreign = alert(cast["rep"]), alert(cast["teammate"]), alert(cast["other_rep"])
+    assert panel(client_for(cast["rep"]).get("/dashboard/")) == [mine.key]
+    assert sorted(panel(client_for(cast["manager"]).get("/dashboard/"))) == sorted([mine.key, teammates.key])
+    assert panel(client_for(cast["other_manager"]).get("/dashboard/")) == [foreign.key]
+
+
+def test_alerts_panel_leaves_out_acknowledged_snoozed_and_resolved_ones(client_for, cast, pipeline):
+    now = timezone.now()
+    alert(cast["rep"], acknowledged_at=now)
+    alert(cast["rep"], snoozed_until=now + timedelta(days=1))
+    alert(cast["rep"], resolved_at=now)
+    due = alert(cast["rep"], snoozed_until=now - timedelta(minutes=1))  # its snooze is over
+    response = client_for(cast["manager"]).get("/dashboard/")
+    assert panel(response) == [due.key]
+
+
+def test_alerts_panel_shows_the_ten_most_severe_and_counts_the_rest(client_for, cast, pipeline):
+    infos = [alert(cast["rep"], AlertSeverity.INFO) for _ in range(9)]
+    critical = alert(cast["teammate"], AlertSeverity.CRITICAL)
+    warnings = [alert(cast["rep"]) for _ in range(2)]
+    response = client_for(cast["manager"]).get("/dashboard/")
+    shown = panel(response)
+    assert shown[:3] == [critical.key, warnings[1].key, warnings[0].key]
+    assert len(shown) == 10 and {row.key for row in infos} > set(shown[3:])
+    assert response.context["alerts"]["more"] == 2
+    assert b"2 more alerts in the inbox" in response.content
+
+
+def test_alerts_panel_links_each_alert_to_its_subject_and_the_inbox(client_for, cast, pipeline):
+    mine = alert(cast["rep"])
+    content = client_for(cast["rep"]).get("/dashboard/").content
+    assert f'href="/opportunities/{mine.opportunity_id}/"'.encode() in content
+    assert b'href="/alerts/"' in content
+
+
+def test_alerts_panel_follows_the_filters_team_and_rep(client_for, cast, pipeline, team1, team2):
+    mine, teammates = alert(cast["rep"]), alert(cast["teammate"])
+    forecast = Alert.objects.create(kind=AlertKind.FORECAST_RISK, key="forecast_risk:t1", rep=cast["admin"], team=team1)
+    alert(cast["other_rep"])
+    client = client_for(cast["admin"])
+    assert sorted(panel(client.get("/dashboard/", {"team": team1.pk}))) == sorted(
+        [mine.key, teammates.key, forecast.key]
+    )
+    response = client.get("/dashboard/", {"owner": cast["teammate"].pk})
+    assert panel(response) == [teammates.key]
+    assert f'href="/alerts/?rep={cast["teammate"].pk}"'.encode() in response.content
+    assert b"Team \xe2\x80\x9cT1\xe2\x80\x9d" in client.get("/dashboard/", {"team": team1.pk}).content
+
+
+def test_a_rep_filtering_another_teams_rep_still_sees_only_their_own_alerts(client_for, cast, pipeline, team2):
+    mine = alert(cast["rep"])
+    alert(cast["other_rep"])
+    client = client_for(cast["rep"])
+    for params in ({"team": team2.pk}, {"owner": cast["other_rep"].pk}):
+        assert panel(client.get("/dashboard/", params)) == [mine.key], params
