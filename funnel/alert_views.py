@@ -81,13 +81,15 @@ def alerts_needing_attention_count(user: User) -> int:
 
 
 def subject_url(alert: Alert, viewer: User) -> str:
-    """Where the alert's subject is: its deal, the rep's deals in the stage, or the day's log."""
+    """Where the alert's subject is: its deal, the day's log, the team's forecast, or the rep's deals."""
     if alert.opportunity_id:
         return reverse("funnel:opportunity_detail", args=[alert.opportunity_id])
     if alert.day:
         # The daily log's pages (activity_log is not imported by funnel): the rep's own day, or the review.
         own = viewer.pk == alert.rep_id
         return f"/log/day/{alert.day:%Y-%m-%d}/" if own else f"/log/review/?date={alert.day:%Y-%m-%d}"
+    if alert.kind == AlertKind.FORECAST_RISK and alert.team_id:
+        return f"{reverse('funnel:dashboard')}?team={alert.team_id}"
     stage = f"&stage={alert.stage_id}" if alert.stage_id else ""
     return f"{reverse('funnel:opportunity_list')}?owner={alert.rep_id}{stage}"
 
@@ -96,7 +98,7 @@ def subject_url(alert: Alert, viewer: User) -> str:
 def alert_list(request: HttpRequest) -> HttpResponse:
     filters, now = AlertFilterForm(request.GET, user=request.user), timezone.now()
     alerts = filters.apply(Alert.objects.visible_to(request.user), now)
-    alerts = alerts.select_related("rep", "opportunity", "stage", "acknowledged_by")
+    alerts = alerts.select_related("rep", "opportunity", "stage", "team", "acknowledged_by")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -402,3 +402,16 @@ def test_bench_scan_prints_both_runs(rep, pipeline):
     call_command("bench_scan", stdout=out)
     text = out.getvalue()
     assert "first run" in text and "second run" in text and "stalled" in text
+
+
+def test_forecast_alert_links_to_its_teams_dashboard(cast, team1, pipeline):
+    from django.utils import timezone
+
+    from funnel.alert_views import subject_url
+    from funnel.models import Alert
+
+    now = timezone.now()
+    forecast = Alert.objects.create(
+        kind="forecast_risk", key="forecast_risk:test", rep=cast["manager"], team=team1, first_seen=now, last_seen=now
+    )
+    assert subject_url(forecast, cast["manager"]) == f"/dashboard/?team={team1.pk}"
