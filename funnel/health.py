@@ -44,9 +44,13 @@ def stalled(now: datetime, scope: QuerySet[Opportunity] | None = None) -> QueryS
     A next step is overdue once its date is over in every time zone: before yesterday in UTC, so a
     rep ahead of UTC is never flagged early (the flag may come up to a day late).
     """
-    deals = _open_deals(scope)
-    overdue = deals.filter(next_step_date__lt=(now - timedelta(days=1)).date())
-    return deals.stalled(now) | overdue
+    return _open_deals(scope).filter(stalled_condition(now))
+
+
+def stalled_condition(now: datetime) -> Q:
+    """`stalled` as a condition, so an aggregate can count stalled deals without a subquery."""
+    overdue = Q(status=StageKind.OPEN) & Q(next_step_date__lt=(now - timedelta(days=1)).date())
+    return Opportunity.objects.stalled_condition(now) | overdue
 
 
 def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
@@ -147,7 +151,7 @@ def blockage_findings(
     rows = (
         _open_deals(scope)
         .values_list("owner_id", "stage_id")
-        .annotate(n=Count("pk"), stalled=Count("pk", filter=Q(pk__in=stalled(now).values("pk"))))
+        .annotate(n=Count("pk"), stalled=Count("pk", filter=stalled_condition(now)))
         .filter(n__gte=min_deals)
         .order_by()
     )

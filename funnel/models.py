@@ -169,10 +169,11 @@ class OpportunityQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(status=StageKind.OPEN)
 
-    def stalled(self, now: datetime):
-        """Open deals in their stage, or without activity, for longer than the stage's stall_days.
+    def stalled_condition(self, now: datetime) -> Q:
+        """Open, and in its stage, or without activity, for longer than the stage's stall_days.
 
-        One OR-ed condition per open stage (a handful), so it stays one indexable query.
+        One OR-ed condition per open stage (a handful), so it stays one indexable query and can
+        also filter an aggregate (Count(..., filter=...)).
         """
         condition = Q(pk__in=[])
         for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
@@ -180,7 +181,10 @@ class OpportunityQuerySet(ScopedQuerySet):
         ):
             cutoff = now - timedelta(days=days)
             condition |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | Q(last_activity_at__lt=cutoff))
-        return self.open().filter(condition)
+        return Q(status=StageKind.OPEN) & condition
+
+    def stalled(self, now: datetime):
+        return self.filter(self.stalled_condition(now))
 
 
 class Opportunity(models.Model):
