@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,6 +21,12 @@ app.conf.beat_schedule = {
         "task": "funnel.tasks.scan_funnel_task",
         "schedule": crontab(minute=f"*/{SCAN_MINUTES}"),
         "options": {"expires": (SCAN_MINUTES - 1) * 60},
+    },
+    # Team and organisation dashboards read summaries; a request recomputes one older than the max age.
+    "refresh-dashboards": {
+        "task": "funnel.tasks.refresh_dashboard_summaries_task",
+        "schedule": crontab(minute=f"*/{settings.DASHBOARD_SUMMARY_MINUTES}"),
+        "options": {"expires": (settings.DASHBOARD_SUMMARY_MINUTES - 1) * 60},
     },
     # 00:30 UTC: the start of the working day in East Asia, the evening before in the Americas.
     "alert-digest": {

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from reps.models import AuditAction, AuditEvent, User
 from reps.services import audit_record
 
-from . import metrics, target_services
+from . import dashboard_figures, metrics, target_services
 from .alert_views import subject_url
 from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
@@ -70,10 +70,20 @@ def _alerts(request: HttpRequest, scope: Scope) -> dict:
     return {"rows": [(alert, subject_url(alert, request.user)) for alert in shown], "more": more, "inbox": inbox}
 
 
+def _figure_scope(request: HttpRequest, scope: Scope) -> dashboard_figures.FigureScope:
+    """The same deals as scope.opportunities, named by their owners, to find or store their summary."""
+    owners = scope.filters.owners(request.user)
+    source = scope.filters.values.get("source")
+    return dashboard_figures.figure_scope(owners, scope.pipeline, source, scope.start, scope.end)
+
+
 def _reps(scope: Scope) -> list[dict]:
-    """The per-rep rows in the order of the allow-listed ?sort= (rows are reps, not deals)."""
+    """The per-rep rows, live, in the order of the allow-listed ?sort= (rows are reps, not deals)."""
+    return _sorted_reps(scope, metrics.per_rep(scope.opportunities, scope.start, scope.end, scope.people))
+
+
+def _sorted_reps(scope: Scope, rows: list[dict]) -> list[dict]:
     key, descending = scope.filters.rep_sort()
-    rows = metrics.per_rep(scope.opportunities, scope.start, scope.end, scope.people)
     present = [row for row in rows if row[key] is not None]
     return sorted(present, key=lambda row: row[key], reverse=descending) + [row for row in rows if row[key] is None]
 
@@ -113,20 +123,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                "alerts": _alerts(request, scope)}  # fmt: skip
     if scope.pipeline is not None:
         stages = metrics.open_stages(scope.pipeline)
-        by_stage = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)
-        inflow = metrics.inflow_by_week(scope.opportunities, scope.start, scope.end)
-        outcomes = metrics.outcomes(scope.opportunities, scope.start, scope.end)
-        forecast = metrics.forecast(scope.opportunities, scope.start, scope.end)
+        figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), stages)
         context |= {
-            "by_stage": by_stage,
-            "inflow": inflow,
-            "flow": _flow(scope, stages),
-            "outcomes": outcomes,
-            "forecast": forecast,
-            "coverage": _coverage(request, scope, outcomes, forecast),
-            "sources": metrics.by_source(scope.opportunities, scope.start, scope.end),
-            "reps": _reps(scope),
-            "chart": _chart_data(by_stage, inflow),
+            **figures,
+            "as_of": as_of,
+            "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES,
+            "coverage": _coverage(request, scope, figures["outcomes"], figures["forecast"]),
+            "reps": _sorted_reps(scope, figures["reps"]),
+            "chart": _chart_data(figures["by_stage"], figures["inflow"]),
             "list_query": scope.filters.list_querystring(scope.pipeline),
         }
     return render(request, "funnel/dashboard/dashboard.html", context)

@@ -312,10 +312,10 @@ def per_rep(
         ]
     return [
         {
-            **row,
+            **{key: value for key, value in row.items() if key != "cycle"},
             "name": _person_name(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
             "win_rate": _ratio(row["won"], row["won"] + row["lost"]),
-            "cycle_days": _duration_days(row.pop("cycle")),
+            "cycle_days": _duration_days(row["cycle"]),
         }
         for row in rows
     ]
