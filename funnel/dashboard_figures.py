@@ -89,12 +89,10 @@ def compute(scope: FigureScope, stages: list[Stage]) -> dict:
     """Every figure of the dashboard, live: one grouped query each (metrics module)."""
     deals, changes = scope.opportunities(), scope.changes()
     by_stage = metrics.funnel_by_stage(deals, scope.pipeline, stages)
-    conversion = metrics.conversion(changes, scope.pipeline, scope.start, scope.end, stages)
-    stays = metrics.time_in_stage(changes, scope.pipeline, scope.start, scope.end, stages)
     return {
         "by_stage": by_stage,
         "inflow": metrics.inflow_by_week(deals, scope.start, scope.end),
-        "flow": [{**entered, **stay} for entered, stay in zip(conversion, stays, strict=True)],
+        "flow": metrics.flow(changes, scope.pipeline, scope.start, scope.end, stages),
         "outcomes": metrics.outcomes(deals, scope.start, scope.end),
         "forecast": metrics.forecast(deals, scope.start, scope.end),
         "sources": metrics.by_source(deals, scope.start, scope.end),

@@ -90,9 +90,7 @@ def _sorted_reps(scope: Scope, rows: list[dict]) -> list[dict]:
 
 def _flow(scope: Scope, stages: list) -> list[dict]:
     """Conversion and time in stage side by side, one row per open stage."""
-    conversion = metrics.conversion(scope.changes, scope.pipeline, scope.start, scope.end, stages)
-    stays = metrics.time_in_stage(scope.changes, scope.pipeline, scope.start, scope.end, stages)
-    return [{**entered, **stay} for entered, stay in zip(conversion, stays, strict=True)]
+    return metrics.flow(scope.changes, scope.pipeline, scope.start, scope.end, stages)
 
 
 def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:

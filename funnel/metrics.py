@@ -3,21 +3,24 @@
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Avg,
+    Case,
     Count,
     DateField,
     DecimalField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
+    Max,
     Q,
     QuerySet,
+    RowRange,
     Sum,
     Value,
+    When,
     Window,
 )
 from django.db.models.functions import Coalesce, Lead, TruncWeek
@@ -113,30 +116,18 @@ def inflow_by_week(opportunities: QuerySet[Opportunity], start: date, end: date)
 def conversion(
     stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
 ) -> list[dict]:
-    """Per open stage: opportunities that entered it in the period, and how many of those went on to a later stage.
+    """Per open stage: opportunities that entered it in the period, how many of those went on to a later
+    stage, and the rate (the conversion half of `flow`)."""
+    keys = ("stage", "entered", "advanced", "rate")
+    return [{key: row[key] for key in keys} for row in flow(stage_changes, pipeline, start, end, stages)]
 
-    "Later" means a higher order and not a lost stage, at any time after entering (a cohort, counted
-    to date). Each opportunity counts once per stage, so a reopened deal entering a stage twice is one.
-    """
-    moved_on = StageChange.objects.filter(
-        opportunity=OuterRef("opportunity"), at__gt=OuterRef("at"), to_stage__order__gt=OuterRef("to_stage__order")
-    ).exclude(to_stage__kind=StageKind.LOST)
-    grouped = {
-        row["to_stage"]: row
-        for row in stage_changes.filter(_between("at", start, end), to_stage__pipeline=pipeline)
-        .values("to_stage")
-        .annotate(
-            entered=Count("opportunity", distinct=True),
-            advanced=Count("opportunity", distinct=True, filter=Q(Exists(moved_on))),
-        )
-        .order_by()
-    }
-    rows = []
-    for stage in open_stages(pipeline) if stages is None else stages:
-        row = grouped.get(stage.pk, {"entered": 0, "advanced": 0})
-        rows.append({"stage": stage, "entered": row["entered"], "advanced": row["advanced"],
-                     "rate": _ratio(row["advanced"], row["entered"])})  # fmt: skip
-    return rows
+
+def time_in_stage(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
+) -> list[dict]:
+    """Per open stage: the stays that ended in the period, their average and median days (half of `flow`)."""
+    keys = ("stage", "stays", "average_days", "median_days")
+    return [{key: row[key] for key in keys} for row in flow(stage_changes, pipeline, start, end, stages)]
 
 
 def _days_between(later: str, earlier: str) -> str:
@@ -145,34 +136,67 @@ def _days_between(later: str, earlier: str) -> str:
     return f"(julianday({later}) - julianday({earlier}))"
 
 
-def time_in_stage(
-    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
-) -> list[dict]:
-    """Average and median days per open stage, over the stays that ended in the period.
-
-    A stay runs from one StageChange to the opportunity's next (LEAD over its changes ordered by
-    time); the window runs over all of an opportunity's changes before the period is applied.
-    Open stays (the deal is still there) are not counted: their length is not known yet.
-    """
-    # A stay that ended in the period ended with a change in the period: only those deals' histories are read.
+def _moves(stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date) -> QuerySet:
+    """Every change of the deals that moved in the period, each with when its stay ended (the deal's next
+    change) and the highest order of a non-lost stage the deal entered after it: one pass of two window
+    functions over each deal's changes in time order, instead of a lookup per change."""
+    later = {"partition_by": [F("opportunity_id")], "order_by": [F("at").asc(), F("id").asc()]}
+    not_lost = Case(When(~Q(to_stage__kind=StageKind.LOST), then=F("to_stage__order")))
     moved_in_period = StageChange.objects.filter(_between("at", start, end)).values("opportunity")
-    moves = (
+    return (
         stage_changes.filter(opportunity__pipeline=pipeline, opportunity__in=moved_in_period)
         .order_by()
         .values(
+            deal=F("opportunity_id"),
             stage=F("to_stage_id"),
+            stage_order=F("to_stage__order"),
             entered=F("at"),
-            left_at=Window(Lead("at"), partition_by=[F("opportunity_id")], order_by=[F("at").asc(), F("id").asc()]),
+            left_at=Window(Lead("at"), **later),
+            later_order=Window(Max(not_lost), frame=RowRange(start=1, end=None), **later),
         )
     )
-    moves_sql, params = moves.query.sql_with_params()
-    begin, stop = period_bounds(start, end)
+
+
+def flow(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
+) -> list[dict]:
+    """Per open stage, from StageChange, in one query:
+
+    - conversion: the opportunities that entered the stage in the period, and how many of those went on
+      to a later stage (a higher order, not a lost stage) at any time after entering (a cohort, counted
+      to date). Each opportunity counts once per stage, so a reopened deal entering a stage twice is one.
+    - time in stage: average and median days over the stays that ended in the period. A stay runs from
+      one change to the opportunity's next; open stays (the deal is still there) are not counted.
+    """
+    try:
+        moves_sql, params = _moves(stage_changes, pipeline, start, end).query.sql_with_params()
+    except EmptyResultSet:  # a .none() scope
+        moves_sql = None
+    grouped: dict[int, dict] = {}
+    if moves_sql is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*_flow_sql(moves_sql, params, start, end))
+            for part, stage, first, second, third in cursor.fetchall():
+                row = grouped.setdefault(stage, {})
+                if part == "entered":
+                    row |= {"entered": first, "advanced": second}
+                else:
+                    row |= {"stays": first, "average_days": _days(second), "median_days": _days(third)}
+    rows = []
+    for stage in open_stages(pipeline) if stages is None else stages:
+        row = {"entered": 0, "advanced": 0, "stays": 0, "average_days": None, "median_days": None}
+        row |= grouped.get(stage.pk, {})
+        rows.append({"stage": stage, **row, "rate": _ratio(row["advanced"], row["entered"])})
+    return rows
+
+
+def _flow_sql(moves_sql: str, params: tuple, start: date, end: date) -> tuple[str, list]:
+    """Both halves of `flow` over one materialised CTE of the moves, as rows (part, stage, a, b, c)."""
     days = _days_between("left_at", "entered")
-    # Only constants and Django's compiled SQL are joined here; every value is a parameter.
-    stays = f"SELECT stage, {days} AS days FROM ({moves_sql}) moves WHERE left_at >= %s AND left_at < %s"  # noqa: S608
+    stays = f"SELECT stage, {days} AS days FROM moves WHERE left_at >= %s AND left_at < %s"  # noqa: S608
     if connection.vendor == "postgresql":
-        sql = (
-            "SELECT stage, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
+        stays_sql = (
+            "SELECT 'stays', stage, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
             f"FROM ({stays}) stays GROUP BY stage"
         )
     else:  # no PERCENTILE_CONT: the middle one or two of each stage's sorted stays
@@ -180,20 +204,20 @@ def time_in_stage(
             "SELECT stage, days, ROW_NUMBER() OVER (PARTITION BY stage ORDER BY days) AS rn, "  # noqa: S608
             f"COUNT(*) OVER (PARTITION BY stage) AS n FROM ({stays}) stays"
         )
-        sql = (
-            "SELECT stage, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
+        stays_sql = (
+            "SELECT 'stays', stage, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
             f"FROM ({ranked}) ranked GROUP BY stage"
         )
-    with connection.cursor() as cursor:
-        # Raw SQL gets no field adaptation: SQLite compares datetimes as UTC text.
-        bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in (begin, stop)]
-        cursor.execute(sql, [*params, *bounds])
-        grouped = {stage: (count, average, median) for stage, count, average, median in cursor.fetchall()}
-    rows = []
-    for stage in open_stages(pipeline) if stages is None else stages:
-        count, average, median = grouped.get(stage.pk, (0, None, None))
-        rows.append({"stage": stage, "stays": count, "average_days": _days(average), "median_days": _days(median)})
-    return rows
+    # Only constants and Django's compiled SQL are joined here; every value is a parameter.
+    sql = (
+        f"WITH moves AS ({moves_sql}) "  # noqa: S608
+        "SELECT 'entered', stage, COUNT(DISTINCT deal), COUNT(DISTINCT CASE WHEN later_order > stage_order "
+        "THEN deal END), NULL FROM moves WHERE entered >= %s AND entered < %s GROUP BY stage "
+        f"UNION ALL {stays_sql}"
+    )
+    # Raw SQL gets no field adaptation: SQLite compares datetimes as UTC text.
+    bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in period_bounds(start, end)]
+    return sql, [*params, *bounds, *bounds]
 
 
 def _days(value) -> Decimal | None:

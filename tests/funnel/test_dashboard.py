@@ -178,11 +178,11 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     # session save (3)
     with django_assert_num_queries(17):
         assert client.get("/dashboard/").status_code == 200
-    # One rep's figures are live: one query per figure (funnel, inflow, conversion, time in stage, outcomes,
-    # forecast, by source, per rep and its people) instead of the summary, and no targets (they are per team).
+    # One rep's figures are live: one query per figure (funnel, inflow, flow, outcomes, forecast, by source,
+    # per rep and its people) instead of the summary, and no targets (they are per team).
     client = client_for(cast["rep"])
     client.get("/dashboard/")
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(23):
         assert client.get("/dashboard/").status_code == 200
 
 
