@@ -15,15 +15,26 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import DateField, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.widgets import FastSelect
 from reps.models import Team, User
 
+from . import health
+from .metrics import period_bounds
 from .models import Opportunity, Pipeline, Source, Stage, StageKind
 
 FAR_FUTURE = date(9999, 12, 31)
+NO_SOURCE = "none"  # ?source=none: the deals without a source (the dashboard's "No source" row)
+# Date ranges: (field, from, to). Created and closed are datetimes, read as whole days in the user's time zone.
+DATE_RANGES = [
+    ("expected_close_date", "close_from", "close_to"),
+    ("created_at", "created_from", "created_to"),
+    ("closed_at", "closed_from", "closed_to"),
+]
+MORE_FILTERS = [name for _field, start, end in DATE_RANGES for name in (start, end)]
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,46 @@ def team_choices(user: User) -> QuerySet[Team]:
     return Team.objects.filter(members__in=User.objects.visible_to(user)).distinct().order_by("name")
 
 
+class _SourceChoices(ModelChoiceIterator):
+    def __iter__(self):
+        choices = super().__iter__()
+        if self.field.empty_label is not None:
+            yield next(choices)
+        yield (NO_SOURCE, _("No source"))
+        yield from choices
+
+    def __len__(self) -> int:
+        return super().__len__() + 1
+
+
+class SourceFilterField(forms.ModelChoiceField):
+    """A source, or NO_SOURCE for the deals that have none."""
+
+    iterator = _SourceChoices
+
+    def to_python(self, value):
+        return NO_SOURCE if value == NO_SOURCE else super().to_python(value)
+
+
+def _day_range(field: str, first: date | None, last: date | None) -> Q:
+    """Days first..last, both included (either may be open); a datetime's days in the current time zone."""
+    condition = Q()
+    if field.endswith("_at"):  # half-open datetime bounds, so the index on the column applies
+        first_moment = period_bounds(first, first)[0] if first else None
+        after_last = period_bounds(last, last)[1] if last else None
+        lookups = {f"{field}__gte": first_moment, f"{field}__lt": after_last}
+    else:
+        lookups = {f"{field}__gte": first, f"{field}__lte": last}
+    for lookup, value in lookups.items():
+        if value is not None:
+            condition &= Q(**{lookup: value})
+    return condition
+
+
+def _date_field(label) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=forms.DateInput({"type": "date"}))
+
+
 class OpportunityFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
     pipeline = forms.ModelChoiceField(
@@ -60,24 +111,30 @@ class OpportunityFilterForm(forms.Form):
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
     owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
-    source = forms.ModelChoiceField(
-        label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect
-    )
+    source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
-    close_from = forms.DateField(
-        label=_("Expected close from"), required=False, widget=forms.DateInput({"type": "date"})
-    )
-    close_to = forms.DateField(label=_("Expected close to"), required=False, widget=forms.DateInput({"type": "date"}))
     stalled = forms.BooleanField(label=_("Stalled only"), required=False)
     sort = forms.ChoiceField(
         label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False, widget=FastSelect
     )
+    close_from = _date_field(_("Expected close from"))
+    close_to = _date_field(_("Expected close to"))
+    created_from = _date_field(_("Created from"))
+    created_to = _date_field(_("Created to"))
+    closed_from = _date_field(_("Closed (won or lost) from"))
+    closed_to = _date_field(_("Closed (won or lost) to"))
 
     def __init__(self, data, *, user: User):
+        if data is not None and not data.get("status") and (data.get("closed_from") or data.get("closed_to")):
+            data = data.copy()  # a closing date asks for closed deals: all of them unless a status is chosen
+            data["status"] = "all"
         super().__init__(data)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
-        self.fields["owner"].queryset = owner_choices(user)
+        # Departed reps too, so the deals a dashboard figure counts under them can be listed (a handover).
+        self.fields["owner"].queryset = User.objects.visible_to(user).order_by(
+            "-is_active", "first_name", "last_name", "username"
+        )
         self.fields["team"].queryset = team_choices(user)
         self.fields["source"].queryset = Source.objects.all()
 
@@ -94,20 +151,22 @@ class OpportunityFilterForm(forms.Form):
             opportunities = opportunities.filter(
                 Q(name__icontains=values["q"]) | Q(account__name__icontains=values["q"])
             )
-        for name in ("pipeline", "stage", "owner", "source"):
+        for name in ("pipeline", "stage", "owner"):
             if values.get(name):
                 opportunities = opportunities.filter(**{name: values[name]})
+        if values.get("source") == NO_SOURCE:
+            opportunities = opportunities.filter(source__isnull=True)
+        elif values.get("source"):
+            opportunities = opportunities.filter(source=values["source"])
         if values.get("team"):
             opportunities = opportunities.filter(owner__team=values["team"])
         status = values.get("status") or "open"
         if status != "all":
             opportunities = opportunities.filter(status=StageKind(status))
-        if values.get("close_from"):
-            opportunities = opportunities.filter(expected_close_date__gte=values["close_from"])
-        if values.get("close_to"):
-            opportunities = opportunities.filter(expected_close_date__lte=values["close_to"])
-        if values.get("stalled"):
-            opportunities = opportunities.stalled(timezone.now())
+        for field, start, end in DATE_RANGES:
+            opportunities = opportunities.filter(_day_range(field, values.get(start), values.get(end)))
+        if values.get("stalled"):  # the rule of the stalled alerts and the home page's count
+            opportunities = health.stalled(timezone.now(), opportunities)
         sort = self.ordering
         opportunities = opportunities.annotate(
             close_key=Coalesce("expected_close_date", Value(FAR_FUTURE, DateField()))
@@ -118,6 +177,22 @@ class OpportunityFilterForm(forms.Form):
     @property
     def ordering(self) -> Sort:
         return SORTS.get(self.values.get("sort") or "updated", SORTS["updated"])
+
+    def main_fields(self) -> list:
+        return [self[name] for name in self.fields if name not in MORE_FILTERS]
+
+    def more_fields(self) -> list:
+        """The date ranges, folded under "More filters" so the form stays short on a phone."""
+        return [self[name] for name in MORE_FILTERS]
+
+    def is_narrowed(self) -> bool:
+        """Whether any filter beyond status and sort is set (the filter panel then starts open)."""
+        return any(
+            value not in (None, "", False) for name, value in self.values.items() if name not in ("status", "sort")
+        )
+
+    def has_more_filters(self) -> bool:
+        return any(self.values.get(name) for name in MORE_FILTERS)
 
     def querystring(self, **changes) -> str:
         """The current filters as a query string, for links that keep them (pagination, board, export)."""

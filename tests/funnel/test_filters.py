@@ -1,13 +1,15 @@
 """The opportunity filter: narrows within the scope, never widens it; sorting by an allow-list only."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
 from funnel.filters import OpportunityFilterForm, keyset_page
 from funnel.models import Opportunity, Stage
-from tests.factories import OpportunityFactory
+from tests.factories import OpportunityFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +75,68 @@ def test_malformed_cursor_means_the_first_page(rep, pipeline):
     form = OpportunityFilterForm({}, user=rep)
     rows, _ = keyset_page(form.apply(Opportunity.objects.all()), "not-a-cursor!", form.ordering, 10)
     assert len(rows) == 1
+
+
+# --- date ranges, no source, departed owners (the dashboard's links land on these) ----------------
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: str, hour: int) -> datetime:
+    """A moment on a Shanghai day."""
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=SHANGHAI)
+
+
+def test_created_range_counts_whole_days_in_the_users_time_zone(rep, pipeline):
+    OpportunityFactory(owner=rep, name="early on the 1st", created_at=at("2026-03-01", 1))  # still Feb 28 in UTC
+    OpportunityFactory(owner=rep, name="late on the 31st", created_at=at("2026-03-31", 23))
+    OpportunityFactory(owner=rep, name="April", created_at=at("2026-04-01", 0))
+    OpportunityFactory(owner=rep, name="February", created_at=at("2026-02-28", 23))
+    with timezone.override(SHANGHAI):
+        assert sorted(names(rep, created_from="2026-03-01", created_to="2026-03-31")) == [
+            "early on the 1st",
+            "late on the 31st",
+        ]
+        assert sorted(names(rep, created_from="2026-03-31")) == ["April", "late on the 31st"]
+        assert names(rep, created_to="2026-02-28") == ["February"]
+
+
+def test_closed_range_lists_closed_deals_of_any_status_unless_one_is_chosen(rep, pipeline):
+    won, lost = Stage.objects.get(name="Won"), Stage.objects.get(name="Lost")
+    OpportunityFactory(owner=rep, name="won in March", stage=won, closed_at=at("2026-03-10", 9))
+    OpportunityFactory(owner=rep, name="lost in March", stage=lost, closed_at=at("2026-03-01", 0))
+    OpportunityFactory(owner=rep, name="won in April", stage=won, closed_at=at("2026-04-01", 0))
+    OpportunityFactory(owner=rep, name="open")
+    with timezone.override(SHANGHAI):
+        march = {"closed_from": "2026-03-01", "closed_to": "2026-03-31"}
+        assert sorted(names(rep, **march)) == ["lost in March", "won in March"]
+        assert names(rep, status="won", **march) == ["won in March"]
+        assert names(rep, status="lost", **march) == ["lost in March"]
+        form = OpportunityFilterForm(march, user=rep)
+        assert form["status"].value() == "all"  # the select shows what the list holds
+
+
+def test_no_source_lists_the_deals_without_one(rep, pipeline):
+    OpportunityFactory(owner=rep, name="from the fair", source=SourceFactory(name="Trade fair"))
+    OpportunityFactory(owner=rep, name="walk-in", source=None)
+    assert names(rep, source="none") == ["walk-in"]
+    assert '<option value="none">No source</option>' in str(OpportunityFilterForm({}, user=rep)["source"])
+
+
+def test_a_departed_reps_deals_can_still_be_listed_by_their_manager(cast, pipeline):
+    cast["teammate"].is_active = False
+    cast["teammate"].save()
+    OpportunityFactory(owner=cast["teammate"], name="left behind")
+    OpportunityFactory(owner=cast["rep"], name="still here")
+    assert names(cast["manager"], owner=cast["teammate"].pk) == ["left behind"]
+    # but a rep still cannot name anyone else, departed or not
+    assert names(cast["rep"], owner=cast["teammate"].pk) == ["still here"]
+
+
+def test_the_list_folds_the_date_filters_under_more_filters(client_for, rep, pipeline):
+    content = client_for(rep).get("/opportunities/").content.decode()
+    assert '<details class="col-12" data-testid="more-filters">' in content  # closed until one is used
+    assert 'name="created_from"' in content and 'name="closed_to"' in content
+    content = client_for(rep).get("/opportunities/", {"created_from": "2026-01-01"}).content.decode()
+    assert '<details class="col-12" data-testid="more-filters" open>' in content
