@@ -3,6 +3,8 @@
 Run on PostgreSQL after `seed_demo --opportunities 100000` (QUALITY.md, performance goals):
     DATABASE_URL=postgres://... python manage.py bench_dashboard --requests 30
 T_floor is `SELECT count(*)` over the dashboard's scope (what the user may see, in its pipeline), same run.
+A team's or the organisation's page reads a summary (funnel.dashboard_figures); "live ms" is what computing
+the same figures takes (a summary's refresh, or a request that finds none).
 """
 
 import statistics
@@ -13,7 +15,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from funnel import dashboard_figures, metrics
 from funnel.dashboard_forms import DashboardFilterForm
 from funnel.models import Opportunity
 from reps.models import User
@@ -60,7 +64,7 @@ class Command(BaseCommand):
             raise CommandError("No such users: run seed_demo --opportunities N first.")
         self.stdout.write(f"database: {connection.vendor}, opportunities: {Opportunity.objects.count():,}")
         header = f"{'case':<12}{'user':<16}{'rows':>9}{'queries':>8}{'p50 ms':>9}{'p95 ms':>9}"
-        header += f"{'SQL ms':>9}{'T_floor':>9}{'R_sql':>7}{'R_app':>7}"
+        header += f"{'SQL ms':>9}{'T_floor':>9}{'R_sql':>7}{'R_app':>7}  {'served from':<12}{'live ms':>9}"
         self.stdout.write(header)
         for user in sorted(users, key=lambda u: u.username):
             self.stdout.write(self.measure(user, options["requests"], options["slowest"]))
@@ -82,14 +86,26 @@ class Command(BaseCommand):
             queries, timings = clock.count, clock.timings
         floor, rows = self.floor(user)
         sql_median, p50 = statistics.median(sql), statistics.median(durations)
+        live, served = self.live(user), "summary" if b'data-testid="as-of"' in response.content else "live"
         line = (
             f"{'dashboard':<12}{user.username:<16}{rows:>9,}{queries:>8}{p50 * 1000:>9.1f}"
             f"{percentile(durations, 0.95) * 1000:>9.1f}{sql_median * 1000:>9.1f}{floor * 1000:>9.1f}"
-            f"{sql_median / floor:>7.2f}{p50 / sql_median:>7.2f}"
+            f"{sql_median / floor:>7.2f}{p50 / sql_median:>7.2f}  {served:<12}{live * 1000:>9.1f}"
         )
         for seconds, statement in sorted(timings, reverse=True)[:slowest]:
             line += f"\n    {seconds * 1000:8.1f} ms  {statement[:160]}"
         return line
+
+    def live(self, user: User) -> float:
+        """Seconds to compute the user's default figures live: what a summary saves (and the job spends)."""
+        form = DashboardFilterForm({}, user=user)
+        pipeline = form.chosen_pipeline()
+        start, end = form.dates(timezone.localdate())
+        scope = dashboard_figures.figure_scope(form.owners(user), pipeline, None, start, end)
+        stages = metrics.open_stages(pipeline)
+        started = time.perf_counter()
+        dashboard_figures.compute(scope, stages)
+        return time.perf_counter() - started
 
     def floor(self, user: User) -> tuple[float, int]:
         """The fastest of five `SELECT count(*)` over the rows the user's dashboard covers, and that count."""
