@@ -4,7 +4,8 @@ A team's or the organisation's figures aggregate up to millions of rows, so a jo
 `DashboardSummary` (refreshed every SUMMARY_MINUTES; the page says how old they are). A summary is
 keyed by the exact set of owners whose deals it counts, so it answers only a request covering the very
 same deals: visibility is by owner (reps.models.owner_scope_q), and the key is computed from the
-requesting user's own visible owners, narrowed by the filter. One rep's figures are always live.
+requesting user's own visible owners, narrowed by the filter. A rep's own figures are summarised too
+(computing them costs little, so the job refreshes only those read in the last day).
 """
 
 import hashlib
@@ -15,7 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -103,11 +103,9 @@ def compute(scope: FigureScope, stages: list[Stage]) -> dict:
 def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None) -> tuple[dict, datetime | None]:
     """The scope's figures and the time they were computed (None: live, this very request).
 
-    One rep's figures are live. Several owners' come from a summary no older than SUMMARY_MAX_AGE;
-    without one they are computed live and stored, so the next request is served from it.
+    They come from a summary no older than DASHBOARD_SUMMARY_MAX_AGE_MINUTES; without one they are
+    computed live and stored, so the next request is served from it (and the job keeps it fresh).
     """
-    if len(scope.owner_ids) <= 1:
-        return compute(scope, stages), None
     now = now or timezone.now()
     oldest = now - timedelta(minutes=settings.DASHBOARD_SUMMARY_MAX_AGE_MINUTES)
     summary = DashboardSummary.objects.filter(key=scope.key, computed_at__gte=oldest).first()
@@ -121,26 +119,26 @@ def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None
 
 
 def store(scope: FigureScope, stages: list[Stage], computed: dict, *, computed_at: datetime, read_at=None) -> None:
-    """Writes (or replaces) the scope's summary; a concurrent writer of the same key simply wins."""
+    """Writes (or replaces) the scope's summary in one INSERT … ON CONFLICT: concurrent writers of a key
+    each leave a complete summary, and the last one stays."""
     payload = DjangoJSONEncoder().encode({**flatten(computed), "stages": [stage.pk for stage in stages]})
-    defaults = {
-        "pipeline": scope.pipeline,
-        "source": scope.source,
-        "start": scope.start,
-        "end": scope.end,
-        "owner_count": len(scope.owner_ids),
-        "owner_ids": list(scope.owner_ids),
-        "people_ids": list(scope.people_ids),
-        "figures": json.loads(payload),
-        "computed_at": computed_at,
-    }
-    if read_at is not None:
-        defaults["read_at"] = read_at
-    try:
-        with transaction.atomic():
-            DashboardSummary.objects.update_or_create(key=scope.key, defaults=defaults)
-    except IntegrityError:  # two requests computed the same missing summary at once: either result will do
-        pass
+    summary = DashboardSummary(
+        key=scope.key,
+        pipeline=scope.pipeline,
+        source=scope.source,
+        start=scope.start,
+        end=scope.end,
+        owner_count=len(scope.owner_ids),
+        owner_ids=list(scope.owner_ids),
+        people_ids=list(scope.people_ids),
+        figures=json.loads(payload),
+        computed_at=computed_at,
+        read_at=read_at,
+    )
+    replaced = ["figures", "computed_at", "owner_ids", "people_ids"] + (["read_at"] if read_at else [])
+    DashboardSummary.objects.bulk_create(
+        [summary], update_conflicts=True, unique_fields=["key"], update_fields=replaced
+    )
 
 
 def flatten(computed: dict) -> dict:
@@ -178,7 +176,7 @@ def restore(stored: dict, stages: list[Stage]) -> dict:
 
 
 def _viewers() -> QuerySet[User]:
-    """Whose default dashboards the job keeps ready: managers and admins (a rep's figures are live)."""
+    """Whose default dashboards the job keeps ready: managers and admins (a rep's when read recently)."""
     return User.objects.active().filter(role__in=[Role.MANAGER, Role.ADMIN])
 
 
@@ -205,8 +203,7 @@ def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
                 for period in SUMMARY_PERIODS:
                     start, end = period_dates(period, today)
                     scope = figure_scope(users, pipeline, None, start, end)
-                    if len(scope.owner_ids) > 1:
-                        wanted.setdefault(scope.key, scope)
+                    wanted.setdefault(scope.key, scope)
     recent = DashboardSummary.objects.filter(read_at__gte=now - timedelta(days=1)).select_related("pipeline", "source")
     for summary in recent:
         scope = FigureScope(

@@ -142,7 +142,7 @@ def _moves(stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date
     functions over each deal's changes in time order, instead of a lookup per change."""
     later = {"partition_by": [F("opportunity_id")], "order_by": [F("at").asc(), F("id").asc()]}
     not_lost = Case(When(~Q(to_stage__kind=StageKind.LOST), then=F("to_stage__order")))
-    moved_in_period = StageChange.objects.filter(_between("at", start, end)).values("opportunity")
+    moved_in_period = stage_changes.filter(_between("at", start, end)).order_by().values("opportunity")
     return (
         stage_changes.filter(opportunity__pipeline=pipeline, opportunity__in=moved_in_period)
         .order_by()

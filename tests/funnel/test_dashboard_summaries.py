@@ -77,14 +77,17 @@ def test_a_summary_older_than_the_max_age_is_recomputed(client_for, deals, setti
     assert response.context["as_of"] == later
 
 
-def test_one_reps_figures_are_always_live(client_for, deals):
+def test_a_reps_own_figures_are_summarised_too_and_never_shared(client_for, deals):
     client = client_for(deals["rep"])
     client.get("/dashboard/")
     OpportunityFactory(owner=deals["rep"], stage=stage("Proposal"), amount=Decimal(5))
     response = client.get("/dashboard/")
-    assert proposal(response)["count"] == 2
-    assert response.context["as_of"] is None
-    assert not DashboardSummary.objects.exists()
+    assert proposal(response)["count"] == 1
+    assert response.context["as_of"] is not None
+    assert DashboardSummary.objects.get().owner_ids == [deals["rep"].pk]
+    teammate = client_for(deals["teammate"]).get("/dashboard/")
+    assert proposal(teammate)["total"] == Decimal("7000.50")
+    assert DashboardSummary.objects.count() == 2
 
 
 def test_a_summary_is_only_read_for_the_very_same_owners(client_for, deals, team1):
