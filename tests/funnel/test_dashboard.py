@@ -267,6 +267,19 @@ def test_alerts_panel_shows_the_ten_most_severe_and_counts_the_rest(client_for, 
     assert b"2 more alerts in the inbox" in response.content
 
 
+def test_alerts_panel_counts_the_rest_only_up_to_a_cap(client_for, cast, pipeline, monkeypatch):
+    monkeypatch.setattr("funnel.dashboard_views.ALERTS_COUNTED", 12)
+    for _ in range(14):
+        alert(cast["rep"])
+    response = client_for(cast["manager"]).get("/dashboard/")
+    assert (response.context["alerts"]["more"], response.context["alerts"]["more_than"]) == (2, True)
+    assert b"Over 2 more alerts in the inbox" in response.content
+    alert(cast["rep"], resolved_at=timezone.now())  # not counted: only what needs attention
+    Alert.objects.filter(pk__in=Alert.objects.open().values("pk")[:2]).update(acknowledged_at=timezone.now())
+    response = client_for(cast["manager"]).get("/dashboard/")
+    assert (response.context["alerts"]["more"], response.context["alerts"]["more_than"]) == (2, False)
+
+
 def test_alerts_panel_links_each_alert_to_its_subject_and_the_inbox(client_for, cast, pipeline):
     mine = alert(cast["rep"])
     content = client_for(cast["rep"]).get("/dashboard/").content
