@@ -29,6 +29,8 @@ REP_SORTS = {
     "open_count": (_("Open deals"), "open_count", True),
     "open_amount": (_("Open amount"), "open_amount", True),
     "inflow": (_("New in period"), "inflow", True),
+    "won": (_("Won"), "won", True),
+    "lost": (_("Lost"), "lost", True),
     "won_amount": (_("Won amount"), "won_amount", True),
     "win_rate": (_("Win rate"), "win_rate", True),
     "name": (_("Name"), "name", False),
@@ -143,11 +145,11 @@ class DashboardFilterForm(forms.Form):
         team = self.values.get("team")
         return team_choices(user).filter(pk=team.pk) if team else team_choices(user)
 
-    def list_querystring(self, pipeline: Pipeline | None) -> str:
+    def list_params(self, pipeline: Pipeline | None) -> dict[str, int]:
         """The filters the opportunity list understands, for links from a figure to the deals behind it."""
         values = {name: self.values.get(name) for name in ("owner", "team", "source")}
         values["pipeline"] = pipeline
-        return urlencode({name: value.pk for name, value in values.items() if value is not None})
+        return {name: value.pk for name, value in values.items() if value is not None}
 
     def querystring(self, **changes) -> str:
         params = {

@@ -3,16 +3,18 @@
 import csv
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, Q, QuerySet, When
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from reps.models import AuditAction, AuditEvent, User
 from reps.services import audit_record
@@ -21,6 +23,7 @@ from . import dashboard_figures, metrics, target_services
 from .alert_views import subject_url
 from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
+from .dashboard_links import FigureLinks, link_figures
 from .export import neutralise
 from .models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from .services import FunnelError
@@ -94,13 +97,21 @@ def _flow(scope: Scope, stages: list) -> list[dict]:
 
 
 def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
+    """What static/js/dashboard.js draws: the funnel (one bar per stage, in order) and the weekly inflow."""
     return {
         "stages": [row["stage"].name for row in by_stage],
+        "count": [row["count"] for row in by_stage],
         "amount": [float(row["total"]) for row in by_stage],
         "weighted": [float(row["weighted"]) for row in by_stage],
         "weeks": [row["week"].isoformat() for row in inflow],
         "inflow": [row["count"] for row in inflow],
-        "labels": {"amount": _("Amount"), "weighted": _("Weighted"), "inflow": _("New opportunities")},
+        "currency": settings.CURRENCY_SYMBOL,
+        "labels": {
+            "count": _("Count"),
+            "amount": _("Amount"),
+            "weighted": _("Weighted"),
+            "inflow": _("New opportunities"),
+        },
     }
 
 
@@ -118,7 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The funnel, its flow, the forecast, sources and reps for the chosen scope and period."""
     scope = _scope(request)
     context = {"filters": scope.filters, "pipeline": scope.pipeline, "start": scope.start, "end": scope.end,
-               "alerts": _alerts(request, scope)}  # fmt: skip
+               "alerts": _alerts(request, scope), "exports": _export_urls(request)}  # fmt: skip
     if scope.pipeline is not None:
         stages = metrics.open_stages(scope.pipeline)
         figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), stages)
@@ -129,41 +140,129 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "coverage": _coverage(request, scope, figures["outcomes"], figures["forecast"]),
             "reps": _sorted_reps(scope, figures["reps"]),
             "chart": _chart_data(figures["by_stage"], figures["inflow"]),
-            "list_query": scope.filters.list_querystring(scope.pipeline),
+            "links": link_figures(FigureLinks(scope.filters, scope.pipeline, scope.start, scope.end), figures),
         }
     return render(request, "funnel/dashboard/dashboard.html", context)
 
 
+# --- CSV export of each table -----------------------------------------------------------------------
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else value.quantize(Decimal("0.01"))
+
+
+def _stage_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    rows = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)
+    return [[row["stage"].name, row["stage"].probability, row["count"], _money(row["total"]),
+             _money(row["weighted"])] for row in rows]  # fmt: skip
+
+
+def _flow_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    keys = ("entered", "advanced", "rate", "average_days", "median_days")
+    return [[row["stage"].name, *(row[key] for key in keys)] for row in _flow(scope, stages)]
+
+
+def _inflow_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    return [[row["week"], row["count"]] for row in metrics.inflow_by_week(scope.opportunities, scope.start, scope.end)]
+
+
+def _source_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    rows = metrics.by_source(scope.opportunities, scope.start, scope.end)
+    return [[row["source__name"] or _("No source"), row["inflow"], row["inflow_won"], row["conversion"], row["won"],
+             _money(row["won_amount"])] for row in rows]  # fmt: skip
+
+
+def _rep_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    keys = ("name", "open_count", "open_amount", "weighted", "inflow", "won", "lost", "won_amount", "win_rate",
+            "cycle_days")  # fmt: skip
+    money = {"open_amount", "weighted", "won_amount"}
+    return [[_money(row[key]) if key in money else row[key] for key in keys] for row in _reps(scope)]
+
+
+def _forecast_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+    """The forecast, the period's outcomes and, for teams, the targets: one figure per row."""
+    outcomes = metrics.outcomes(scope.opportunities, scope.start, scope.end)
+    forecast = metrics.forecast(scope.opportunities, scope.start, scope.end)
+    coverage = _coverage(request, scope, outcomes, forecast)
+    rows = [
+        [_("From"), scope.start],
+        [_("To"), scope.end],
+        [_("Expected to close (deals)"), forecast["count"]],
+        [_("Expected to close: amount"), _money(forecast["total"])],
+        [_("Expected to close: weighted"), _money(forecast["weighted"])],
+        [_("Won (deals)"), outcomes["won"]],
+        [_("Lost (deals)"), outcomes["lost"]],
+        [_("Won amount"), _money(outcomes["won_amount"])],
+        [_("Win rate (%)"), outcomes["win_rate"]],
+        [_("Average cycle (days)"), outcomes["cycle_days"]],
+        [_("Average deal size"), outcomes["deal_size"]],
+    ]
+    if coverage and coverage["targets"]:
+        rows += [[_("Target"), _money(coverage["target"])], [_("Remaining"), _money(coverage["remaining"])],
+                 [_("Coverage"), coverage["coverage"]]]  # fmt: skip
+    return rows
+
+
+# ?table= → (header, rows): the allow-list of the tables a user may download.
+EXPORT_TABLES = {
+    "stages": ((gettext_lazy("Stage"), gettext_lazy("Probability (%)"), gettext_lazy("Count"),
+                gettext_lazy("Amount"), gettext_lazy("Weighted")), _stage_rows),
+    "flow": ((gettext_lazy("Stage"), gettext_lazy("Entered"), gettext_lazy("Moved on"),
+              gettext_lazy("Conversion (%)"), gettext_lazy("Average days"), gettext_lazy("Median days")), _flow_rows),
+    "inflow": ((gettext_lazy("Week of"), gettext_lazy("New opportunities")), _inflow_rows),
+    "sources": ((gettext_lazy("Source"), gettext_lazy("New"), gettext_lazy("Of those won"),
+                 gettext_lazy("Conversion (%)"), gettext_lazy("Won in period"), gettext_lazy("Won amount")),
+                _source_rows),
+    "reps": ((gettext_lazy("Rep"), gettext_lazy("Open deals"), gettext_lazy("Open amount"), gettext_lazy("Weighted"),
+              gettext_lazy("New in period"), gettext_lazy("Won"), gettext_lazy("Lost"), gettext_lazy("Won amount"),
+              gettext_lazy("Win rate (%)"), gettext_lazy("Average cycle (days)")), _rep_rows),
+    "forecast": ((gettext_lazy("Figure"), gettext_lazy("Value")), _forecast_rows),
+}  # fmt: skip
+
+
+def _export_urls(request: HttpRequest) -> dict[str, str]:
+    """Each table's CSV link, carrying the page's filters."""
+    base, params = reverse("funnel:dashboard_export"), request.GET.copy()
+    urls = {}
+    for table in EXPORT_TABLES:
+        params["table"] = table
+        urls[table] = f"{base}?{params.urlencode()}"
+    return urls
+
+
 @login_required
 def dashboard_export(request: HttpRequest) -> HttpResponse:
-    """The per-rep table as CSV, same scope and filters as the page; rate-limited and audited."""
+    """One table of the page as CSV (?table=, allow-listed; the per-rep table without one), same scope and
+    filters as the page, computed afresh; rate-limited and audited."""
+    table = request.GET.get("table") or "reps"
+    if table not in EXPORT_TABLES:
+        raise Http404
     since = timezone.now() - timedelta(hours=1)
     recent = AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=request.user, at__gte=since).count()
     if recent >= settings.EXPORTS_PER_HOUR:  # the same budget as the opportunity export (QUALITY S24)
         messages.error(
             request, _("You have exported %(n)d times in the last hour. Please wait a while.") % {"n": recent}
         )
-        return redirect(f"{reverse('funnel:dashboard')}?{request.GET.urlencode()}")
+        back = request.GET.copy()
+        back.pop("table", None)
+        return redirect(f"{reverse('funnel:dashboard')}?{back.urlencode()}")
     scope = _scope(request)
-    rows = _reps(scope) if scope.pipeline is not None else []
+    header, make_rows = EXPORT_TABLES[table]
+    rows = make_rows(request, scope, metrics.open_stages(scope.pipeline)) if scope.pipeline is not None else []
     audit_record(
         action=AuditAction.EXPORTED,
         request=request,
-        detail={"table": "dashboard_reps", "rows": len(rows), "filters": request.GET.urlencode()},
+        detail={"table": f"dashboard_{table}", "rows": len(rows), "filters": request.GET.urlencode()},
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
     writer = csv.writer(response)
-    writer.writerow(
-        [_("Rep"), _("Open deals"), _("Open amount"), _("Weighted"), _("New in period"), _("Won"), _("Lost"),
-         _("Won amount"), _("Win rate (%)"), _("Average cycle (days)")]
-    )  # fmt: skip
-    keys = ("name", "open_count", "open_amount", "weighted", "inflow", "won", "lost", "won_amount", "win_rate",
-            "cycle_days")  # fmt: skip
+    writer.writerow([str(title) for title in header])
     for row in rows:
-        writer.writerow([neutralise(row[key]) for key in keys])
+        writer.writerow([neutralise(cell) for cell in row])
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="reps-{scope.start}-{scope.end}-{stamp}.csv"'
+    response["Content-Disposition"] = f'attachment; filename="{table}-{scope.start}-{scope.end}-{stamp}.csv"'
     return response
 
 
