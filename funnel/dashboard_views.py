@@ -186,8 +186,8 @@ def _forecast_rows(request: HttpRequest, scope: Scope, stages: list) -> list[lis
     forecast = metrics.forecast(scope.opportunities, scope.start, scope.end)
     coverage = _coverage(request, scope, outcomes, forecast)
     rows = [
-        [_("From"), scope.start],
-        [_("To"), scope.end],
+        [_("Period start"), scope.start],
+        [_("Period end"), scope.end],
         [_("Expected to close (deals)"), forecast["count"]],
         [_("Expected to close: amount"), _money(forecast["total"])],
         [_("Expected to close: weighted"), _money(forecast["weighted"])],

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from reps.models import Role
 
-from . import hooks, metrics, services
+from . import home_panels, hooks, metrics, services
 from .access import get_opportunity_for_user
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
@@ -20,7 +20,8 @@ PAGE_SIZE = 25
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The funnel of everything the user may see: totals, per stage, per owner, latest deals."""
+    """The funnel of everything the user may see: totals, per stage, per owner, latest deals; the stalled
+    deals in view and the user's next steps due."""
     visible = Opportunity.objects.visible_to(request.user)
     pipeline = Pipeline.objects.filter(is_active=True).first()
     context = {
@@ -30,6 +31,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "by_owner": metrics.funnel_by_owner(visible) if request.user.role != Role.REP else [],
         "recent": visible.select_related("account", "owner", "stage")[:8],
         "panels": hooks.home_panels(user=request.user),
+        "stalled": home_panels.stalled_panel(request.user, timezone.now()),
+        "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),
     }
     return render(request, "funnel/home.html", context)
 

@@ -104,7 +104,7 @@ def test_reps_table_holds_a_row_per_rep(client_for, world):
 
 def test_forecast_table_holds_the_period_outcomes_and_the_teams_target(client_for, world):
     figures = dict(export(client_for(world["manager"]), "forecast")[1:])
-    assert figures["From"] == "2026-03-01" and figures["To"] == "2026-03-31"
+    assert (figures["Period start"], figures["Period end"]) == ("2026-03-01", "2026-03-31")
     assert figures["Expected to close (deals)"] == "1"
     assert figures["Expected to close: weighted"] == "100.00"
     assert (figures["Won (deals)"], figures["Lost (deals)"], figures["Win rate (%)"]) == ("1", "1", "50.0")
