@@ -4,6 +4,7 @@ The scan is safe to run twice or concurrently: the partial unique constraint kee
 per key, and new alerts are inserted with conflicts ignored, so the loser of a race inserts nothing.
 """
 
+from collections import defaultdict
 from datetime import datetime
 
 from django.db import connection, transaction
@@ -54,21 +55,35 @@ def db_now() -> datetime:
 
 @transaction.atomic
 def alerts_sync(*, findings: list[dict], kinds: list[str], now: datetime) -> tuple[int, int, int]:
-    """Opens an alert per new finding, marks re-seen ones, resolves open ones of `kinds` no longer found.
+    """Opens an alert per new finding, marks re-seen ones, resolves open ones of `kinds` no longer found,
+    and gives a re-seen alert whose severity changed (a forecast from warning to critical) the new one.
 
-    Returns (new, seen, resolved). Five queries, however many findings there are (more only when
-    over CHUNK alerts resolve at once, since SQLite caps the parameters of one statement).
+    Returns (new, seen, resolved). Five queries, however many findings there are, plus one UPDATE per
+    severity that some re-seen alert changes to (more only when over CHUNK alerts resolve or change at
+    once, since SQLite caps the parameters of one statement).
     """
     _lock(kinds)
     found = {f["key"]: f for f in findings}
     open_alerts = Alert.objects.open().filter(kind__in=kinds)
-    existing = set(open_alerts.values_list("key", flat=True))
-    gone = existing - found.keys()
+    existing = dict(open_alerts.values_list("key", "severity"))
+    gone = existing.keys() - found.keys()
     resolved = sum(open_alerts.filter(key__in=chunk).update(resolved_at=now) for chunk in _chunks(sorted(gone)))
     seen = open_alerts.update(last_seen=now)  # everything still open of these kinds was found again
+    _update_severities(open_alerts, existing, found)
     new = [Alert(**f, first_seen=now, last_seen=now) for key, f in found.items() if key not in existing]
     Alert.objects.bulk_create(new, ignore_conflicts=True)
     return len(new), seen, resolved
+
+
+def _update_severities(open_alerts: QuerySet[Alert], existing: dict[str, str], found: dict[str, dict]) -> None:
+    """Sets each re-seen alert's severity to its finding's: one UPDATE per severity changed to, not per alert."""
+    changed = defaultdict(list)
+    for key, severity in existing.items():
+        if key in found and found[key]["severity"] != severity:
+            changed[found[key]["severity"]].append(key)
+    for severity, keys in changed.items():
+        for chunk in _chunks(sorted(keys)):
+            open_alerts.filter(key__in=chunk).update(severity=severity)
 
 
 @transaction.atomic

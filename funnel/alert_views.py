@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,11 +17,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.widgets import FastSelect
-from reps.models import Role, User
+from reps.models import Role, Team, User
 
 from . import alert_services
 from .context_processors import forget_alert_count
-from .filters import owner_choices
+from .filters import owner_choices, team_choices
 from .models import Alert, AlertKind
 
 PAGE_SIZE = 25
@@ -41,21 +41,30 @@ class AlertFilterForm(forms.Form):
     rep = forms.ModelChoiceField(
         label=gettext_lazy("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect
     )
+    team = forms.ModelChoiceField(
+        label=gettext_lazy("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect
+    )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["rep"].queryset = owner_choices(user)
+        self.fields["team"].queryset = team_choices(user)
 
     def apply(self, alerts: QuerySet[Alert], now: datetime) -> QuerySet[Alert]:
-        """Filters by kind, rep and state (default: open); an invalid value (another team's rep) filters nothing.
+        """Filters by kind, rep, team and state (default: open); an invalid value (another team's rep) filters
+        nothing.
 
-        The rep filter only narrows `alerts`, which the caller has already limited with visible_to.
+        A rep's alerts are those about their own deals, funnel and days; a team's are those about its funnel
+        or forecast (addressed to its manager) and its members'. The filters only narrow `alerts`, which the
+        caller has already limited with visible_to.
         """
         values = self.cleaned_data if self.is_valid() else {}
         if values.get("kind"):
             alerts = alerts.filter(kind=values["kind"])
         if values.get("rep"):
-            alerts = alerts.filter(rep=values["rep"])
+            alerts = alerts.filter(rep=values["rep"], team__isnull=True)
+        if values.get("team"):
+            alerts = alerts.filter(Q(team=values["team"]) | Q(rep__team=values["team"], team__isnull=True))
         state = values.get("state") or "open"
         if state == "resolved":
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
@@ -81,7 +90,8 @@ def alerts_needing_attention_count(user: User) -> int:
 
 
 def subject_url(alert: Alert, viewer: User) -> str:
-    """Where the alert's subject is: its deal, the day's log, the team's forecast, or the rep's deals."""
+    """Where the alert's subject is: its deal, the day's log, the team's forecast, the team's deals in the
+    stage, or the rep's deals (in the stage, or in the pipeline of an inflow alert)."""
     if alert.opportunity_id:
         return reverse("funnel:opportunity_detail", args=[alert.opportunity_id])
     if alert.day:
@@ -91,14 +101,17 @@ def subject_url(alert: Alert, viewer: User) -> str:
     if alert.kind == AlertKind.FORECAST_RISK and alert.team_id:
         return f"{reverse('funnel:dashboard')}?team={alert.team_id}"
     stage = f"&stage={alert.stage_id}" if alert.stage_id else ""
-    return f"{reverse('funnel:opportunity_list')}?owner={alert.rep_id}{stage}"
+    if alert.team_id:
+        return f"{reverse('funnel:opportunity_list')}?team={alert.team_id}{stage}"
+    pipeline = f"&pipeline={alert.pipeline_id}" if alert.pipeline_id else ""
+    return f"{reverse('funnel:opportunity_list')}?owner={alert.rep_id}{stage}{pipeline}"
 
 
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
     filters, now = AlertFilterForm(request.GET, user=request.user), timezone.now()
     alerts = filters.apply(Alert.objects.visible_to(request.user), now)
-    alerts = alerts.select_related("rep", "opportunity", "stage", "team", "acknowledged_by")
+    alerts = alerts.select_related("rep", "opportunity", "stage", "team", "pipeline", "acknowledged_by")
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

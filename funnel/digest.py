@@ -1,5 +1,6 @@
 """The daily alert digest: each manager gets, in their own language, the alerts first seen in their
-scope over the last day, as HTML and plain text, with links back. No new alert, no e-mail."""
+scope over the last day, as HTML and plain text, each linked to its subject (as in the inbox). No new
+alert, no e-mail."""
 
 import zoneinfo
 from datetime import datetime, timedelta
@@ -14,6 +15,7 @@ from django.utils.translation import ngettext
 
 from reps.models import Role, User
 
+from .alert_views import subject_url
 from .models import Alert, AlertSeverity
 
 DIGEST_WINDOW = timedelta(days=1)
@@ -29,7 +31,7 @@ def digest_alerts(manager: User, now: datetime) -> list[Alert]:
     return list(
         Alert.objects.visible_to(manager)
         .filter(first_seen__gte=now - DIGEST_WINDOW, first_seen__lt=now, resolved_at__isnull=True)
-        .select_related("rep", "opportunity", "stage")
+        .select_related("rep", "opportunity", "stage", "team", "pipeline")
         .annotate(rank=SEVERITY_RANK)
         .order_by("rank", "kind", "rep__username", "id")
     )
@@ -37,6 +39,9 @@ def digest_alerts(manager: User, now: datetime) -> list[Alert]:
 
 def digest_message(manager: User, alerts: list[Alert]) -> EmailMultiAlternatives:
     """The e-mail for one manager, rendered in their language and time zone."""
+    site_url = settings.SITE_URL.rstrip("/")
+    for alert in alerts:
+        alert.link = site_url + subject_url(alert, manager)
     with translation.override(manager.language), timezone.override(zoneinfo.ZoneInfo(manager.time_zone)):
         context = {
             "manager": manager,

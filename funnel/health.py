@@ -1,27 +1,32 @@
 """Funnel-health diagnoses (DESIGN.md, "Diagnoses"): scope and "now" in, findings out, nothing written.
 
 Each diagnosis costs a fixed number of grouped queries, however many opportunities there are; the
-grouped results (one row per rep and stage) are small enough to read in Python. A finding is a dict
-whose `key` names its kind and subject: alert_services.alerts_sync turns findings into alerts.
+grouped results (one row per rep or team and stage) are small enough to read in Python. The thresholds
+are the admins' per pipeline (Pipeline.blockage_share, …) and per stage (Stage.stall_days), joined into
+those grouped queries. A finding is a dict whose `key` names its kind and subject:
+alert_services.alerts_sync turns findings into alerts.
+
+A team's funnel is its active members' open deals in one pipeline. Its gap and blockage alerts go to the
+team's manager with `team` set; a funnel only one member's deals fill is that rep's own, already
+diagnosed, so team findings need deals of at least two members.
 """
 
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .metrics import WEIGHTED_AMOUNT, period_bounds
-from .models import AlertKind, AlertSeverity, Opportunity, Stage, StageKind, Target
+from .models import AlertKind, AlertSeverity, Opportunity, Pipeline, Stage, StageKind, Target
 
-BLOCKAGE_SHARE = 0.5  # a stage is blocked when at least this share of its deals are stalled…
-BLOCKAGE_MIN_DEALS = 3  # …and it holds at least this many deals (two stalled deals are not a pile-up)
-INFLOW_WEEKS = 4  # a cup is also empty when fewer than INFLOW_MINIMUM new deals came in over these weeks
-INFLOW_MINIMUM = 1
+TEAM_MIN_MEMBERS = 2  # a team funnel filled by one member's deals is that rep's funnel
 
 
 def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, **subject) -> dict:
-    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day, team_id)."""
+    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day, team_id,
+    pipeline_id)."""
     return {
         "key": f"{kind}:{key}",
         "kind": kind,
@@ -31,6 +36,7 @@ def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.W
         "stage_id": subject.get("stage_id"),
         "day": subject.get("day"),
         "team_id": subject.get("team_id"),
+        "pipeline_id": subject.get("pipeline_id"),
     }
 
 
@@ -39,18 +45,44 @@ def _open_deals(scope: QuerySet[Opportunity] | None) -> QuerySet[Opportunity]:
 
 
 def stalled(now: datetime, scope: QuerySet[Opportunity] | None = None) -> QuerySet[Opportunity]:
-    """Open deals idle past their stage's stall_days (OpportunityQuerySet.stalled), or whose next step is overdue.
-
-    A next step is overdue once its date is over in every time zone: before yesterday in UTC, so a
-    rep ahead of UTC is never flagged early (the flag may come up to a day late).
-    """
+    """Open deals that are stalled at `now` (see `stalled_condition`)."""
     return _open_deals(scope).filter(stalled_condition(now))
 
 
 def stalled_condition(now: datetime) -> Q:
-    """`stalled` as a condition, so an aggregate can count stalled deals without a subquery."""
-    overdue = Q(status=StageKind.OPEN) & Q(next_step_date__lt=(now - timedelta(days=1)).date())
-    return Opportunity.objects.stalled_condition(now) | overdue
+    """An open deal is stalled when, with `days` its stage's stall_days and `cap` its pipeline's
+    next_step_cap_days:
+
+    - it has been in its stage longer than `days`; or
+    - it has had no activity for longer than `days` and has no plan: its next step has no date, or a
+      date more than `cap` days after the day of its last activity (so a date a year away is no plan).
+      A next step dated within the cap keeps an idle deal off the list until that date is overdue,
+      which stretches the idle clock by `cap` days at most; or
+    - its next step is overdue: dated before yesterday in UTC, so over in every time zone (a rep ahead
+      of UTC is never flagged early; the flag may come up to a day late).
+
+    Days after the last activity are counted in the site's time zone (TIME_ZONE). A stage with
+    stall_days 0 is checked for overdue next steps only. One condition (an OR over the open stages, a
+    handful), read with one query, so the stalled sync stays one INSERT … SELECT and blockage counts
+    with it (Count(filter=...)).
+    """
+    overdue = Q(next_step_date__lt=(now - timedelta(days=1)).date())
+    by_stage = Q(pk__in=[])
+    stages = Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
+        "pk", "stall_days", "pipeline__next_step_cap_days"
+    )
+    for stage_id, days, cap in stages:
+        cutoff = now - timedelta(days=days)
+        no_plan = Q(next_step_date__isnull=True) | Q(next_step_date__gt=_last_planned_day(cap))
+        idle = Q(last_activity_at__lt=cutoff) & no_plan
+        by_stage |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | idle)
+    return Q(status=StageKind.OPEN) & (by_stage | overdue)
+
+
+def _last_planned_day(cap: int) -> TruncDate:
+    """The last day a next step may be dated and still count as a plan: `cap` days after the last activity."""
+    capped = ExpressionWrapper(F("last_activity_at") + timedelta(days=cap), output_field=DateTimeField())
+    return TruncDate(capped, tzinfo=timezone.get_default_timezone())
 
 
 def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
@@ -71,34 +103,61 @@ def _open_stages_by_pipeline() -> dict[int, list[int]]:
     return stages
 
 
-def _occupied(scope: QuerySet[Opportunity] | None) -> dict[tuple[int, int], set[int]]:
-    """(owner, pipeline) → the stages holding at least one of the owner's open deals: one GROUP BY."""
-    rows = (
+def _held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int]]:
+    """(owner, team, team's manager, pipeline, stage) for each stage holding an active owner's open deals:
+    one GROUP BY."""
+    return list(
         _open_deals(scope)
         .filter(owner__is_active=True)
-        .values_list("owner_id", "pipeline_id", "stage_id")
+        .values_list("owner_id", "owner__team_id", "owner__team__manager_id", "pipeline_id", "stage_id")
         .annotate(n=Count("pk"))
+        .values_list("owner_id", "owner__team_id", "owner__team__manager_id", "pipeline_id", "stage_id")
         .order_by()
     )
+
+
+def _occupied(held: list[tuple]) -> dict[tuple[int, int], set[int]]:
+    """(owner, pipeline) → the stages holding at least one of the owner's open deals."""
     occupied = defaultdict(set)
-    for owner_id, pipeline_id, stage_id, _n in rows:
+    for owner_id, _team_id, _manager_id, pipeline_id, stage_id in held:
         occupied[owner_id, pipeline_id].add(stage_id)
     return occupied
 
 
+def _team_occupied(held: list[tuple]) -> dict[tuple[int, int, int], set[int]]:
+    """(team, manager, pipeline) → the stages its members' open deals hold, for the managed teams whose
+    funnel in that pipeline holds deals of at least TEAM_MIN_MEMBERS members."""
+    occupied, members = defaultdict(set), defaultdict(set)
+    for owner_id, team_id, manager_id, pipeline_id, stage_id in held:
+        if manager_id is not None:
+            occupied[team_id, manager_id, pipeline_id].add(stage_id)
+            members[team_id, manager_id, pipeline_id].add(owner_id)
+    return {funnel: stages for funnel, stages in occupied.items() if len(members[funnel]) >= TEAM_MIN_MEMBERS}
+
+
+def _gaps(ordered: list[int], held: set[int]) -> list[int]:
+    """The empty stages of `ordered` with a held stage before and after them."""
+    filled = [i for i, stage_id in enumerate(ordered) if stage_id in held]
+    if len(filled) < 2:
+        return []
+    return [stage_id for stage_id in ordered[filled[0] + 1 : filled[-1]] if stage_id not in held]
+
+
 def gap_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Per rep: each empty open stage with one of the rep's open deals in a stage before it and after it."""
-    stages, found = _open_stages_by_pipeline(), []
-    for (owner_id, pipeline_id), held in _occupied(scope).items():
-        ordered = stages.get(pipeline_id, [])
-        filled = [i for i, stage_id in enumerate(ordered) if stage_id in held]
-        if len(filled) < 2:
-            continue
-        for stage_id in ordered[filled[0] + 1 : filled[-1]]:
-            if stage_id not in held:
-                found.append(
-                    finding(AlertKind.GAP, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id)
-                )
+    """Per rep and per team funnel: each empty open stage with open deals in a stage before it and after it.
+
+    Two queries: the stages, then the held stages grouped by owner (teams are read off the same rows).
+    """
+    stages, held = _open_stages_by_pipeline(), _held_stages(scope)
+    found = []
+    for (owner_id, pipeline_id), occupied in _occupied(held).items():
+        for stage_id in _gaps(stages.get(pipeline_id, []), occupied):
+            key = f"rep:{owner_id}:stage:{stage_id}"
+            found.append(finding(AlertKind.GAP, key, rep_id=owner_id, stage_id=stage_id))
+    for (team_id, manager_id, pipeline_id), occupied in _team_occupied(held).items():
+        for stage_id in _gaps(stages.get(pipeline_id, []), occupied):
+            key = f"team:{team_id}:stage:{stage_id}"
+            found.append(finding(AlertKind.GAP, key, rep_id=manager_id, team_id=team_id, stage_id=stage_id))
     return found
 
 
@@ -107,30 +166,40 @@ def empty_cup_findings(now: datetime, scope: QuerySet[Opportunity] | None = None
     return _first_stage_empty(scope) + inflow_findings(now, scope)
 
 
-def inflow_findings(
-    now: datetime,
-    scope: QuerySet[Opportunity] | None = None,
-    *,
-    weeks: int = INFLOW_WEEKS,
-    minimum: int = INFLOW_MINIMUM,
-) -> list[dict]:
-    """Per active rep with open deals: fewer than `minimum` new deals over the last `weeks` weeks. One query."""
+def inflow_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per active rep and active pipeline in which the rep has open deals: fewer new deals than the
+    pipeline's inflow_minimum over its last inflow_weeks weeks (a minimum of 0 turns the check off).
+
+    Two queries: the pipelines' windows, then one GROUP BY (rep, pipeline) counting each in its own window.
+    """
+    windows = list(Pipeline.objects.filter(is_active=True, inflow_minimum__gt=0).values_list("pk", "inflow_weeks"))
+    if not windows:
+        return []
+    recent = Q(pk__in=[])
+    for pipeline_id, weeks in windows:
+        recent |= Q(pipeline_id=pipeline_id, created_at__gte=now - timedelta(weeks=weeks))
     deals = Opportunity.objects.all() if scope is None else scope
-    reps = deals.open().filter(owner__is_active=True).values("owner_id")
-    since = now - timedelta(weeks=weeks)
     rows = (
-        deals.filter(owner_id__in=reps)
-        .values_list("owner_id")
-        .annotate(new=Count("pk", filter=Q(created_at__gte=since, created_at__lte=now)))
-        .filter(new__lt=minimum)
+        deals.filter(owner__is_active=True, pipeline_id__in=[pk for pk, _weeks in windows])
+        .values_list("owner_id", "pipeline_id", "pipeline__inflow_minimum")
+        .annotate(
+            open=Count("pk", filter=Q(status=StageKind.OPEN)),
+            new=Count("pk", filter=recent & Q(created_at__lte=now)),
+        )
+        .filter(open__gt=0, new__lt=F("pipeline__inflow_minimum"))
+        .values_list("owner_id", "pipeline_id")
         .order_by()
     )
-    return [finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:inflow", rep_id=owner_id) for owner_id, _new in rows]
+    return [
+        finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:pipeline:{pipeline_id}:inflow", rep_id=owner_id,
+                pipeline_id=pipeline_id)
+        for owner_id, pipeline_id in rows
+    ]  # fmt: skip
 
 
 def _first_stage_empty(scope: QuerySet[Opportunity] | None) -> list[dict]:
     stages, found = _open_stages_by_pipeline(), []
-    for (owner_id, pipeline_id), held in _occupied(scope).items():
+    for (owner_id, pipeline_id), held in _occupied(_held_stages(scope)).items():
         ordered = stages.get(pipeline_id)
         if ordered and ordered[0] not in held:
             stage_id = ordered[0]
@@ -140,32 +209,54 @@ def _first_stage_empty(scope: QuerySet[Opportunity] | None) -> list[dict]:
     return found
 
 
-def blockage_findings(
-    now: datetime,
-    scope: QuerySet[Opportunity] | None = None,
-    *,
-    share: float = BLOCKAGE_SHARE,
-    min_deals: int = BLOCKAGE_MIN_DEALS,
-) -> list[dict]:
-    """Per rep and stage: at least `min_deals` open deals, of which at least `share` are stalled."""
-    rows = (
-        _open_deals(scope)
-        .values_list("owner_id", "stage_id")
-        .annotate(n=Count("pk"), stalled=Count("pk", filter=stalled_condition(now)))
-        .filter(n__gte=min_deals)
+def blockage_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Per rep and stage, and per team funnel and stage: at least the pipeline's blockage_min_deals open
+    deals, of which at least blockage_share % are stalled.
+
+    Three queries: the stages for the stalled rule, then one GROUP BY per rep and one per team, each
+    joined to its pipeline's thresholds.
+    """
+    condition = stalled_condition(now)
+    return _rep_blockages(condition, scope) + _team_blockages(condition, scope)
+
+
+THRESHOLDS = ("pipeline__blockage_share", "pipeline__blockage_min_deals")
+
+
+def _piles(deals: QuerySet[Opportunity], condition: Q, *group: str, **counts) -> QuerySet:
+    """`group` + (stage, share, min deals, deals, stalled deals) per group and stage holding enough deals."""
+    return (
+        deals.values_list(*group, "stage_id", *THRESHOLDS)
+        .annotate(n=Count("pk"), stalled=Count("pk", filter=condition), **counts)
+        .filter(n__gte=F("pipeline__blockage_min_deals"))
+        .values_list(*group, "stage_id", "pipeline__blockage_share", "n", "stalled")
         .order_by()
     )
+
+
+def _blocked(share: int, n: int, n_stalled: int) -> bool:
+    return n_stalled * 100 >= share * n
+
+
+def _rep_blockages(condition: Q, scope: QuerySet[Opportunity] | None) -> list[dict]:
     return [
-        finding(
-            AlertKind.BLOCKAGE,
-            f"rep:{owner_id}:stage:{stage_id}",
-            rep_id=owner_id,
-            stage_id=stage_id,
-            severity=AlertSeverity.CRITICAL,
-        )
-        for owner_id, stage_id, n, n_stalled in rows
-        if n_stalled >= share * n
-    ]
+        finding(AlertKind.BLOCKAGE, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id,
+                severity=AlertSeverity.CRITICAL)
+        for owner_id, stage_id, share, n, n_stalled in _piles(_open_deals(scope), condition, "owner_id")
+        if _blocked(share, n, n_stalled)
+    ]  # fmt: skip
+
+
+def _team_blockages(condition: Q, scope: QuerySet[Opportunity] | None) -> list[dict]:
+    deals = _open_deals(scope).filter(owner__is_active=True, owner__team__manager__isnull=False)
+    rows = _piles(deals, condition, "owner__team_id", "owner__team__manager_id", members=Count("owner", distinct=True))
+    rows = rows.filter(members__gte=TEAM_MIN_MEMBERS)
+    return [
+        finding(AlertKind.BLOCKAGE, f"team:{team_id}:stage:{stage_id}", rep_id=manager_id, team_id=team_id,
+                stage_id=stage_id, severity=AlertSeverity.CRITICAL)
+        for team_id, manager_id, stage_id, share, n, n_stalled in rows
+        if _blocked(share, n, n_stalled)
+    ]  # fmt: skip
 
 
 def forecast_risk_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
@@ -185,12 +276,12 @@ def forecast_risk_findings(now: datetime, scope: QuerySet[Opportunity] | None = 
         return []
     won, weighted = _won_by_target(targets, scope), _weighted_by_target(targets, scope)
     found = []
-    for pk, team_id, manager_id, start, _end, amount in targets:
+    for pk, team_id, manager_id, _start, _end, amount in targets:
         remaining = amount - won.get(pk, 0)
         pipeline = weighted.get(pk, 0)
         if remaining > 0 and pipeline < remaining:
             severity = AlertSeverity.CRITICAL if pipeline < remaining / 2 else AlertSeverity.WARNING
-            key = f"team:{team_id}:{start:%Y-%m-%d}"
+            key = f"team:{team_id}:target:{pk}"  # two targets of a team may start the same day
             found.append(finding(AlertKind.FORECAST_RISK, key, rep_id=manager_id, severity=severity, team_id=team_id))
     return found
 

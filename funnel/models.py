@@ -21,13 +21,34 @@ class Pipeline(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_default = models.BooleanField(_("default pipeline"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    # The funnel-health thresholds of this pipeline's deals (funnel.health); admins edit them.
+    blockage_share = models.PositiveSmallIntegerField(
+        _("blockage share (%)"), default=50, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    blockage_min_deals = models.PositiveSmallIntegerField(
+        _("blockage minimum deals"), default=3, validators=[MinValueValidator(1)]
+    )
+    inflow_minimum = models.PositiveSmallIntegerField(_("minimum new deals"), default=1)
+    inflow_weeks = models.PositiveSmallIntegerField(
+        _("inflow weeks"), default=4, validators=[MinValueValidator(1), MaxValueValidator(52)]
+    )
+    next_step_cap_days = models.PositiveSmallIntegerField(
+        _("next-step cap (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
 
     class Meta:
         ordering = ["-is_default", "name"]
         verbose_name = _("pipeline")
         verbose_name_plural = _("pipelines")
         constraints = [
-            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_pipeline")
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_pipeline"),
+            models.CheckConstraint(
+                condition=Q(blockage_share__gte=1, blockage_share__lte=100), name="pipeline_blockage_share_1_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(blockage_min_deals__gte=1, inflow_weeks__gte=1, next_step_cap_days__gte=1),
+                name="pipeline_health_counts_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -377,7 +398,8 @@ class AlertQuerySet(ScopedQuerySet):
 
 
 class Alert(models.Model):
-    """A finding of the funnel-health scan, about one rep's deal, funnel stage or day.
+    """A finding of the funnel-health scan, about one rep's deal, funnel stage, inflow or day, or a team's
+    funnel stage or forecast (then `rep` is the team's manager, who the alert is for, and `team` is set).
 
     `key` names the kind and subject; the database keeps one open alert per key, so a scan run twice
     (or by two workers at once) cannot open a duplicate. A later scan that no longer finds it resolves it.
@@ -396,6 +418,9 @@ class Alert(models.Model):
     )
     team = models.ForeignKey(
         "reps.Team", verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     stage = models.ForeignKey(
         Stage, verbose_name=_("stage"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -434,6 +459,45 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.key}"
+
+
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
+
+
+def default_working_days() -> list[int]:
+    return [0, 1, 2, 3, 4]  # date.weekday(): Monday to Friday
+
+
+class HealthSettings(models.Model):
+    """The organisation's funnel-health settings that belong to no pipeline: one row, pk 1.
+
+    Read through `current()`, which answers the defaults until an admin first saves the page.
+    """
+
+    working_days = models.JSONField(
+        _("working days"),
+        default=default_working_days,
+    )
+
+    class Meta:
+        verbose_name = _("health settings")
+        verbose_name_plural = _("health settings")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="one_health_settings_row")]
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
+
+    @classmethod
+    def current(cls) -> "HealthSettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 class Target(models.Model):

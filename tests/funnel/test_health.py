@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from funnel import health
-from funnel.models import Alert, AlertSeverity, Stage, Target
+from funnel.models import Alert, AlertSeverity, Pipeline, Stage, Target
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 
@@ -125,7 +125,9 @@ def test_rep_whose_last_new_deal_is_just_within_four_weeks_has_inflow(rep, stage
 
 def test_rep_without_a_new_deal_for_over_four_weeks_has_an_empty_cup(rep, stages):
     deal(rep, stages["Qualified"], created_at=NOW - timedelta(weeks=4, minutes=1))
-    assert keys(health.empty_cup_findings(NOW)) == {f"empty_cup:rep:{rep.pk}:inflow"}
+    assert keys(health.empty_cup_findings(NOW)) == {
+        f"empty_cup:rep:{rep.pk}:pipeline:{stages['Qualified'].pipeline_id}:inflow"
+    }
 
 
 def test_stage_with_half_its_deals_stalled_is_blocked(rep, stages):
@@ -145,7 +147,8 @@ def test_too_few_deals_are_not_a_blockage(rep, stages):
     for idle in (20, 20):
         deal(rep, stages["Proposal"], idle_days=idle)
     assert health.blockage_findings(NOW) == []
-    assert len(health.blockage_findings(NOW, min_deals=2)) == 1
+    Pipeline.objects.update(blockage_min_deals=2)
+    assert len(health.blockage_findings(NOW)) == 1
 
 
 def test_diagnoses_write_nothing(rep, stages):
@@ -158,11 +161,11 @@ def test_diagnoses_write_nothing(rep, stages):
 def test_diagnoses_cost_the_same_queries_for_5_or_50_deals(count, rep, teammate, stages, django_assert_num_queries):
     for i in range(count):
         deal((rep, teammate)[i % 2], stages[("Qualified", "Negotiation")[i % 2]], idle_days=i)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(11):
         health.stalled_findings(NOW)  # stages, deals
         health.gap_findings(NOW)  # stages, groups
-        health.empty_cup_findings(NOW)  # stages, groups, inflow per rep
-        health.blockage_findings(NOW)  # stages for the stalled rule, groups
+        health.empty_cup_findings(NOW)  # stages, groups, pipelines' inflow windows, inflow per rep and pipeline
+        health.blockage_findings(NOW)  # stages for the stalled rule, groups per rep, groups per team
 
 
 # --- forecast at risk -------------------------------------------------------------------------------
@@ -201,7 +204,7 @@ def risk(now=NOW) -> list[dict]:
 def test_forecast_just_under_what_remains_is_at_risk(november, teammate, manager, stages):
     expected(teammate, stages, "7499.99")  # weighted 5,999.99 < 6,000
     [found] = risk()
-    assert found["key"] == f"forecast_risk:team:{november.pk}:2026-11-01"
+    assert found["key"] == f"forecast_risk:team:{november.pk}:target:{november.targets.get().pk}"
     assert (found["rep_id"], found["team_id"], found["severity"]) == (manager.pk, november.pk, AlertSeverity.WARNING)
 
 
@@ -268,12 +271,12 @@ def test_team_without_a_manager_has_no_forecast_alert(stages, admin_user):
 
 def test_each_team_is_read_against_its_own_targets(november, other_rep, other_manager, team2, stages):
     target(team2, Decimal(1000))
-    target(team2, Decimal(1000), period=(date(2026, 11, 16), date(2026, 11, 30)))
+    second_half = target(team2, Decimal(1000), period=(date(2026, 11, 16), date(2026, 11, 30)))
     won(other_rep, stages, 500, closed_at=datetime(2026, 11, 10, tzinfo=UTC))  # in the first period only
     expected(other_rep, stages, 625)  # weighted 500: covers the first (500 left), not the second (1,000)
     assert {f["key"] for f in risk()} == {
-        f"forecast_risk:team:{november.pk}:2026-11-01",
-        f"forecast_risk:team:{team2.pk}:2026-11-16",
+        f"forecast_risk:team:{november.pk}:target:{november.targets.get().pk}",
+        f"forecast_risk:team:{team2.pk}:target:{second_half.pk}",
     }
 
 
