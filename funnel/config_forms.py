@@ -7,9 +7,10 @@ and the services need the stored values to write old → new into the audit trai
 from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .config_services import archive_targets, probability_problem
-from .models import REQUIRABLE_FIELDS, Pipeline, Stage, StageKind
+from .models import REQUIRABLE_FIELDS, WEEKDAYS, HealthSettings, Pipeline, Stage, StageKind
 
 
 class PipelineCreateForm(forms.Form):
@@ -148,3 +149,78 @@ class NamedItemForm(NamedItemCreateForm):
     def __init__(self, *args, model: type[models.Model], item: models.Model, **kwargs):
         kwargs.setdefault("initial", {"name": item.name, "is_active": item.is_active})
         super().__init__(*args, model=model, item=item, **kwargs)
+
+
+def _whole_number(label: str, low: int, high: int | None, message: str, **kwargs) -> forms.IntegerField:
+    """An IntegerField whose range errors all say `message`, so the admin reads what is allowed."""
+    errors = {"min_value": message, "max_value": message, "invalid": message}
+    return forms.IntegerField(label=label, min_value=low, max_value=high, error_messages=errors, **kwargs)
+
+
+class PipelineHealthForm(forms.Form):
+    """A pipeline's funnel-health thresholds (config_services.HEALTH_FIELDS)."""
+
+    blockage_share = _whole_number(
+        _("Blockage share (%)"),
+        1,
+        100,
+        _("Enter a share from 1 to 100."),
+        help_text=_("A stage is blocked when at least this share of its open deals are stalled."),
+    )
+    blockage_min_deals = _whole_number(
+        _("Blockage minimum deals"),
+        1,
+        None,
+        _("Enter a whole number of 1 or more."),
+        help_text=_("…and it holds at least this many open deals: two stalled deals are not a pile-up."),
+    )
+    inflow_minimum = _whole_number(
+        _("Minimum new deals"),
+        0,
+        None,
+        _("Enter a whole number of 0 or more."),
+        help_text=_(
+            "A rep's cup is empty when fewer new deals than this came in over the inflow weeks. 0 turns the check off."
+        ),
+    )
+    inflow_weeks = _whole_number(
+        _("Inflow weeks"),
+        1,
+        52,
+        _("Enter a number of weeks from 1 to 52."),
+        help_text=_("How far back new deals are counted."),
+    )
+    next_step_cap_days = _whole_number(
+        _("Next-step cap (days)"),
+        1,
+        365,
+        _("Enter a number of days from 1 to 365."),
+        help_text=_(
+            "An idle deal with a next step planned is not stalled until that date passes, but only if the "
+            "date is at most this many days after its last activity: a date further away counts as no plan."
+        ),
+    )
+
+    def __init__(self, *args, pipeline: Pipeline, **kwargs):
+        kwargs.setdefault("initial", {field: getattr(pipeline, field) for field in self.base_fields})
+        super().__init__(*args, **kwargs)
+        self.pipeline = pipeline
+
+
+class WorkingDaysForm(forms.Form):
+    """The days on which reps owe a daily log: the missing-daily-log alert asks for the last one past."""
+
+    working_days = forms.TypedMultipleChoiceField(
+        label=pgettext_lazy("days of the week", "Working days"),
+        choices=WEEKDAYS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one working day.")},
+        help_text=_(
+            "A rep with no submitted daily log for the last of these days, in their own time zone, is flagged."
+        ),
+    )
+
+    def __init__(self, *args, health: HealthSettings, **kwargs):
+        kwargs.setdefault("initial", {"working_days": health.working_days})
+        super().__init__(*args, **kwargs)

@@ -1,4 +1,5 @@
-"""The admin's writes to the funnel's configuration: pipelines, stages, sources and lost reasons.
+"""The admin's writes to the funnel's configuration: pipelines, stages, sources, lost reasons and the
+funnel-health thresholds.
 
 Every change writes one CONFIG_CHANGED audit row with {field: [old, new]}; a refusal raises FunnelError
 and changes nothing. Stage writes lock the pipeline row first, so two admins' edits of one pipeline
@@ -13,11 +14,20 @@ from reps.models import AuditAction, User
 from reps.services import audit_record
 
 from . import services as funnel_services
-from .models import REQUIRABLE_FIELDS, LostReason, Pipeline, Source, Stage, StageKind
+from .models import REQUIRABLE_FIELDS, HealthSettings, LostReason, Pipeline, Source, Stage, StageKind
 from .services import FunnelError
 
 # The fields of a stage an admin edits, in the order the audit trail lists them.
 STAGE_FIELDS = ["name", "probability", "stall_days", "kind", "playbook", "checklist", "required_fields"]
+# A pipeline's funnel-health thresholds (funnel.health), in the order the audit trail lists them, with
+# their allowed ranges (None: no upper bound).
+HEALTH_FIELDS = {
+    "blockage_share": (1, 100),
+    "blockage_min_deals": (1, None),
+    "inflow_minimum": (0, None),
+    "inflow_weeks": (1, 52),
+    "next_step_cap_days": (1, 365),
+}
 # A closed stage's probability is a fact, not a forecast.
 CLOSED_PROBABILITY = {StageKind.WON: 100, StageKind.LOST: 0}
 
@@ -343,3 +353,45 @@ def lost_reason_create(*, name: str, by: User) -> LostReason:
 def lost_reason_update(*, lost_reason: LostReason, by: User, name: str, is_active: bool) -> LostReason:
     """Renames, activates or deactivates a lost reason; deals lost for it keep it."""
     return _item_update(LostReason, lost_reason, name=name, is_active=is_active, by=by)
+
+
+# --- Funnel health ------------------------------------------------------------------------------------
+# The thresholds the funnel-health scan reads (funnel.health): per pipeline, and the organisation's
+# working days. The next scan uses the new values; alerts no longer found then resolve themselves.
+
+
+def _check_health_data(data: dict) -> None:
+    for field, (low, high) in HEALTH_FIELDS.items():
+        value = data[field]
+        if value < low or (high is not None and value > high):
+            label = Pipeline._meta.get_field(field).verbose_name
+            raise FunnelError(_("“%(field)s” is out of range.") % {"field": label})
+
+
+@transaction.atomic
+def pipeline_health_update(*, pipeline: Pipeline, by: User, data: dict) -> Pipeline:
+    """Sets a pipeline's funnel-health thresholds (HEALTH_FIELDS)."""
+    current = _locked_pipeline(pipeline)
+    _check_health_data(data)
+    changes = _changes(current, {field: data[field] for field in HEALTH_FIELDS})
+    if changes:
+        for field, (_old, new) in changes.items():
+            setattr(current, field, new)
+        current.save(update_fields=list(changes))
+        _audit(by=by, obj=current, detail=changes)
+    return current
+
+
+@transaction.atomic
+def health_settings_update(*, by: User, working_days: list[int]) -> HealthSettings:
+    """Sets the days on which reps owe a daily log (date.weekday(): 0 is Monday); at least one."""
+    days = sorted(set(working_days))
+    if not days or not set(days) <= set(range(7)):
+        raise FunnelError(_("Choose at least one working day."))
+    current, _created = HealthSettings.objects.select_for_update().get_or_create(pk=1)
+    changes = _changes(current, {"working_days": days})
+    if changes:
+        current.working_days = days
+        current.save(update_fields=["working_days"])
+        _audit(by=by, obj=current, detail=changes)
+    return current

@@ -1,4 +1,4 @@
-"""The admin's funnel settings: pipelines, stages, sources and lost reasons.
+"""The admin's funnel settings: pipelines, stages, sources, lost reasons and the funnel-health thresholds.
 
 Only the admin role may reach any of it. `admin_view` checks the role before anything else, so a rep
 or a manager gets 403 on every route and method (QUALITY S11); anonymous users are sent to sign in.
@@ -17,7 +17,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from reps.models import AuditAction, AuditEvent
@@ -29,10 +29,22 @@ from .config_forms import (
     NamedItemForm,
     PipelineCreateForm,
     PipelineForm,
+    PipelineHealthForm,
     StageArchiveForm,
     StageForm,
+    WorkingDaysForm,
 )
-from .models import REQUIRABLE_FIELDS, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
+from .models import (
+    REQUIRABLE_FIELDS,
+    WEEKDAYS,
+    HealthSettings,
+    LostReason,
+    Opportunity,
+    Pipeline,
+    Source,
+    Stage,
+    StageKind,
+)
 from .services import FunnelError
 
 AUDIT_ROWS = 50
@@ -244,6 +256,37 @@ def stage_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("funnel:pipeline_detail", stage.pipeline_id)
 
 
+# --- Funnel health ---------------------------------------------------------------------------------------
+
+
+@admin_view
+def health_settings(request: HttpRequest) -> HttpResponse:
+    """The working days (organisation-wide) and each pipeline's thresholds, linked to their own page."""
+    form = WorkingDaysForm(_posted(request), health=HealthSettings.current())
+    if form.is_valid() and _attempt(
+        form,
+        lambda: config_services.health_settings_update(by=request.user, working_days=form.cleaned_data["working_days"]),
+    ):
+        messages.success(request, _("Working days saved."))
+        return redirect("funnel:health_settings")
+    pipelines = Pipeline.objects.order_by("-is_active", "-is_default", "name")
+    return render(request, "funnel/config/health_settings.html", {"form": form, "pipelines": pipelines})
+
+
+@admin_view
+def pipeline_health(request: HttpRequest, pk: int) -> HttpResponse:
+    """A pipeline's blockage, inflow and next-step thresholds; its stages' stall days are on their own pages."""
+    pipeline = get_object_or_404(Pipeline, pk=pk)
+    form = PipelineHealthForm(_posted(request), pipeline=pipeline)
+    if form.is_valid() and _attempt(
+        form, lambda: config_services.pipeline_health_update(pipeline=pipeline, by=request.user, data=form.cleaned_data)
+    ):
+        messages.success(request, _("Funnel-health thresholds of “%(name)s” saved.") % {"name": pipeline.name})
+        return redirect("funnel:health_settings")
+    stages = pipeline.stages.filter(kind=StageKind.OPEN).order_by("order", "pk")
+    return render(request, "funnel/config/pipeline_health.html", {"pipeline": pipeline, "form": form, "stages": stages})
+
+
 # --- Sources and lost reasons --------------------------------------------------------------------------
 
 
@@ -323,9 +366,16 @@ FIELD_LABELS = {
     "checklist": gettext_lazy("Checklist"),
     "required_fields": gettext_lazy("Required fields"),
     "moved_to": gettext_lazy("Opportunities moved to"),
+    "blockage_share": gettext_lazy("Blockage share (%)"),
+    "blockage_min_deals": gettext_lazy("Blockage minimum deals"),
+    "inflow_minimum": gettext_lazy("Minimum new deals"),
+    "inflow_weeks": gettext_lazy("Inflow weeks"),
+    "next_step_cap_days": gettext_lazy("Next-step cap (days)"),
+    "working_days": pgettext_lazy("days of the week", "Working days"),
     "opportunities_moved": gettext_lazy("Opportunities moved"),
 }
-AUDITED_MODELS = [Pipeline, Stage, Source, LostReason]
+AUDITED_MODELS = [Pipeline, Stage, Source, LostReason, HealthSettings]
+NAMED_MODELS = [Pipeline, Stage, Source, LostReason]  # the health settings are one row without a name
 
 
 def _shown(field: str, value) -> str:
@@ -333,6 +383,8 @@ def _shown(field: str, value) -> str:
         return str(StageKind(value).label)
     if field == "required_fields" and isinstance(value, list):
         value = [str(REQUIRABLE_FIELDS.get(name, name)) for name in value]
+    if field == "working_days" and isinstance(value, list):
+        value = [str(dict(WEEKDAYS).get(day, day)) for day in value]
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -345,7 +397,7 @@ def _shown(field: str, value) -> str:
 def _object_names(events: list[AuditEvent]) -> dict[tuple[str, str], str]:
     """The current name of each audited object, one query per kind of object."""
     names = {}
-    for model in AUDITED_MODELS:
+    for model in NAMED_MODELS:
         label = model._meta.label_lower
         ids = {event.object_id for event in events if event.object_type == label}
         if ids:
