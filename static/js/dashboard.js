@@ -95,7 +95,11 @@
             max: first.half,
             grid: { color: "rgba(128, 128, 128, 0.15)" },
             // A bar reaching a tick on the right is as large as the tick says; the left side mirrors it.
-            ticks: { maxTicksLimit: 7, callback: (value) => (value < 0 ? "" : format.tick(value * 2, measure())) },
+            ticks: {
+              maxTicksLimit: 7,
+              includeBounds: false, // the padded edge is no round number
+              callback: (value) => (value < 0 ? "" : format.tick(value * 2, measure())),
+            },
           },
           y: { grid: { display: false } },
         },
