@@ -1,14 +1,18 @@
 """The admin's funnel-health settings pages: each pipeline's thresholds and the working days, validated
 with clear messages, audited like every configuration change, readable on a phone and in 简体中文."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from funnel import health
 from funnel.models import HealthSettings, Pipeline, Stage
 from reps.models import AuditAction, AuditEvent
-from tests.factories import PipelineFactory
+from tests.factories import OpportunityFactory, PipelineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +160,13 @@ def test_the_health_page_costs_the_same_queries_however_many_pipelines(
         PipelineFactory(name=f"P{n}")
     with django_assert_num_queries(expected):
         client.get(reverse("funnel:health_settings"))
+
+
+def test_a_stages_stall_days_edited_on_its_page_drive_the_stalled_rule(admin_user, rep, pipeline, client_for):
+    proposal = Stage.objects.get(pipeline=pipeline, name="Proposal")
+    deal = OpportunityFactory(owner=rep, stage=proposal, stage_entered_at=timezone.now() - timedelta(days=10))
+    assert not health.stalled(timezone.now()).filter(pk=deal.pk).exists()
+    data = {"name": "Proposal", "probability": "40", "stall_days": "7", "kind": "open", "playbook": "", "checklist": ""}
+    response = client_for(admin_user).post(reverse("funnel:stage_edit", args=[proposal.pk]), data)
+    assert response.status_code == 302
+    assert health.stalled(timezone.now()).filter(pk=deal.pk).exists()
