@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import connection
 from django.db.models import Case, Q, QuerySet, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,9 +31,9 @@ from .services import FunnelError
 from .target_forms import TargetForm
 
 ALERTS_SHOWN = 10
-MOST_SEVERE_FIRST = Case(
-    When(severity=AlertSeverity.CRITICAL, then=0), When(severity=AlertSeverity.WARNING, then=1), default=2
-)
+ALERTS_COUNTED = 1000
+SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO)  # most severe first
+MOST_SEVERE_FIRST = Case(*[When(severity=severity, then=rank) for rank, severity in enumerate(SEVERITIES)])
 
 
 @dataclass
@@ -59,7 +60,8 @@ def _scope(request: HttpRequest) -> Scope:
 
 def _alerts(request: HttpRequest, scope: Scope) -> dict:
     """The alerts needing attention among those the user may see, narrowed by the filter's team and rep:
-    the ten most severe (one query) and how many more there are (one count)."""
+    the ten most severe, newest first (one query), and how many more there are, counted up to
+    ALERTS_COUNTED (one count: a million open alerts need not be counted to say "over 1,000")."""
     alerts = Alert.objects.visible_to(request.user).needing_attention(timezone.now())
     values, inbox = scope.filters.values, reverse("funnel:alert_list")
     if values.get("owner"):
@@ -68,9 +70,28 @@ def _alerts(request: HttpRequest, scope: Scope) -> dict:
     if values.get("team"):  # a team's forecast alert goes to its manager, who may sit in another team
         alerts = alerts.filter(Q(team=values["team"]) | Q(team__isnull=True, rep__team=values["team"]))
     related = alerts.select_related("rep", "opportunity", "stage", "team")
-    shown = list(related.order_by(MOST_SEVERE_FIRST, "-last_seen", "-id")[:ALERTS_SHOWN])
-    more = alerts.count() - len(shown)
-    return {"rows": [(alert, subject_url(alert, request.user)) for alert in shown], "more": more, "inbox": inbox}
+    shown = _most_severe(related)
+    counted = alerts.order_by()[: ALERTS_COUNTED + 1].count()
+    return {
+        "rows": [(alert, subject_url(alert, request.user)) for alert in shown],
+        "more": min(counted, ALERTS_COUNTED) - len(shown),
+        "more_than": counted > ALERTS_COUNTED,
+        "inbox": inbox,
+    }
+
+
+def _most_severe(alerts: QuerySet[Alert]) -> list[Alert]:
+    """The ALERTS_SHOWN most severe alerts, newest first. On PostgreSQL one UNION ALL of the newest few of
+    each severity, each walking the open-alert index in order rather than sorting every open alert."""
+    newest = ("-first_seen", "-id")
+    if not connection.features.supports_slicing_ordering_in_compound:
+        return list(alerts.order_by(MOST_SEVERE_FIRST, *newest)[:ALERTS_SHOWN])
+    first, *rest = [alerts.filter(severity=severity).order_by(*newest)[:ALERTS_SHOWN] for severity in SEVERITIES]
+    rank = {severity: index for index, severity in enumerate(SEVERITIES)}
+    rows = sorted(
+        first.union(*rest, all=True), key=lambda alert: (rank[alert.severity], -alert.first_seen.timestamp(), -alert.pk)
+    )
+    return rows[:ALERTS_SHOWN]
 
 
 def _figure_scope(request: HttpRequest, scope: Scope) -> dashboard_figures.FigureScope:
