@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from funnel.alert_services import scan_funnel
@@ -54,7 +54,8 @@ class Command(BaseCommand):
         """Scan, print one line, sleep; a failed scan (the database away) is reported and retried next time."""
         done = 0
         while times is None or done < times:
-            close_old_connections()  # a long-lived process: drop connections the database has closed
+            if not connection.in_atomic_block:  # never drop a connection holding a transaction (tests)
+                close_old_connections()  # a long-lived process: drop connections the database has closed
             try:
                 self.stdout.write(self.line(timezone.now(), scan_funnel()))
             except DatabaseError as error:
