@@ -444,7 +444,7 @@ class Alert(models.Model):
     objects = AlertQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-last_seen", "-id"]
+        ordering = ["-first_seen", "-id"]
         verbose_name = _("alert")
         verbose_name_plural = _("alerts")
         constraints = [
@@ -455,6 +455,19 @@ class Alert(models.Model):
         indexes = [
             models.Index(fields=["resolved_at", "kind"], name="alert_resolved_kind"),
             models.Index(fields=["rep", "resolved_at"], name="alert_rep_resolved"),
+            # The inbox and the dashboard's panel, newest first, walk these instead of sorting every open
+            # alert. last_seen is deliberately in no index: each scan rewrites it on every open alert, and
+            # PostgreSQL can then update in place (HOT, see migration 0011) without touching the indexes.
+            models.Index(
+                F("severity"),
+                F("first_seen").desc(),
+                F("id").desc(),
+                condition=Q(resolved_at__isnull=True, acknowledged_at__isnull=True),
+                name="alert_attention_newest",
+            ),
+            models.Index(
+                F("first_seen").desc(), F("id").desc(), condition=Q(resolved_at__isnull=True), name="alert_open_newest"
+            ),
         ]
 
     def __str__(self) -> str:
