@@ -22,9 +22,18 @@ class FigureLinks:
         self.base = filters.list_params(pipeline)
         self.start, self.end = start, end
         self.list_url = reverse("funnel:opportunity_list")
+        self._encoded: dict[frozenset, str] = {}
 
     def url(self, **params) -> str:
-        return f"{self.list_url}?{urlencode({**self.base, **params})}"
+        """The list URL of the scope narrowed by `params`; the scope's part is encoded once per set of keys
+        it yields to `params` (the per-rep table makes hundreds of these)."""
+        return f"{self.list_url}?{self._base_without(frozenset(params))}{urlencode(params)}"
+
+    def _base_without(self, keys: frozenset) -> str:
+        if keys not in self._encoded:
+            kept = {name: value for name, value in self.base.items() if name not in keys}
+            self._encoded[keys] = f"{urlencode(kept)}&" if kept else ""
+        return self._encoded[keys]
 
     def open(self, **narrower) -> str:
         return self.url(**narrower)  # open deals: the list's default status

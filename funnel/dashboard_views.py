@@ -32,6 +32,7 @@ from .target_forms import TargetForm
 
 ALERTS_SHOWN = 10
 ALERTS_COUNTED = 1000
+REPS_SHOWN = 50
 SEVERITIES = (AlertSeverity.CRITICAL, AlertSeverity.WARNING, AlertSeverity.INFO)  # most severe first
 MOST_SEVERE_FIRST = Case(*[When(severity=severity, then=rank) for rank, severity in enumerate(SEVERITIES)])
 
@@ -106,6 +107,14 @@ def _reps(scope: Scope) -> list[dict]:
     return _sorted_reps(scope, metrics.per_rep(scope.opportunities, scope.start, scope.end, scope.people))
 
 
+def _rep_table(request: HttpRequest, scope: Scope, figures: dict) -> dict:
+    """The per-rep table: the first REPS_SHOWN rows in the chosen order, or all of them with ?reps=all
+    (an organisation of hundreds of reps reads its top and bottom by sorting; the CSV has everyone)."""
+    rows = _sorted_reps(scope, figures["reps"])
+    shown = rows if request.GET.get("reps") == "all" else rows[:REPS_SHOWN]
+    return {"reps": shown, "reps_total": len(rows)}
+
+
 def _sorted_reps(scope: Scope, rows: list[dict]) -> list[dict]:
     key, descending = scope.filters.rep_sort()
     present = [row for row in rows if row[key] is not None]
@@ -159,10 +168,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "as_of": as_of,
             "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES,
             "coverage": _coverage(request, scope, figures["outcomes"], figures["forecast"]),
-            "reps": _sorted_reps(scope, figures["reps"]),
+            **_rep_table(request, scope, figures),
             "chart": _chart_data(figures["by_stage"], figures["inflow"]),
-            "links": link_figures(FigureLinks(scope.filters, scope.pipeline, scope.start, scope.end), figures),
         }
+        links = FigureLinks(scope.filters, scope.pipeline, scope.start, scope.end)
+        context["links"] = link_figures(links, {**figures, "reps": context["reps"]})
     return render(request, "funnel/dashboard/dashboard.html", context)
 
 
