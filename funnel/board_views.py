@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import metrics, services
+from . import health, metrics, services
 from .access import get_opportunity_for_user
 from .filters import OpportunityFilterForm
 from .models import Opportunity, Pipeline, Stage, StageKind
@@ -22,7 +22,8 @@ def _board_context(request: HttpRequest, data) -> dict:
         return {"filters": filters, "pipeline": None, "columns": []}
     scope = filters.apply(Opportunity.objects.visible_to(request.user)).filter(pipeline=pipeline, status=StageKind.OPEN)
     # The newest cards of each column: one small index-backed query per open stage (a handful).
-    cards = scope.select_related("account", "owner", "stage").order_by("-updated_at", "-id")
+    cards = health.flag_stalled(scope.select_related("account", "owner", "stage"), timezone.now())
+    cards = cards.order_by("-updated_at", "-id")
     stages = list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
     by_stage = {stage.pk: list(cards.filter(stage=stage)[:CARDS_PER_COLUMN]) for stage in stages}
     columns = [

@@ -14,7 +14,19 @@ diagnosed, so team findings need deals of at least two members.
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -77,6 +89,13 @@ def stalled_condition(now: datetime) -> Q:
         idle = Q(last_activity_at__lt=cutoff) & no_plan
         by_stage |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | idle)
     return Q(status=StageKind.OPEN) & (by_stage | overdue)
+
+
+def flag_stalled(deals: QuerySet[Opportunity], now: datetime) -> QuerySet[Opportunity]:
+    """`deals` each with `stalled_now`, the rule above, for the "Stalled" badge on lists, cards and pages:
+    the badge and the stalled alerts can never disagree."""
+    flag = Case(When(stalled_condition(now), then=Value(True)), default=Value(False), output_field=BooleanField())
+    return deals.annotate(stalled_now=flag)
 
 
 def _last_planned_day(cap: int) -> TruncDate:

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -190,23 +190,6 @@ class OpportunityQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(status=StageKind.OPEN)
 
-    def stalled_condition(self, now: datetime) -> Q:
-        """Open, and in its stage, or without activity, for longer than the stage's stall_days.
-
-        One OR-ed condition per open stage (a handful), so it stays one indexable query and can
-        also filter an aggregate (Count(..., filter=...)).
-        """
-        condition = Q(pk__in=[])
-        for stage_id, days in Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
-            "pk", "stall_days"
-        ):
-            cutoff = now - timedelta(days=days)
-            condition |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | Q(last_activity_at__lt=cutoff))
-        return Q(status=StageKind.OPEN) & condition
-
-    def stalled(self, now: datetime):
-        return self.filter(self.stalled_condition(now))
-
 
 class Opportunity(models.Model):
     """A deal (商机) moving through the stages of one pipeline."""
@@ -284,13 +267,6 @@ class Opportunity(models.Model):
 
     def days_in_stage(self, now: datetime | None = None) -> int:
         return ((now or timezone.now()) - self.stage_entered_at).days
-
-    def is_stalled(self, now: datetime | None = None) -> bool:
-        """The row-level twin of OpportunityQuerySet.stalled()."""
-        if self.status != StageKind.OPEN or not self.stage.stall_days:
-            return False
-        cutoff = (now or timezone.now()) - timedelta(days=self.stage.stall_days)
-        return self.stage_entered_at < cutoff or (self.last_activity_at is not None and self.last_activity_at < cutoff)
 
 
 class StageChangeQuerySet(ScopedQuerySet):

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from reps.models import Role
 
-from . import home_panels, hooks, metrics, services
+from . import health, home_panels, hooks, metrics, services
 from .access import get_opportunity_for_user
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
@@ -40,8 +40,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> dict:
     filters = OpportunityFilterForm(request.GET, user=request.user)
     visible = filters.apply(Opportunity.objects.visible_to(request.user))
+    now = timezone.now()
     rows, next_cursor = keyset_page(
-        visible.select_related("account", "owner", "stage"), request.GET.get("after", ""), filters.ordering, PAGE_SIZE
+        health.flag_stalled(visible.select_related("account", "owner", "stage"), now),
+        request.GET.get("after", ""),
+        filters.ordering,
+        PAGE_SIZE,
     )
     return {
         "filters": filters,
@@ -50,7 +54,7 @@ def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> di
         "next_cursor": next_cursor,
         "is_first_page": not request.GET.get("after"),
         "bulk_form": bulk_form or BulkForm(user=request.user),
-        "now": timezone.now(),
+        "now": now,
     }
 
 
@@ -135,7 +139,9 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
     }
     history = opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("-at", "-id")
     timeline = hooks.opportunity_timeline(user=request.user, opportunity=opportunity, stage_changes=history)
-    context = {"opportunity": opportunity, "timeline": timeline, "now": timezone.now(), **defaults, **forms}
+    now = timezone.now()
+    stalled = health.stalled(now, Opportunity.objects.filter(pk=opportunity.pk)).exists()
+    context = {"opportunity": opportunity, "timeline": timeline, "now": now, "stalled": stalled, **defaults, **forms}
     return render(request, "funnel/opportunity_detail.html", context, status=status)
 
 

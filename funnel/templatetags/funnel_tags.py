@@ -17,11 +17,5 @@ def money(value) -> str:
 
 
 @register.filter
-def stalled(opportunity, now) -> bool:
-    """{% if opportunity|stalled:now %}: the same rule as OpportunityQuerySet.stalled()."""
-    return opportunity.is_stalled(now)
-
-
-@register.filter
 def days_in_stage(opportunity, now) -> int:
     return opportunity.days_in_stage(now)

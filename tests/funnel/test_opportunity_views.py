@@ -114,8 +114,9 @@ def test_list_query_count_does_not_grow_with_rows(client_for, manager, rep, pipe
     OpportunityFactory.create_batch(rows, owner=rep)
     client = client_for(manager)
     client.get("/opportunities/")  # warm the session
-    # session, user, team (navbar), rows, count, 7 filter and bulk-action choice lists, session save (3)
-    with django_assert_num_queries(15):
+    # session, user, team (navbar), the open stages' stall days (the "Stalled" badge), rows, count, 7 filter
+    # and bulk-action choice lists, session save (3)
+    with django_assert_num_queries(16):
         assert client.get("/opportunities/").status_code == 200
 
 
@@ -128,6 +129,7 @@ def test_detail_query_count_does_not_grow_with_history(client_for, rep, pipeline
     client = client_for(rep)
     client.get(detail_url(deal))
     # session, user, team (navbar), opportunity, 5 action-form choice lists, stage history, activities
-    # (the daily log's timeline hook), session save (3)
-    with django_assert_num_queries(13):
+    # (the daily log's timeline hook), whether it is stalled (the stages' stall days, then the deal), session
+    # save (3)
+    with django_assert_num_queries(15):
         assert client.get(detail_url(deal)).status_code == 200
