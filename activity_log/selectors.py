@@ -13,13 +13,13 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext_lazy as _
 
-from funnel.models import Account, StageChange
+from funnel.models import Account, HealthSettings, StageChange
 from reps.models import Role, Team, User
 
 from .models import Activity, Amendment, Comment, DailyLog, PlanItem, PlanItemStatus
 from .services import local_date, submission_deadline
 
-WORKING_DAYS = frozenset({0, 1, 2, 3, 4})  # date.weekday(): Monday to Friday
+WORKING_DAYS = frozenset({0, 1, 2, 3, 4})  # date.weekday(): Monday to Friday, until an admin sets others
 COMPLIANCE_WEEKS = 4  # the current ISO week and the three before it
 TIMELINE_CAP = 500  # events on a transaction card, newest first
 
@@ -44,13 +44,21 @@ class LogStatus(models.TextChoices):
     MISSING = "missing", _("Missing")
 
 
-def log_status(*, rep: User, day: date, log: DailyLog | None, now: datetime) -> LogStatus:
+def organisation_working_days() -> frozenset[int]:
+    """The days of the week (date.weekday()) reps owe a daily log, as admins set them (funnel health settings):
+    the review, the compliance table and the missing-log alert all count with these. One query."""
+    return frozenset(HealthSettings.current().working_days)
+
+
+def log_status(
+    *, rep: User, day: date, log: DailyLog | None, now: datetime, working_days: frozenset[int] = WORKING_DAYS
+) -> LogStatus:
     """Where the rep's log for `day` stands at `now`: missing once a working day's deadline has passed."""
     if log is not None and log.is_submitted:
         if log.reviewed_at is not None:
             return LogStatus.REVIEWED
         return LogStatus.LATE if log.is_late else LogStatus.ON_TIME
-    if day.weekday() in WORKING_DAYS and now >= submission_deadline(rep, day):
+    if day.weekday() in working_days and now >= submission_deadline(rep, day):
         return LogStatus.MISSING
     return LogStatus.NOT_SUBMITTED
 
@@ -94,10 +102,11 @@ def review_day(viewer: User, *, day: date, team: Team | None, now: datetime) -> 
     people = review_people(viewer, day=day, team=team).prefetch_related(
         Prefetch("daily_logs", queryset=logs, to_attr="logs_of_day")
     )
-    rows = []
+    rows, working_days = [], organisation_working_days()
     for person in people:
         log = person.logs_of_day[0] if person.logs_of_day else None
-        rows.append(ReviewRow(rep=person, log=log, status=log_status(rep=person, day=day, log=log, now=now)))
+        status = log_status(rep=person, day=day, log=log, now=now, working_days=working_days)
+        rows.append(ReviewRow(rep=person, log=log, status=status))
     return rows
 
 
@@ -134,10 +143,10 @@ def week_starts(today: date, weeks: int = COMPLIANCE_WEEKS) -> list[date]:
     return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
 
 
-def _working_days(start: date, *, before: date, since: date) -> int:
+def _working_days(start: date, *, before: date, since: date, working_days: frozenset[int]) -> int:
     """Working days of the week starting `start`, from `since` (the rep's first day) up to `before`."""
     return sum(
-        1 for n in range(7) if since <= (day := start + timedelta(days=n)) < before and day.weekday() in WORKING_DAYS
+        1 for n in range(7) if since <= (day := start + timedelta(days=n)) < before and day.weekday() in working_days
     )
 
 
@@ -147,8 +156,8 @@ def compliance(viewer: User, people: list[User], *, today: date) -> list[RepComp
     Working days count up to and including `today`; a day before today without a submitted log is
     missing; today is not missing yet. Activities and plan items count on every day of the week.
     """
-    starts = week_starts(today)
-    working = Q(date__iso_week_day__in=[day + 1 for day in WORKING_DAYS])
+    starts, working_days = week_starts(today), organisation_working_days()
+    working = Q(date__iso_week_day__in=[day + 1 for day in working_days])
     submitted = Q(submitted_at__isnull=False) & working
     totals = (
         DailyLog.objects.visible_to(viewer)
@@ -172,11 +181,13 @@ def compliance(viewer: User, people: list[User], *, today: date) -> list[RepComp
         joined = local_date(person, person.date_joined)  # days before a rep joined are not missing
         for start in starts:
             row = found.get((person.pk, start), {})
-            due = _working_days(start, before=today, since=joined)
+            due = _working_days(start, before=today, since=joined, working_days=working_days)
             weeks.append(
                 WeekCompliance(
                     start=start,
-                    working_days=_working_days(start, before=today + timedelta(days=1), since=joined),
+                    working_days=_working_days(
+                        start, before=today + timedelta(days=1), since=joined, working_days=working_days
+                    ),
                     on_time=row.get("on_time", 0),
                     late=row.get("late", 0),
                     missing=max(due - row.get("submitted_before_today", 0), 0),

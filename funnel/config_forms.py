@@ -208,7 +208,8 @@ class PipelineHealthForm(forms.Form):
 
 
 class WorkingDaysForm(forms.Form):
-    """The days on which reps owe a daily log: the missing-daily-log alert asks for the last one past."""
+    """The days on which reps owe a daily log: the log review, its compliance table and the missing-daily-log
+    alert all count with them."""
 
     working_days = forms.TypedMultipleChoiceField(
         label=pgettext_lazy("days of the week", "Working days"),
@@ -217,7 +218,8 @@ class WorkingDaysForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose at least one working day.")},
         help_text=_(
-            "A rep with no submitted daily log for the last of these days, in their own time zone, is flagged."
+            "Reps owe a daily log on these days: the log review counts a missing one and a rep with no submitted "
+            "log for the last of these days, in their own time zone, is flagged."
         ),
     )
 

@@ -73,3 +73,33 @@ def test_without_working_days_nothing_is_due(shanghai_rep):
 def test_the_rule_holds_however_the_week_starts(shanghai_rep):
     working(6)  # Sundays only
     assert missing_days(MONDAY_AFTERNOON + timedelta(days=1)) == [date(2026, 11, 29)]
+
+
+# --- The review page and its compliance table count the same working days as the alert -----------------
+
+
+def test_the_review_calls_a_saturday_without_a_log_missing_once_saturday_is_a_working_day(manager, shanghai_rep):
+    from activity_log import selectors
+
+    saturday, after_it = date(2026, 11, 28), MONDAY_AFTERNOON
+    status = {row.rep.pk: row.status for row in selectors.review_day(manager, day=saturday, team=None, now=after_it)}
+    assert status[shanghai_rep.pk] == selectors.LogStatus.NOT_SUBMITTED
+    working(0, 1, 2, 3, 4, 5)
+    status = {row.rep.pk: row.status for row in selectors.review_day(manager, day=saturday, team=None, now=after_it)}
+    assert status[shanghai_rep.pk] == selectors.LogStatus.MISSING
+
+
+def test_compliance_counts_the_admins_working_days(manager, shanghai_rep):
+    from activity_log import selectors
+
+    week = date(2026, 11, 23)  # Monday; counted up to Sunday the 29th
+
+    def this_week():
+        weeks = selectors.compliance(manager, [shanghai_rep], today=date(2026, 11, 30))[0].weeks
+        return next(w for w in weeks if w.start == week)
+
+    assert (this_week().working_days, this_week().missing) == (5, 5)
+    working(1, 2, 3, 4, 5)  # Tuesday to Saturday
+    assert (this_week().working_days, this_week().missing) == (5, 5)
+    working(0, 1, 2)
+    assert (this_week().working_days, this_week().missing) == (3, 3)
