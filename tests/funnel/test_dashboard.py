@@ -307,3 +307,13 @@ def test_a_rep_filtering_another_teams_rep_still_sees_only_their_own_alerts(clie
     client = client_for(cast["rep"])
     for params in ({"team": team2.pk}, {"owner": cast["other_rep"].pk}):
         assert panel(client.get("/dashboard/", params)) == [mine.key], params
+
+
+def test_alerts_panel_names_the_team_of_a_team_alert(client_for, cast, pipeline, team1):
+    team_alert = alert(cast["manager"], AlertSeverity.CRITICAL, opportunity=None, team=team1, stage=stage("Proposal"))
+    Alert.objects.filter(pk=team_alert.pk).update(kind=AlertKind.BLOCKAGE)
+    response = client_for(cast["manager"]).get("/dashboard/")
+    assert panel(response) == [team_alert.key]
+    row = response.content.decode().split('data-testid="dashboard-alert"')[1].split("</li>")[0]
+    assert "Stage “Proposal”" in row and f"· {team1.name}</span>" in row
+    assert str(cast["manager"]) not in row
