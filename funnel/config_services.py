@@ -41,6 +41,16 @@ def _changes(obj: models.Model, data: dict) -> dict:
     return {field: [getattr(obj, field), new] for field, new in data.items() if getattr(obj, field) != new}
 
 
+def _save_changes(obj: models.Model, changes: dict, *, by: User) -> models.Model:
+    """Writes `changes` ({field: [old, new]}, from _changes) and audits them old → new; nothing if none."""
+    if changes:
+        for field, (_old, new) in changes.items():
+            setattr(obj, field, new)
+        obj.save(update_fields=list(changes))
+        _audit(by=by, obj=obj, detail=changes)
+    return obj
+
+
 def probability_problem(*, kind: str, probability: int) -> str | None:
     """Why this probability does not fit a stage of this kind, or None."""
     expected = CLOSED_PROBABILITY.get(kind)
@@ -226,12 +236,7 @@ def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
             raise FunnelError(message % {"stage": current.name, "count": held})
         if not current.is_archived:
             _check_keeps_kind(current, archiving=False)
-    if changes:
-        for field, (_old, new) in changes.items():
-            setattr(current, field, new)
-        current.save(update_fields=list(changes))
-        _audit(by=by, obj=current, detail=changes)
-    return current
+    return _save_changes(current, changes, by=by)
 
 
 @transaction.atomic
@@ -374,12 +379,7 @@ def pipeline_health_update(*, pipeline: Pipeline, by: User, data: dict) -> Pipel
     current = _locked_pipeline(pipeline)
     _check_health_data(data)
     changes = _changes(current, {field: data[field] for field in HEALTH_FIELDS})
-    if changes:
-        for field, (_old, new) in changes.items():
-            setattr(current, field, new)
-        current.save(update_fields=list(changes))
-        _audit(by=by, obj=current, detail=changes)
-    return current
+    return _save_changes(current, changes, by=by)
 
 
 @transaction.atomic
