@@ -5,7 +5,7 @@ A team's or the organisation's figures aggregate up to millions of rows, so a jo
 keyed by the exact set of owners whose deals it counts, so it answers only a request covering the very
 same deals: visibility is by owner (reps.models.owner_scope_q), and the key is computed from the
 requesting user's own visible owners, narrowed by the filter. A rep's own figures are summarised too
-(computing them costs little, so the job refreshes only those read in the last day).
+(computing them costs little, so the job refreshes only those read in the last READ_RECENTLY).
 """
 
 import hashlib
@@ -30,6 +30,12 @@ DECIMALS = {
     "deal_size", "open_amount", "conversion",
 }  # fmt: skip
 SUMMARY_PERIODS = ("90d", "month", "quarter")  # the named periods a job keeps summaries of
+# A read is noted at most every READ_MARK_EVERY (a write per page view would be wasted); the job keeps
+# refreshing what was read in the last READ_RECENTLY (so a burst of one-off filters costs it little for
+# long), and deletes what nobody has read for DROP_UNREAD.
+READ_MARK_EVERY = timedelta(hours=1)
+READ_RECENTLY = timedelta(hours=2)
+DROP_UNREAD = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None
     oldest = now - timedelta(minutes=settings.DASHBOARD_SUMMARY_MAX_AGE_MINUTES)
     summary = DashboardSummary.objects.filter(key=scope.key, computed_at__gte=oldest).first()
     if summary is not None and summary.figures.get("stages") == [stage.pk for stage in stages]:
-        if summary.read_at is None or summary.read_at < now - timedelta(hours=1):
+        if summary.read_at is None or summary.read_at < now - READ_MARK_EVERY:
             DashboardSummary.objects.filter(pk=summary.pk).update(read_at=now)  # at most once an hour
         return restore(summary.figures, stages), summary.computed_at
     computed = compute(scope, stages)
@@ -181,11 +187,11 @@ def _viewers() -> QuerySet[User]:
 
 
 def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
-    """Recomputes every summary read in the last day, and each manager's and admin's default views.
+    """Recomputes every summary read in the last READ_RECENTLY, and each manager's and admin's default views.
 
     The default views: everything the user may see in each active pipeline over each named period
     (SUMMARY_PERIODS, in the site's time zone), plus each team an admin may filter to. Summaries
-    nobody has read for two days are deleted. Returns counts of refreshed and deleted summaries.
+    nobody has read for DROP_UNREAD are deleted. Returns counts of refreshed and deleted summaries.
     """
     from .dashboard_forms import period_dates  # the form module imports this one's callers
 
@@ -204,7 +210,7 @@ def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
                     start, end = period_dates(period, today)
                     scope = figure_scope(users, pipeline, None, start, end)
                     wanted.setdefault(scope.key, scope)
-    recent = DashboardSummary.objects.filter(read_at__gte=now - timedelta(days=1)).select_related("pipeline", "source")
+    recent = DashboardSummary.objects.filter(read_at__gte=now - READ_RECENTLY).select_related("pipeline", "source")
     for summary in recent:
         scope = FigureScope(
             tuple(summary.owner_ids), tuple(summary.people_ids), summary.pipeline, summary.source, summary.start,
@@ -215,6 +221,6 @@ def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
     stages = {pipeline.pk: metrics.open_stages(pipeline) for pipeline in {s.pipeline for s in wanted.values()}}
     for scope in wanted.values():
         store(scope, stages[scope.pipeline.pk], compute(scope, stages[scope.pipeline.pk]), computed_at=now)
-    stale = DashboardSummary.objects.exclude(key__in=wanted).filter(computed_at__lt=now - timedelta(days=2))
+    stale = DashboardSummary.objects.exclude(key__in=wanted).filter(computed_at__lt=now - DROP_UNREAD)
     deleted, _by_model = stale.delete()
     return {"refreshed": len(wanted), "deleted": deleted}

@@ -174,3 +174,12 @@ def test_a_new_rep_with_nothing_is_listed_from_the_summary_too(client_for, deals
     client.get("/dashboard/")
     rows = {row["owner__username"]: row for row in client.get("/dashboard/").context["reps"]}
     assert rows["r9"]["open_count"] == 0 and rows["r9"]["win_rate"] is None
+
+
+@time_machine.travel(A_THURSDAY)
+def test_a_summary_last_read_hours_ago_is_kept_but_no_longer_refreshed(client_for, deals, pipeline):
+    client_for(deals["manager"]).get("/dashboard/", {"period": "custom", "start": "2026-01-01", "end": "2026-01-31"})
+    custom = DashboardSummary.objects.get(start=date(2026, 1, 1))
+    DashboardSummary.objects.filter(pk=custom.pk).update(read_at=timezone.now() - timedelta(hours=3))
+    assert dashboard_figures.refresh_summaries() == {"refreshed": 9, "deleted": 0}
+    assert DashboardSummary.objects.get(pk=custom.pk).computed_at == custom.computed_at
