@@ -22,16 +22,16 @@ PAGE_SIZE = 25
 def home(request: HttpRequest) -> HttpResponse:
     """The funnel of everything the user may see: totals, per stage, per owner, latest deals; the stalled
     deals in view and the user's next steps due."""
-    visible = Opportunity.objects.visible_to(request.user)
+    visible, now = Opportunity.objects.visible_to(request.user), timezone.now()
     pipeline = Pipeline.objects.filter(is_active=True).first()
     context = {
         "totals": metrics.funnel_totals(visible),
         "pipeline": pipeline,
         "by_stage": metrics.funnel_by_stage(visible, pipeline) if pipeline else [],
         "by_owner": metrics.funnel_by_owner(visible) if request.user.role != Role.REP else [],
-        "recent": visible.select_related("account", "owner", "stage")[:8],
+        "recent": health.flag_stalled(visible.select_related("account", "owner", "stage"), now)[:8],
         "panels": hooks.home_panels(user=request.user),
-        "stalled": home_panels.stalled_panel(request.user, timezone.now()),
+        "stalled": home_panels.stalled_panel(request.user, now),
         "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),
     }
     return render(request, "funnel/home.html", context)

@@ -45,3 +45,12 @@ def test_the_board_and_the_deals_page_flag_it_too(client_for, rep, deals):
     assert "border-warning" in card
     assert BADGE in client.get(reverse("funnel:opportunity_detail", args=[deals["overdue"].pk])).content
     assert BADGE not in client.get(reverse("funnel:opportunity_detail", args=[deals["moving"].pk])).content
+
+
+def test_the_home_pages_latest_deals_flag_it_too(client_for, rep, deals):
+    content = client_for(rep).get(reverse("funnel:home")).content.decode()
+    recent = content[content.index("Recently updated") :]
+    overdue_row = recent[recent.index("Overdue deal") :].split("</tr>")[0]
+    moving_row = recent[recent.index("Moving deal") :].split("</tr>")[0]
+    assert BADGE.decode() in overdue_row
+    assert BADGE.decode() not in moving_row
