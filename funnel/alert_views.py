@@ -84,9 +84,14 @@ class SnoozeForm(AcknowledgeForm):
     )
 
 
+BADGE_CAP = 999  # the badge says "999+" beyond this: a million open alerts need not be counted each minute
+
+
 def alerts_needing_attention_count(user: User) -> int:
-    """The number the navigation shows: the user's visible alerts that are open and not set aside."""
-    return Alert.objects.visible_to(user).needing_attention(timezone.now()).count()
+    """The number the navigation shows: the user's visible alerts that are open and not set aside,
+    counted up to BADGE_CAP + 1."""
+    alerts = Alert.objects.visible_to(user).needing_attention(timezone.now())
+    return alerts.order_by()[: BADGE_CAP + 1].count()
 
 
 def subject_url(alert: Alert, viewer: User) -> str:

@@ -23,7 +23,9 @@ def alerts(request: HttpRequest) -> dict:
         request.session[SESSION_KEY] = [value, now]
         return value
 
-    return {"alerts_needing_attention": SimpleLazyObject(count)}
+    from .alert_views import BADGE_CAP
+
+    return {"alerts_needing_attention": SimpleLazyObject(count), "alerts_badge_cap": BADGE_CAP}
 
 
 def forget_alert_count(request: HttpRequest) -> None:
