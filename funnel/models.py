@@ -249,6 +249,12 @@ class Opportunity(models.Model):
             models.Index(fields=["created_at"], name="opp_created"),
             models.Index(fields=["closed_at"], name="opp_closed"),
             models.Index(fields=["status", "expected_close_date"], name="opp_status_close_date"),
+            # The home page: the latest deals of everyone in view, and the stalled panel's candidates (the
+            # first of each stage by entry or last activity, and the first by next step date).
+            models.Index(fields=["-updated_at", "-id"], name="opp_recent"),
+            models.Index(fields=["stage", "stage_entered_at"], name="opp_stage_entered"),
+            models.Index(fields=["stage", "last_activity_at"], name="opp_stage_last_activity"),
+            models.Index(fields=["status", "next_step_date"], name="opp_status_next_step"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from funnel import home_panels
-from funnel.models import Stage
+from funnel.models import Opportunity, Stage
 from tests.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +146,32 @@ def test_overdue_since_orders_by_the_limit_each_stage_sets(cast, limits):
     stuck(cast["rep"], "proposal 15 days", "Proposal", days_in_stage=15)  # 8 days past 7
     panel = home_panels.stalled_panel(cast["rep"], now)
     assert [deal.name for deal in panel["rows"]] == ["proposal 15 days", "qualified 20 days"]
+
+
+def test_the_most_overdue_are_found_among_many_and_the_count_stops_at_the_cap(cast, limits, monkeypatch):
+    """Twelve stalled deals per stage and clock: the candidates (ten per stage and moment, ten by next step)
+    still hold the ten most overdue, whichever clock makes them so."""
+    monkeypatch.setattr(home_panels, "COUNTED", 30)
+    now = timezone.now()
+    for n in range(12):
+        stuck(cast["rep"], f"qualified {n}", "Qualified", days_in_stage=20 + n)  # 6..17 days past 14
+        stuck(cast["rep"], f"proposal {n}", "Proposal", days_in_stage=9 + n)  # 2..13 days past 7
+        stuck(cast["rep"], f"idle {n}", "Proposal", days_in_stage=3, last_activity_at=now - timedelta(days=30 + n))
+        stuck(
+            cast["rep"],
+            f"step {n}",
+            "Negotiation",
+            days_in_stage=1,
+            next_step_date=(now - timedelta(days=40 + n)).date(),
+        )
+    panel = home_panels.stalled_panel(cast["rep"], now)
+    assert [deal.name for deal in panel["rows"]] == [f"step {n}" for n in range(11, 1, -1)]
+    assert (panel["count"], panel["more_than"]) == (30, True)
+    monkeypatch.setattr(home_panels, "COUNTED", 48)
+    panel = home_panels.stalled_panel(cast["rep"], now)
+    assert (panel["count"], panel["more_than"]) == (48, False)
+    for deal in Opportunity.objects.filter(name__startswith="step"):
+        deal.delete()
+    panel = home_panels.stalled_panel(cast["rep"], now)
+    # idle n: 30 + n days idle, 7 stall days → 23 + n days overdue; qualified n: 6 + n; proposal n: 2 + n.
+    assert [deal.name for deal in panel["rows"]] == [f"idle {n}" for n in range(11, 1, -1)]
