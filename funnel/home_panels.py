@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connection
 from django.db.models import Case, Count, DateTimeField, F, QuerySet, Value, When, Window
 from django.db.models.functions import Cast, Coalesce, Least
+from django.utils import timezone
 
 from reps.models import Role, User
 
@@ -69,7 +70,10 @@ def _most_overdue_candidates(stalled: QuerySet[Opportunity]) -> list[int]:
     ids = stalled.order_by().values_list("pk", flat=True)
     if not connection.features.supports_slicing_ordering_in_compound:
         return list(ids)
-    parts = [ids.order_by("next_step_date", "pk")[:ROWS_SHOWN]]
+    # Only a next step already due can be what makes a stalled deal overdue (every stalled deal's clock
+    # has run out, so a future step is never the earlier of its two).
+    due = ids.filter(next_step_date__lte=timezone.localdate())
+    parts = [due.order_by("next_step_date", "pk")[:ROWS_SHOWN]]
     for stage_id in stage_ids:
         in_stage = ids.filter(stage_id=stage_id)
         parts.append(in_stage.order_by("stage_entered_at", "pk")[:ROWS_SHOWN])

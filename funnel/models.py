@@ -255,6 +255,7 @@ class Opportunity(models.Model):
             models.Index(fields=["stage", "stage_entered_at"], name="opp_stage_entered"),
             models.Index(fields=["stage", "last_activity_at"], name="opp_stage_last_activity"),
             models.Index(fields=["status", "next_step_date"], name="opp_status_next_step"),
+            models.Index(fields=["owner", "next_step_date"], name="opp_owner_next_step"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
