@@ -38,6 +38,9 @@ REP_SORTS = {
 LONGEST_PERIOD = timedelta(days=731)
 
 
+DEFAULT_PERIOD = "90d"
+
+
 def period_dates(period: str, today: date) -> tuple[date, date]:
     """The first and last day of a named period that contains today (both included)."""
     if period == "month":
@@ -95,7 +98,7 @@ class DashboardFilterForm(forms.Form):
         values = self.values
         if values.get("period") == "custom" and values.get("start") and values.get("end"):
             return values["start"], values["end"]
-        return period_dates(values.get("period") or "90d", today)
+        return period_dates(values.get("period") or DEFAULT_PERIOD, today)
 
     def chosen_pipeline(self) -> Pipeline | None:
         """The chosen pipeline, else the default one: every figure on the page is about one pipeline."""

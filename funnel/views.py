@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -7,10 +8,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from reps.models import Role
+from reps.models import Role, User
 
-from . import health, home_panels, hooks, metrics, services
+from . import dashboard_figures, health, home_panels, hooks, metrics, services
 from .access import get_opportunity_for_user
+from .dashboard_forms import DEFAULT_PERIOD, period_dates
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
 from .models import Opportunity, Pipeline
@@ -24,17 +26,40 @@ def home(request: HttpRequest) -> HttpResponse:
     deals in view and the user's next steps due."""
     visible, now = Opportunity.objects.visible_to(request.user), timezone.now()
     pipeline = Pipeline.objects.filter(is_active=True).first()
+    if request.user.role == Role.REP or pipeline is None:  # one person's deals: live, and every pipeline's
+        funnel = {
+            "totals": metrics.funnel_totals(visible),
+            "by_stage": metrics.funnel_by_stage(visible, pipeline) if pipeline else [],
+            "by_owner": [],
+        }
+    else:
+        funnel = _team_funnel(request, pipeline)
     context = {
-        "totals": metrics.funnel_totals(visible),
+        **funnel,
         "pipeline": pipeline,
-        "by_stage": metrics.funnel_by_stage(visible, pipeline) if pipeline else [],
-        "by_owner": metrics.funnel_by_owner(visible) if request.user.role != Role.REP else [],
         "recent": health.flag_stalled(visible.select_related("account", "owner", "stage"), now)[:8],
         "panels": hooks.home_panels(user=request.user),
         "stalled": home_panels.stalled_panel(request.user, now),
         "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),
     }
     return render(request, "funnel/home.html", context)
+
+
+def _team_funnel(request: HttpRequest, pipeline: Pipeline) -> dict:
+    """A manager's or an admin's funnel in the default pipeline, from the summary of their dashboard's
+    default view (the job keeps it fresh, so the home page of a large team reads one row)."""
+    start, end = period_dates(DEFAULT_PERIOD, timezone.localdate())
+    scope = dashboard_figures.figure_scope(User.objects.visible_to(request.user), pipeline, None, start, end)
+    figures, as_of = dashboard_figures.figures(scope, metrics.open_stages(pipeline))
+    by_stage = figures["by_stage"]
+    totals = {key: sum(row[key] for row in by_stage) for key in ("count", "total", "weighted")}
+    by_owner = sorted(
+        ({"owner": row["name"], "count": row["open_count"], "total": row["open_amount"], "weighted": row["weighted"]}
+         for row in figures["reps"] if row["open_count"]),
+        key=lambda row: (-row["weighted"], row["owner"]),
+    )  # fmt: skip
+    return {"totals": totals, "by_stage": by_stage, "by_owner": by_owner, "as_of": as_of,
+            "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES}  # fmt: skip
 
 
 def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> dict:

@@ -56,7 +56,22 @@ def test_manager_home_breaks_down_by_rep_within_the_team(client_for, cast, pipel
     OpportunityFactory(owner=cast["other_rep"], amount=Decimal("9000"))
     response = client_for(cast["manager"]).get("/")
     assert response.context["totals"]["total"] == 8000
-    assert [row["owner"].username for row in response.context["by_owner"]] == ["r2", "r1"]
+    names = [str(cast["teammate"]), str(cast["rep"])]  # largest weighted pipeline first
+    assert [row["owner"] for row in response.context["by_owner"]] == names
+
+
+def test_a_managers_home_reads_the_dashboards_summary_and_a_reps_stays_live(client_for, cast, pipeline):
+    OpportunityFactory(owner=cast["rep"], amount=Decimal("1000"))
+    manager, rep = client_for(cast["manager"]), client_for(cast["rep"])
+    first = manager.get("/")
+    assert first.context["as_of"] is not None and b'data-testid="as-of"' in first.content
+    dashboard = manager.get("/dashboard/")
+    assert dashboard.context["as_of"] == first.context["as_of"]  # the very same summary
+    assert sum(row["count"] for row in dashboard.context["by_stage"]) == first.context["totals"]["count"] == 1
+    OpportunityFactory(owner=cast["rep"], amount=Decimal("5"))
+    assert manager.get("/").context["totals"]["count"] == 1  # until the summary is refreshed
+    mine = rep.get("/")
+    assert mine.context["totals"]["count"] == 2 and "as_of" not in mine.context
 
 
 def test_home_without_any_pipeline_shows_the_empty_state(client_for, rep):
@@ -71,10 +86,10 @@ def test_home_query_count_does_not_grow_with_rows(client_for, cast, pipeline, ro
         OpportunityFactory(owner=cast["rep"] if index % 2 else cast["teammate"])
     client = client_for(cast["manager"])
     client.get("/")
-    # session, user, team (navbar), pipeline, totals, by stage, its stages, by owner, owners, recent (and the
-    # stall rule's stages for its "Stalled" badges),
+    # session, user, team (navbar), pipeline, the funnel from the dashboard's summary (the owners in view, the
+    # open stages, the summary), recent (and the stall rule's stages for its "Stalled" badges),
     # the daily-log panel (today's log, unread comments), the stalled deals (the stall rule's stages, the
     # stages to pick candidates in, the candidates, the ordering's stages, the rows, their capped count), the
     # next steps due (rows with their total), session save (3)
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(20):
         assert client.get("/").status_code == 200
