@@ -183,3 +183,15 @@ def test_a_summary_last_read_hours_ago_is_kept_but_no_longer_refreshed(client_fo
     DashboardSummary.objects.filter(pk=custom.pk).update(read_at=timezone.now() - timedelta(hours=3))
     assert dashboard_figures.refresh_summaries() == {"refreshed": 9, "deleted": 0}
     assert DashboardSummary.objects.get(pk=custom.pk).computed_at == custom.computed_at
+
+
+@time_machine.travel(A_THURSDAY, tick=False)
+def test_the_task_refreshes_the_summaries_and_beat_runs_it_every_ten_minutes(deals):
+    from config.celery import app
+    from funnel.tasks import refresh_dashboard_summaries_task
+
+    assert refresh_dashboard_summaries_task.apply().get() == {"refreshed": 9, "deleted": 0}
+    assert DashboardSummary.objects.count() == 9
+    entry = app.conf.beat_schedule["refresh-dashboards"]
+    assert entry["task"] == refresh_dashboard_summaries_task.name
+    assert entry["schedule"].minute == set(range(0, 60, 10))
