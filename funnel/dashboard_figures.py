@@ -1,15 +1,18 @@
 """The dashboard's figures for one scope: computed live through funnel.metrics, or read from a summary.
 
 A team's or the organisation's figures aggregate up to millions of rows, so a job keeps them in
-`DashboardSummary` (refreshed every SUMMARY_MINUTES; the page says how old they are). A summary is
-keyed by the exact set of owners whose deals it counts, so it answers only a request covering the very
+`DashboardSummary` (refreshed every DASHBOARD_SUMMARY_MINUTES; the page says how old they are). A summary
+is keyed by the exact set of owners whose deals it counts, so it answers only a request covering the very
 same deals: visibility is by owner (reps.models.owner_scope_q), and the key is computed from the
-requesting user's own visible owners, narrowed by the filter. A rep's own figures are summarised too
+requesting user's own visible owners, narrowed by the filter. The key also holds the time zone the
+period's days and weeks are cut in: the reader's. A rep's own figures are summarised too
 (computing them costs little, so the job refreshes only those read in the last READ_RECENTLY).
 """
 
 import hashlib
+import itertools
 import json
+import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +51,7 @@ class FigureScope:
     source: Source | None
     start: date
     end: date
+    time_zone: str  # the days of [start, end] and the weeks of the inflow are this zone's
 
     @property
     def key(self) -> str:
@@ -57,6 +61,7 @@ class FigureScope:
             f"s{self.source.pk if self.source else 0}",
             self.start.isoformat(),
             self.end.isoformat(),
+            self.time_zone,
             "o" + ",".join(map(str, self.owner_ids)),
             "u" + ",".join(map(str, self.people_ids)),
         ]
@@ -79,7 +84,8 @@ class FigureScope:
 def figure_scope(
     users: QuerySet[User], pipeline: Pipeline, source: Source | None, start: date, end: date
 ) -> FigureScope:
-    """The scope of `users` (already visibility-scoped and narrowed by the filter): one query for their ids."""
+    """The scope of `users` (already visibility-scoped and narrowed by the filter), in the current time
+    zone: one query for their ids."""
     rows = list(users.order_by("pk").values_list("pk", "is_active"))
     return FigureScope(
         owner_ids=tuple(pk for pk, _active in rows),
@@ -88,11 +94,17 @@ def figure_scope(
         source=source,
         start=start,
         end=end,
+        time_zone=timezone.get_current_timezone_name(),
     )
 
 
 def compute(scope: FigureScope, stages: list[Stage]) -> dict:
-    """Every figure of the dashboard, live: one grouped query each (metrics module)."""
+    """Every figure of the dashboard, live, in the scope's time zone: one grouped query each (metrics)."""
+    with timezone.override(zoneinfo.ZoneInfo(scope.time_zone)):
+        return _compute(scope, stages)
+
+
+def _compute(scope: FigureScope, stages: list[Stage]) -> dict:
     deals, changes = scope.opportunities(), scope.changes()
     by_stage = metrics.funnel_by_stage(deals, scope.pipeline, stages)
     return {
@@ -107,7 +119,7 @@ def compute(scope: FigureScope, stages: list[Stage]) -> dict:
 
 
 def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None) -> tuple[dict, datetime | None]:
-    """The scope's figures and the time they were computed (None: live, this very request).
+    """The scope's figures and when they were computed.
 
     They come from a summary no older than DASHBOARD_SUMMARY_MAX_AGE_MINUTES; without one they are
     computed live and stored, so the next request is served from it (and the job keeps it fresh).
@@ -134,6 +146,7 @@ def store(scope: FigureScope, stages: list[Stage], computed: dict, *, computed_a
         source=scope.source,
         start=scope.start,
         end=scope.end,
+        time_zone=scope.time_zone,
         owner_count=len(scope.owner_ids),
         owner_ids=list(scope.owner_ids),
         people_ids=list(scope.people_ids),
@@ -190,13 +203,13 @@ def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
     """Recomputes every summary read in the last READ_RECENTLY, and each manager's and admin's default views.
 
     The default views: everything the user may see in each active pipeline over each named period
-    (SUMMARY_PERIODS, in the site's time zone), plus each team an admin may filter to. Summaries
-    nobody has read for DROP_UNREAD are deleted. Returns counts of refreshed and deleted summaries.
+    (SUMMARY_PERIODS, in the user's own time zone, as their page asks), plus each team an admin may
+    filter to. Summaries nobody has read for DROP_UNREAD are deleted. Returns counts of refreshed and
+    deleted summaries.
     """
     from .dashboard_forms import period_dates  # the form module imports this one's callers
 
     now = now or timezone.now()
-    today = timezone.localdate(now)
     pipelines = list(Pipeline.objects.filter(is_active=True))
     wanted: dict[str, FigureScope] = {}
     for viewer in _viewers().select_related("team"):
@@ -204,17 +217,16 @@ def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
         groups = [visible]
         if viewer.role == Role.ADMIN:
             groups += [visible.filter(team=team) for team in Team.objects.order_by("pk")]
-        for users in groups:
-            for pipeline in pipelines:
-                for period in SUMMARY_PERIODS:
-                    start, end = period_dates(period, today)
-                    scope = figure_scope(users, pipeline, None, start, end)
-                    wanted.setdefault(scope.key, scope)
+        with timezone.override(zoneinfo.ZoneInfo(viewer.time_zone)):
+            today = timezone.localdate(now)
+            for users, pipeline, period in itertools.product(groups, pipelines, SUMMARY_PERIODS):
+                scope = figure_scope(users, pipeline, None, *period_dates(period, today))
+                wanted.setdefault(scope.key, scope)
     recent = DashboardSummary.objects.filter(read_at__gte=now - READ_RECENTLY).select_related("pipeline", "source")
     for summary in recent:
         scope = FigureScope(
             tuple(summary.owner_ids), tuple(summary.people_ids), summary.pipeline, summary.source, summary.start,
-            summary.end,
+            summary.end, summary.time_zone,
         )  # fmt: skip
         if summary.pipeline.is_active:
             wanted.setdefault(scope.key, scope)

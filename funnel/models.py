@@ -538,6 +538,7 @@ class DashboardSummary(models.Model):
     )
     start = models.DateField(_("from"))
     end = models.DateField(_("to"))
+    time_zone = models.CharField(_("time zone"), max_length=64)
     owner_count = models.PositiveIntegerField(_("owners"))
     owner_ids = models.JSONField(_("owners"), default=list)
     people_ids = models.JSONField(_("people"), default=list)

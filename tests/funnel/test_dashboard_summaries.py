@@ -1,6 +1,7 @@
 """Team and organisation dashboards read summaries a job refreshes: same figures, same scope, shown as of when."""
 
-from datetime import date, timedelta
+import zoneinfo
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -36,9 +37,11 @@ def proposal(response) -> dict:
 
 
 def scope_of(user: User, pipeline, **narrow) -> dashboard_figures.FigureScope:
-    start, end = timezone.localdate() - timedelta(days=89), timezone.localdate()
-    owners = User.objects.visible_to(user).filter(**narrow)
-    return dashboard_figures.figure_scope(owners, pipeline, None, start, end)
+    """The user's default scope, in their own time zone (as their pages are)."""
+    with timezone.override(zoneinfo.ZoneInfo(user.time_zone)):
+        start, end = timezone.localdate() - timedelta(days=89), timezone.localdate()
+        owners = User.objects.visible_to(user).filter(**narrow)
+        return dashboard_figures.figure_scope(owners, pipeline, None, start, end)
 
 
 def test_a_summary_gives_back_exactly_the_live_figures(deals, pipeline):
@@ -195,3 +198,16 @@ def test_the_task_refreshes_the_summaries_and_beat_runs_it_every_ten_minutes(dea
     entry = app.conf.beat_schedule["refresh-dashboards"]
     assert entry["task"] == refresh_dashboard_summaries_task.name
     assert entry["schedule"].minute == set(range(0, 60, 10))
+
+
+def test_readers_in_other_time_zones_get_their_own_days(client_for, cast, pipeline):
+    """A deal created at 20:00 UTC on 31 March is a March deal in New York and an April one in Shanghai:
+    two admins reading "April" must not share one summary."""
+    OpportunityFactory(owner=cast["rep"], stage=stage("Proposal"), created_at=datetime(2026, 3, 31, 20, tzinfo=UTC))
+    new_york = UserFactory(username="a_ny", role=Role.ADMIN, time_zone="America/New_York")
+    april = {"period": "custom", "start": "2026-04-01", "end": "2026-04-30"}
+    in_shanghai = client_for(cast["admin"]).get("/dashboard/", april)
+    in_new_york = client_for(new_york).get("/dashboard/", april)
+    assert sum(row["count"] for row in in_shanghai.context["inflow"]) == 1
+    assert sum(row["count"] for row in in_new_york.context["inflow"]) == 0
+    assert sorted(DashboardSummary.objects.values_list("time_zone", flat=True)) == ["America/New_York", "Asia/Shanghai"]
