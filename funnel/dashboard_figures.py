@@ -30,7 +30,8 @@ from .models import DashboardSummary, Opportunity, Pipeline, Source, Stage, Stag
 # Keys whose values are Decimals (or None) in the figures, restored from the JSON's strings.
 DECIMALS = {
     "total", "weighted", "rate", "average_days", "median_days", "won_amount", "win_rate", "cycle_days",
-    "deal_size", "open_amount", "conversion",
+    "deal_size", "open_amount", "conversion", "forecast_weighted", "flow_rate", "flow_average_days",
+    "flow_median_days",
 }  # fmt: skip
 SUMMARY_PERIODS = ("90d", "month", "quarter")  # the named periods a job keeps summaries of
 # A read is noted at most every READ_MARK_EVERY (a write per page view would be wasted); the job keeps
@@ -114,8 +115,26 @@ def _compute(scope: FigureScope, stages: list[Stage]) -> dict:
         "outcomes": metrics.outcomes(deals, scope.start, scope.end),
         "forecast": metrics.forecast(deals, scope.start, scope.end),
         "sources": metrics.by_source(deals, scope.start, scope.end),
-        "reps": metrics.per_rep(deals, scope.start, scope.end, scope.people()),
+        "reps": rep_rows(deals, changes, scope.pipeline, scope.start, scope.end, stages, scope.people()),
     }
+
+
+def rep_rows(
+    deals: QuerySet[Opportunity],
+    changes: QuerySet[StageChange],
+    pipeline: Pipeline,
+    start: date,
+    end: date,
+    stages: list[Stage],
+    people: QuerySet[User],
+) -> list[dict]:
+    """metrics.per_rep with each rep's flow beside it (flow_*: stage conversion, days in stage): two queries."""
+    flows = metrics.flow_by_owner(changes, pipeline, start, end, stages)
+    none = {"entered": 0, "advanced": 0, "rate": None, "stays": 0, "average_days": None, "median_days": None}
+    return [
+        {**row, **{f"flow_{key}": value for key, value in flows.get(row["owner"], none).items()}}
+        for row in metrics.per_rep(deals, start, end, people)
+    ]
 
 
 def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None) -> tuple[dict, datetime | None]:

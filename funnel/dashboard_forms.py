@@ -28,11 +28,15 @@ REP_SORTS = {
     "weighted": (_("Weighted pipeline"), "weighted", True),
     "open_count": (_("Open deals"), "open_count", True),
     "open_amount": (_("Open amount"), "open_amount", True),
+    "forecast_weighted": (_("Forecast (weighted)"), "forecast_weighted", True),
     "inflow": (_("New in period"), "inflow", True),
+    "flow_rate": (_("Conversion"), "flow_rate", True),
+    "flow_average_days": (_("Average days in stage"), "flow_average_days", False),
     "won": (_("Won"), "won", True),
     "lost": (_("Lost"), "lost", True),
     "won_amount": (_("Won amount"), "won_amount", True),
     "win_rate": (_("Win rate"), "win_rate", True),
+    "deal_size": (_("Average deal size"), "deal_size", True),
     "name": (_("Name"), "name", False),
 }
 LONGEST_PERIOD = timedelta(days=731)

@@ -69,6 +69,7 @@ def link_figures(links: FigureLinks, figures: dict) -> dict:
         owner = row["owner"]
         row["urls"] = {
             "open": links.open(owner=owner),
+            "forecast": links.open(owner=owner, close_from=links.start, close_to=links.end),
             "inflow": links.created(owner=owner),
             "won": links.closed("won", owner=owner),
             "lost": links.closed("lost", owner=owner),

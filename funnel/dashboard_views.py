@@ -106,9 +106,12 @@ def _figure_scope(request: HttpRequest, scope: Scope) -> dashboard_figures.Figur
     return dashboard_figures.figure_scope(owners, scope.pipeline, source, scope.start, scope.end)
 
 
-def _reps(scope: Scope) -> list[dict]:
+def _reps(scope: Scope, stages: list) -> list[dict]:
     """The per-rep rows, live, in the order of the allow-listed ?sort= (rows are reps, not deals)."""
-    return _sorted_reps(scope, metrics.per_rep(scope.opportunities, scope.start, scope.end, scope.people))
+    rows = dashboard_figures.rep_rows(
+        scope.opportunities, scope.changes, scope.pipeline, scope.start, scope.end, stages, scope.people
+    )
+    return _sorted_reps(scope, rows)
 
 
 def _rep_table(request: HttpRequest, scope: Scope, figures: dict) -> dict:
@@ -209,10 +212,10 @@ def _source_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]
 
 
 def _rep_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
-    keys = ("name", "open_count", "open_amount", "weighted", "inflow", "won", "lost", "won_amount", "win_rate",
-            "cycle_days")  # fmt: skip
-    money = {"open_amount", "weighted", "won_amount"}
-    return [[_money(row[key]) if key in money else row[key] for key in keys] for row in _reps(scope)]
+    keys = ("name", "open_count", "open_amount", "weighted", "forecast_weighted", "inflow", "flow_rate",
+            "flow_average_days", "won", "lost", "won_amount", "win_rate", "deal_size", "cycle_days")  # fmt: skip
+    money = {"open_amount", "weighted", "forecast_weighted", "won_amount", "deal_size"}
+    return [[_money(row[key]) if key in money else row[key] for key in keys] for row in _reps(scope, stages)]
 
 
 def _forecast_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
@@ -250,8 +253,10 @@ EXPORT_TABLES = {
                  gettext_lazy("Conversion (%)"), gettext_lazy("Won in period"), gettext_lazy("Won amount")),
                 _source_rows),
     "reps": ((gettext_lazy("Rep"), gettext_lazy("Open deals"), gettext_lazy("Open amount"), gettext_lazy("Weighted"),
-              gettext_lazy("New in period"), gettext_lazy("Won"), gettext_lazy("Lost"), gettext_lazy("Won amount"),
-              gettext_lazy("Win rate (%)"), gettext_lazy("Average cycle (days)")), _rep_rows),
+              gettext_lazy("Forecast (weighted)"), gettext_lazy("New in period"), gettext_lazy("Conversion (%)"),
+              gettext_lazy("Average days in stage"), gettext_lazy("Won"), gettext_lazy("Lost"),
+              gettext_lazy("Won amount"), gettext_lazy("Win rate (%)"), gettext_lazy("Average deal size"),
+              gettext_lazy("Average cycle (days)")), _rep_rows),
     "forecast": ((gettext_lazy("Figure"), gettext_lazy("Value")), _forecast_rows),
 }  # fmt: skip
 

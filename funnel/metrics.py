@@ -148,6 +148,7 @@ def _moves(stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date
         .order_by()
         .values(
             deal=F("opportunity_id"),
+            owner=F("opportunity__owner_id"),
             stage=F("to_stage_id"),
             stage_order=F("to_stage__order"),
             entered=F("at"),
@@ -168,56 +169,85 @@ def flow(
     - time in stage: average and median days over the stays that ended in the period. A stay runs from
       one change to the opportunity's next; open stays (the deal is still there) are not counted.
     """
+    stages = open_stages(pipeline) if stages is None else stages
+    grouped = _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], "stage")
+    return [{"stage": stage, **grouped.get(stage.pk, _flow_row({}))} for stage in stages]
+
+
+def flow_by_owner(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
+) -> dict[int, dict]:
+    """`flow` per owner (the deal's owner now) over all open stages, in one query: {owner id: row}.
+
+    A rep's conversion counts each of their deals once per stage it entered in the period, as `flow`
+    does, and adds up the stages; their average and median days are over all their stays that ended.
+    """
+    stages = open_stages(pipeline) if stages is None else stages
+    return _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], "owner")
+
+
+def _flow_row(values: dict) -> dict:
+    row = {"entered": 0, "advanced": 0, "stays": 0, "average_days": None, "median_days": None, **values}
+    return {**row, "rate": _ratio(row["advanced"], row["entered"])}
+
+
+def _flow_grouped(
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stage_ids: list, key: str
+) -> dict[int, dict]:
+    if not stage_ids:
+        return {}
     try:
         moves_sql, params = _moves(stage_changes, pipeline, start, end).query.sql_with_params()
     except EmptyResultSet:  # a .none() scope
-        moves_sql = None
+        return {}
     grouped: dict[int, dict] = {}
-    if moves_sql is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*_flow_sql(moves_sql, params, start, end))
-            for part, stage, first, second, third in cursor.fetchall():
-                row = grouped.setdefault(stage, {})
-                if part == "entered":
-                    row |= {"entered": first, "advanced": second}
-                else:
-                    row |= {"stays": first, "average_days": _days(second), "median_days": _days(third)}
-    rows = []
-    for stage in open_stages(pipeline) if stages is None else stages:
-        row = {"entered": 0, "advanced": 0, "stays": 0, "average_days": None, "median_days": None}
-        row |= grouped.get(stage.pk, {})
-        rows.append({"stage": stage, **row, "rate": _ratio(row["advanced"], row["entered"])})
-    return rows
+    with connection.cursor() as cursor:
+        cursor.execute(*_flow_sql(moves_sql, params, start, end, stage_ids, key))
+        for part, group, first, second, third in cursor.fetchall():
+            row = grouped.setdefault(group, {})
+            if part == "entered":
+                row |= {"entered": int(first), "advanced": int(second)}
+            else:
+                row |= {"stays": first, "average_days": _days(second), "median_days": _days(third)}
+    return {group: _flow_row(values) for group, values in grouped.items()}
 
 
-def _flow_sql(moves_sql: str, params: tuple, start: date, end: date) -> tuple[str, list]:
-    """Both halves of `flow` over one materialised CTE of the moves, as rows (part, stage, a, b, c)."""
+def _flow_sql(moves_sql: str, params: tuple, start: date, end: date, stage_ids: list, key: str) -> tuple[str, list]:
+    """Both halves of `flow` over one materialised CTE of the moves (of open stages only), grouped by `key`
+    ("stage" or "owner"), as rows (part, key, a, b, c)."""
+    assert key in ("stage", "owner")  # a column name, never user input
     days = _days_between("left_at", "entered")
-    stays = f"SELECT stage, {days} AS days FROM moves WHERE left_at >= %s AND left_at < %s"  # noqa: S608
+    in_stages = f"stage IN ({', '.join(['%s'] * len(stage_ids))})"
+    stays = f"SELECT {key} AS k, {days} AS days FROM moves WHERE {in_stages} AND left_at >= %s AND left_at < %s"  # noqa: S608
     if connection.vendor == "postgresql":
         stays_sql = (
-            "SELECT 'stays', stage, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
-            f"FROM ({stays}) stays GROUP BY stage"
+            "SELECT 'stays', k, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
+            f"FROM ({stays}) stays GROUP BY k"
         )
-    else:  # no PERCENTILE_CONT: the middle one or two of each stage's sorted stays
+    else:  # no PERCENTILE_CONT: the middle one or two of each group's sorted stays
         ranked = (
-            "SELECT stage, days, ROW_NUMBER() OVER (PARTITION BY stage ORDER BY days) AS rn, "  # noqa: S608
-            f"COUNT(*) OVER (PARTITION BY stage) AS n FROM ({stays}) stays"
+            "SELECT k, days, ROW_NUMBER() OVER (PARTITION BY k ORDER BY days) AS rn, "  # noqa: S608
+            f"COUNT(*) OVER (PARTITION BY k) AS n FROM ({stays}) stays"
         )
         stays_sql = (
-            "SELECT 'stays', stage, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
-            f"FROM ({ranked}) ranked GROUP BY stage"
+            "SELECT 'stays', k, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
+            f"FROM ({ranked}) ranked GROUP BY k"
         )
+    # Each deal once per stage (its owner is the same on all its moves), then added up per `key`.
+    per_stage = (
+        "SELECT owner, stage, COUNT(DISTINCT deal) AS e, "  # noqa: S608
+        "COUNT(DISTINCT CASE WHEN later_order > stage_order THEN deal END) AS a "
+        f"FROM moves WHERE {in_stages} AND entered >= %s AND entered < %s GROUP BY owner, stage"
+    )
     # Only constants and Django's compiled SQL are joined here; every value is a parameter.
     sql = (
         f"WITH moves AS ({moves_sql}) "  # noqa: S608
-        "SELECT 'entered', stage, COUNT(DISTINCT deal), COUNT(DISTINCT CASE WHEN later_order > stage_order "
-        "THEN deal END), NULL FROM moves WHERE entered >= %s AND entered < %s GROUP BY stage "
+        f"SELECT 'entered', {key}, SUM(e), SUM(a), NULL FROM ({per_stage}) per_stage GROUP BY {key} "
         f"UNION ALL {stays_sql}"
     )
     # Raw SQL gets no field adaptation: SQLite compares datetimes as UTC text.
     bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in period_bounds(start, end)]
-    return sql, [*params, *bounds, *bounds]
+    return sql, [*params, *stage_ids, *bounds, *stage_ids, *bounds]
 
 
 def _days(value) -> Decimal | None:
@@ -298,8 +328,9 @@ def _person_name(first: str, last: str, username: str) -> str:
 def per_rep(
     opportunities: QuerySet[Opportunity], start: date, end: date, people: QuerySet[User] | None = None
 ) -> list[dict]:
-    """Per owner, in one grouped query: open count, amount, weighted; new in the period; won/lost in the period,
-    won amount, win rate and average cycle (days) of the wins.
+    """Per owner, in one grouped query: open count, amount, weighted; the weighted amount expected to close in
+    the period (forecast); new in the period; won/lost in the period, won amount, win rate, average won deal
+    size and average cycle (days) of the wins.
 
     `people`: the users the table starts from (one more query); the reps among them without a row (an empty
     funnel, 空杯) are listed with zeros, so an empty cup is seen rather than missing.
@@ -309,6 +340,7 @@ def per_rep(
         _between("closed_at", start, end),
         _between("created_at", start, end),
     )
+    expected = is_open & Q(expected_close_date__gte=start, expected_close_date__lte=end)
     rows = list(
         opportunities.filter(is_open | closed | created)
         .values("owner", "owner__username", "owner__first_name", "owner__last_name")
@@ -316,18 +348,20 @@ def per_rep(
             open_count=Count("id", filter=is_open),
             open_amount=Coalesce(Sum("amount", filter=is_open), ZERO),
             weighted=Coalesce(Sum(WEIGHTED_AMOUNT, filter=is_open), ZERO),
+            forecast_weighted=Coalesce(Sum(WEIGHTED_AMOUNT, filter=expected), ZERO),
             won=Count("id", filter=closed & CLOSED_WON),
             lost=Count("id", filter=closed & CLOSED_LOST),
             won_amount=Coalesce(Sum("amount", filter=closed & CLOSED_WON), ZERO),
             inflow=Count("id", filter=created),
             cycle=Avg(CYCLE, filter=closed & CLOSED_WON),
+            size=Avg("amount", filter=closed & CLOSED_WON),
         )
         .order_by("-weighted", "owner")
     )
     if people is not None:
         present = {row["owner"] for row in rows}
-        empty = {"open_count": 0, "open_amount": Decimal(0), "weighted": Decimal(0), "won": 0, "lost": 0,
-                 "won_amount": Decimal(0), "inflow": 0, "cycle": None}  # fmt: skip
+        empty = {"open_count": 0, "open_amount": Decimal(0), "weighted": Decimal(0), "forecast_weighted": Decimal(0),
+                 "won": 0, "lost": 0, "won_amount": Decimal(0), "inflow": 0, "cycle": None, "size": None}  # fmt: skip
         rows += [
             {"owner": pk, "owner__username": username, "owner__first_name": first, "owner__last_name": last, **empty}
             for pk, username, first, last in people.filter(role=Role.REP)
@@ -336,10 +370,11 @@ def per_rep(
         ]
     return [
         {
-            **{key: value for key, value in row.items() if key != "cycle"},
+            **{key: value for key, value in row.items() if key not in ("cycle", "size")},
             "name": _person_name(row["owner__first_name"], row["owner__last_name"], row["owner__username"]),
             "win_rate": _ratio(row["won"], row["won"] + row["lost"]),
             "cycle_days": _duration_days(row["cycle"]),
+            "deal_size": None if row["size"] is None else Decimal(row["size"]).quantize(Decimal("0.01")),
         }
         for row in rows
     ]

@@ -157,3 +157,12 @@ def test_no_link_opens_deals_outside_the_viewers_scope(client_for, world, team1,
             deals = client.get(url).context["rows"]
             assert {deal.owner.username for deal in deals} <= mine, (what, url)
             assert len(deals) == shown, what
+
+
+def test_each_reps_forecast_links_to_their_open_deals_closing_in_the_period(client_for, world):
+    client = client_for(world["manager"])
+    rows = {row["owner__username"]: row for row in client.get("/dashboard/", MARCH).context["reps"]}
+    # r1: A closes 20 March (B in April); r2: F closes 25 March; Proposal is 40 %, Qualified 10 %.
+    assert listed(client, rows["r1"]["urls"]["forecast"]) == ["A"]
+    assert listed(client, rows["r2"]["urls"]["forecast"]) == ["F"]
+    assert (rows["r1"]["forecast_weighted"], rows["r2"]["forecast_weighted"]) == (100, 1200)

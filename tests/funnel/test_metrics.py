@@ -193,3 +193,27 @@ def test_target_coverage_is_none_without_a_target_or_with_nothing_left(funnel, c
     make_target(team1, START, END, 4000, cast["admin"])
     met = metrics.target_coverage(Target.objects.all(), START, END, Decimal(4000), Decimal(400))
     assert (met["target"], met["remaining"], met["coverage"]) == (4000, 0, None)
+
+
+def test_flow_by_owner_adds_up_each_reps_stages(funnel, cast):
+    """r1: entered Qualified A B C (A, C moved on), Proposal A C (both), Negotiation A C (A): 7 and 5; stays
+    2, 2, 10 in Qualified, 5, 2, 2 in Proposal, 10 in Negotiation. r2: E entered Qualified (moved on) and
+    Proposal; stays E 4 and F 85 in Qualified (D's October moves are outside the period)."""
+    flows = metrics.flow_by_owner(StageChange.objects.all(), funnel, START, END)
+    figures = {owner: (row["entered"], row["advanced"], row["rate"], row["stays"], row["average_days"],
+                       row["median_days"]) for owner, row in flows.items()}  # fmt: skip
+    assert figures == {
+        cast["rep"].pk: (7, 5, Decimal("71.4"), 7, Decimal("4.7"), Decimal("2.0")),
+        cast["teammate"].pk: (2, 1, Decimal("50.0"), 2, Decimal("44.5"), Decimal("44.5")),
+    }
+    # The stages' totals are the reps' totals added up.
+    by_stage = metrics.flow(StageChange.objects.all(), funnel, START, END)
+    assert sum(row["entered"] for row in by_stage) == sum(row["entered"] for row in flows.values())
+
+
+def test_per_rep_forecast_and_deal_size(funnel, cast):
+    """Forecast: C (r1, Negotiation 80 % of 500, closes 28/11) and E (r2, 0); D closes in December.
+    Deal size: A 1000 won by r1, F 3000 by r2, in the period."""
+    rows = {row["owner"]: row for row in metrics.per_rep(Opportunity.objects.all(), START, END)}
+    assert (rows[cast["rep"].pk]["forecast_weighted"], rows[cast["rep"].pk]["deal_size"]) == (400, Decimal(1000))
+    assert (rows[cast["teammate"].pk]["forecast_weighted"], rows[cast["teammate"].pk]["deal_size"]) == (0, 3000)
