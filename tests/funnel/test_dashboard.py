@@ -317,3 +317,32 @@ def test_alerts_panel_names_the_team_of_a_team_alert(client_for, cast, pipeline,
     row = response.content.decode().split('data-testid="dashboard-alert"')[1].split("</li>")[0]
     assert "Stage “Proposal”" in row and f"· {team1.name}</span>" in row
     assert str(cast["manager"]) not in row
+
+
+def test_every_table_row_has_as_many_cells_as_its_header(client_for, deals):
+    """A column added to a header but not to its rows (or to the wrong table) shifts every figure under it."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.row = [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr" and self.tables:
+                self.row = 0
+            elif tag in ("td", "th") and self.row is not None:
+                self.row += 1
+
+        def handle_endtag(self, tag):
+            if tag == "tr" and self.row is not None:
+                self.tables[-1].append(self.row)
+                self.row = None
+
+    parser = Tables()
+    parser.feed(client_for(deals["manager"]).get("/dashboard/").content.decode())
+    assert len(parser.tables) >= 5
+    for widths in parser.tables:
+        assert len(set(widths)) == 1, widths
