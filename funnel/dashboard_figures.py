@@ -107,29 +107,24 @@ def compute(scope: FigureScope, stages: list[Stage]) -> dict:
 
 def _compute(scope: FigureScope, stages: list[Stage]) -> dict:
     deals, changes = scope.opportunities(), scope.changes()
+    by_stage_flow, by_owner_flow = metrics.flows(changes, scope.pipeline, scope.start, scope.end, stages)
     by_stage = metrics.funnel_by_stage(deals, scope.pipeline, stages)
     return {
         "by_stage": by_stage,
         "inflow": metrics.inflow_by_week(deals, scope.start, scope.end),
-        "flow": metrics.flow(changes, scope.pipeline, scope.start, scope.end, stages),
+        "flow": by_stage_flow,
         "outcomes": metrics.outcomes(deals, scope.start, scope.end),
         "forecast": metrics.forecast(deals, scope.start, scope.end),
         "sources": metrics.by_source(deals, scope.start, scope.end),
-        "reps": rep_rows(deals, changes, scope.pipeline, scope.start, scope.end, stages, scope.people()),
+        "reps": rep_rows(deals, scope.start, scope.end, scope.people(), by_owner_flow),
     }
 
 
 def rep_rows(
-    deals: QuerySet[Opportunity],
-    changes: QuerySet[StageChange],
-    pipeline: Pipeline,
-    start: date,
-    end: date,
-    stages: list[Stage],
-    people: QuerySet[User],
+    deals: QuerySet[Opportunity], start: date, end: date, people: QuerySet[User], flows: dict[int, dict]
 ) -> list[dict]:
-    """metrics.per_rep with each rep's flow beside it (flow_*: stage conversion, days in stage): two queries."""
-    flows = metrics.flow_by_owner(changes, pipeline, start, end, stages)
+    """metrics.per_rep with each rep's flow beside it (flow_*: stage conversion, days in stage) from `flows`
+    (metrics.flow_by_owner or metrics.flows)."""
     none = {"entered": 0, "advanced": 0, "rate": None, "stays": 0, "average_days": None, "median_days": None}
     return [
         {**row, **{f"flow_{key}": value for key, value in flows.get(row["owner"], none).items()}}

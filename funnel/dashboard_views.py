@@ -108,9 +108,8 @@ def _figure_scope(request: HttpRequest, scope: Scope) -> dashboard_figures.Figur
 
 def _reps(scope: Scope, stages: list) -> list[dict]:
     """The per-rep rows, live, in the order of the allow-listed ?sort= (rows are reps, not deals)."""
-    rows = dashboard_figures.rep_rows(
-        scope.opportunities, scope.changes, scope.pipeline, scope.start, scope.end, stages, scope.people
-    )
+    flows = metrics.flow_by_owner(scope.changes, scope.pipeline, scope.start, scope.end, stages)
+    rows = dashboard_figures.rep_rows(scope.opportunities, scope.start, scope.end, scope.people, flows)
     return _sorted_reps(scope, rows)
 
 

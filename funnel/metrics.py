@@ -169,9 +169,7 @@ def flow(
     - time in stage: average and median days over the stays that ended in the period. A stay runs from
       one change to the opportunity's next; open stays (the deal is still there) are not counted.
     """
-    stages = open_stages(pipeline) if stages is None else stages
-    grouped = _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], "stage")
-    return [{"stage": stage, **grouped.get(stage.pk, _flow_row({}))} for stage in stages]
+    return flows(stage_changes, pipeline, start, end, stages)[0]
 
 
 def flow_by_owner(
@@ -182,8 +180,23 @@ def flow_by_owner(
     A rep's conversion counts each of their deals once per stage it entered in the period, as `flow`
     does, and adds up the stages; their average and median days are over all their stays that ended.
     """
+    return flows(stage_changes, pipeline, start, end, stages, keys=("owner",))[1]
+
+
+def flows(
+    stage_changes: QuerySet[StageChange],
+    pipeline: Pipeline,
+    start: date,
+    end: date,
+    stages: list | None = None,
+    keys: tuple[str, ...] = ("stage", "owner"),
+) -> tuple[list[dict], dict[int, dict]]:
+    """`flow` and `flow_by_owner` from one pass over the moves (the window functions run once): the rows
+    per stage, and the rows per owner (each empty unless its key is in `keys`)."""
     stages = open_stages(pipeline) if stages is None else stages
-    return _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], "owner")
+    grouped = _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], keys)
+    by_stage = grouped.get("stage", {})
+    return [{"stage": stage, **by_stage.get(stage.pk, _flow_row({}))} for stage in stages], grouped.get("owner", {})
 
 
 def _flow_row(values: dict) -> dict:
@@ -192,62 +205,65 @@ def _flow_row(values: dict) -> dict:
 
 
 def _flow_grouped(
-    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stage_ids: list, key: str
-) -> dict[int, dict]:
+    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stage_ids: list, keys: tuple
+) -> dict[str, dict[int, dict]]:
     if not stage_ids:
         return {}
     try:
         moves_sql, params = _moves(stage_changes, pipeline, start, end).query.sql_with_params()
     except EmptyResultSet:  # a .none() scope
         return {}
-    grouped: dict[int, dict] = {}
+    grouped: dict[str, dict[int, dict]] = {key: {} for key in keys}
     with connection.cursor() as cursor:
-        cursor.execute(*_flow_sql(moves_sql, params, start, end, stage_ids, key))
-        for part, group, first, second, third in cursor.fetchall():
-            row = grouped.setdefault(group, {})
+        cursor.execute(*_flow_sql(moves_sql, params, start, end, stage_ids, keys))
+        for key, part, group, first, second, third in cursor.fetchall():
+            row = grouped[key].setdefault(group, {})
             if part == "entered":
                 row |= {"entered": int(first), "advanced": int(second)}
             else:
                 row |= {"stays": first, "average_days": _days(second), "median_days": _days(third)}
-    return {group: _flow_row(values) for group, values in grouped.items()}
+    return {key: {group: _flow_row(values) for group, values in rows.items()} for key, rows in grouped.items()}
 
 
-def _flow_sql(moves_sql: str, params: tuple, start: date, end: date, stage_ids: list, key: str) -> tuple[str, list]:
-    """Both halves of `flow` over one materialised CTE of the moves (of open stages only), grouped by `key`
-    ("stage" or "owner"), as rows (part, key, a, b, c)."""
-    assert key in ("stage", "owner")  # a column name, never user input
-    days = _days_between("left_at", "entered")
+def _flow_sql(moves_sql: str, params: tuple, start: date, end: date, stage_ids: list, keys: tuple) -> tuple[str, list]:
+    """Both halves of `flow` over one materialised CTE of the moves (of open stages only), grouped by each of
+    `keys` ("stage", "owner"), as rows (key, part, group, a, b, c)."""
+    assert set(keys) <= {"stage", "owner"}  # column names, never user input
     in_stages = f"stage IN ({', '.join(['%s'] * len(stage_ids))})"
-    stays = f"SELECT {key} AS k, {days} AS days FROM moves WHERE {in_stages} AND left_at >= %s AND left_at < %s"  # noqa: S608
-    if connection.vendor == "postgresql":
-        stays_sql = (
-            "SELECT 'stays', k, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
-            f"FROM ({stays}) stays GROUP BY k"
-        )
-    else:  # no PERCENTILE_CONT: the middle one or two of each group's sorted stays
-        ranked = (
-            "SELECT k, days, ROW_NUMBER() OVER (PARTITION BY k ORDER BY days) AS rn, "  # noqa: S608
-            f"COUNT(*) OVER (PARTITION BY k) AS n FROM ({stays}) stays"
-        )
-        stays_sql = (
-            "SELECT 'stays', k, COUNT(*), AVG(days), AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) "  # noqa: S608
-            f"FROM ({ranked}) ranked GROUP BY k"
-        )
-    # Each deal once per stage (its owner is the same on all its moves), then added up per `key`.
+    bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in period_bounds(start, end)]
+    # Each deal once per stage (its owner is the same on all its moves), then added up per key.
     per_stage = (
         "SELECT owner, stage, COUNT(DISTINCT deal) AS e, "  # noqa: S608
         "COUNT(DISTINCT CASE WHEN later_order > stage_order THEN deal END) AS a "
         f"FROM moves WHERE {in_stages} AND entered >= %s AND entered < %s GROUP BY owner, stage"
     )
-    # Only constants and Django's compiled SQL are joined here; every value is a parameter.
-    sql = (
-        f"WITH moves AS ({moves_sql}) "  # noqa: S608
-        f"SELECT 'entered', {key}, SUM(e), SUM(a), NULL FROM ({per_stage}) per_stage GROUP BY {key} "
-        f"UNION ALL {stays_sql}"
-    )
-    # Raw SQL gets no field adaptation: SQLite compares datetimes as UTC text.
-    bounds = [connection.ops.adapt_datetimefield_value(moment) for moment in period_bounds(start, end)]
-    return sql, [*params, *stage_ids, *bounds, *stage_ids, *bounds]
+    days = _days_between("left_at", "entered")
+    parts, part_params = [], []
+    for key in keys:
+        stays = f"SELECT {key} AS k, {days} AS days FROM moves WHERE {in_stages} AND left_at >= %s AND left_at < %s"  # noqa: S608
+        if connection.vendor == "postgresql":
+            stays_sql = (
+                f"SELECT '{key}', 'stays', k, COUNT(*), AVG(days), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY days) "  # noqa: S608
+                f"FROM ({stays}) stays GROUP BY k"
+            )
+        else:  # no PERCENTILE_CONT: the middle one or two of each group's sorted stays
+            ranked = (
+                "SELECT k, days, ROW_NUMBER() OVER (PARTITION BY k ORDER BY days) AS rn, "  # noqa: S608
+                f"COUNT(*) OVER (PARTITION BY k) AS n FROM ({stays}) stays"
+            )
+            stays_sql = (
+                f"SELECT '{key}', 'stays', k, COUNT(*), AVG(days), "  # noqa: S608
+                f"AVG(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days END) FROM ({ranked}) ranked GROUP BY k"
+            )
+        parts += [
+            f"SELECT '{key}', 'entered', {key}, SUM(e), SUM(a), NULL FROM ({per_stage}) per_stage GROUP BY {key}",  # noqa: S608
+            stays_sql,
+        ]
+        part_params += [*stage_ids, *bounds, *stage_ids, *bounds]
+    # Only constants and Django's compiled SQL are joined here; every value is a parameter. Raw SQL gets no
+    # field adaptation: SQLite compares datetimes as UTC text (bounds above).
+    sql = f"WITH moves AS ({moves_sql}) " + " UNION ALL ".join(parts)  # noqa: S608
+    return sql, [*params, *part_params]
 
 
 def _days(value) -> Decimal | None:
