@@ -33,7 +33,9 @@ DECIMALS = {
     "deal_size", "open_amount", "conversion", "forecast_weighted", "flow_rate", "flow_average_days",
     "flow_median_days",
 }  # fmt: skip
-SUMMARY_PERIODS = ("90d", "month", "quarter")  # the named periods a job keeps summaries of
+# The job keeps each manager's and admin's default period ready; other periods and filters are computed
+# on their first read, then kept fresh while they are read (a summary costs up to seconds at 1M deals).
+SUMMARY_PERIODS = ("90d",)
 # A read is noted at most every READ_MARK_EVERY (a write per page view would be wasted); the job keeps
 # refreshing what was read in the last READ_RECENTLY (so a burst of one-off filters costs it little for
 # long), and deletes what nobody has read for DROP_UNREAD.
@@ -216,7 +218,7 @@ def _viewers() -> QuerySet[User]:
 def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
     """Recomputes every summary read in the last READ_RECENTLY, and each manager's and admin's default views.
 
-    The default views: everything the user may see in each active pipeline over each named period
+    The default views: everything the user may see in each active pipeline over the default period
     (SUMMARY_PERIODS, in the user's own time zone, as their page asks), plus each team an admin may
     filter to. Summaries nobody has read for DROP_UNREAD are deleted. Returns counts of refreshed and
     deleted summaries.

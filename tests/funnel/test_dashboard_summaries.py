@@ -119,15 +119,15 @@ def test_moving_a_rep_to_another_team_changes_the_scope_and_so_the_summary(clien
     assert DashboardSummary.objects.count() == 2
 
 
-A_THURSDAY = "2026-11-19 12:00 +00:00"  # the last 90 days, this month and this quarter all start on different days
+A_THURSDAY = "2026-11-19 12:00 +00:00"
 
 
 @time_machine.travel(A_THURSDAY, tick=False)
 def test_the_job_prepares_every_managers_and_admins_default_views(deals, pipeline):
     counts = dashboard_figures.refresh_summaries()
-    # Per named period (3): the organisation, and each team (teams 1 and 2; each manager's own view is
-    # the team's); a rep's figures are live and never summarised.
-    assert counts == {"refreshed": 9, "deleted": 0}
+    # For the default period: the organisation, and each team (teams 1 and 2; each manager's own view is
+    # the team's); a rep's figures are summarised when read, not ahead.
+    assert counts == {"refreshed": 3, "deleted": 0}
     today = timezone.localdate()
     manager_scope = scope_of(deals["manager"], pipeline)
     assert DashboardSummary.objects.filter(key=manager_scope.key, end=today).exists()
@@ -139,19 +139,19 @@ def test_the_job_refreshes_what_was_read_and_drops_what_nobody_reads(client_for,
     client = client_for(deals["manager"])
     client.get("/dashboard/", {"period": "custom", "start": "2026-01-01", "end": "2026-01-31"})
     custom = DashboardSummary.objects.get(start=date(2026, 1, 1))
-    assert dashboard_figures.refresh_summaries()["refreshed"] == 10
+    assert dashboard_figures.refresh_summaries()["refreshed"] == 4
     custom.refresh_from_db()
     assert custom.computed_at > custom.read_at
     DashboardSummary.objects.update(read_at=None, computed_at=timezone.now() - timedelta(days=3))
     counts = dashboard_figures.refresh_summaries()
-    assert counts == {"refreshed": 9, "deleted": 1}
+    assert counts == {"refreshed": 3, "deleted": 1}
     assert not DashboardSummary.objects.filter(start=date(2026, 1, 1)).exists()
 
 
 @time_machine.travel(A_THURSDAY, tick=False)
 def test_the_refresh_command_prints_what_it_did(deals, capsys):
     call_command("refresh_dashboards")
-    assert "9 dashboard summaries refreshed, 0 unread ones deleted" in capsys.readouterr().out
+    assert "3 dashboard summaries refreshed, 0 unread ones deleted" in capsys.readouterr().out
 
 
 def test_a_summary_of_stages_since_changed_is_not_used(client_for, deals, pipeline):
@@ -184,7 +184,7 @@ def test_a_summary_last_read_hours_ago_is_kept_but_no_longer_refreshed(client_fo
     client_for(deals["manager"]).get("/dashboard/", {"period": "custom", "start": "2026-01-01", "end": "2026-01-31"})
     custom = DashboardSummary.objects.get(start=date(2026, 1, 1))
     DashboardSummary.objects.filter(pk=custom.pk).update(read_at=timezone.now() - timedelta(hours=3))
-    assert dashboard_figures.refresh_summaries() == {"refreshed": 9, "deleted": 0}
+    assert dashboard_figures.refresh_summaries() == {"refreshed": 3, "deleted": 0}
     assert DashboardSummary.objects.get(pk=custom.pk).computed_at == custom.computed_at
 
 
@@ -193,8 +193,8 @@ def test_the_task_refreshes_the_summaries_and_beat_runs_it_every_ten_minutes(dea
     from config.celery import app
     from funnel.tasks import refresh_dashboard_summaries_task
 
-    assert refresh_dashboard_summaries_task.apply().get() == {"refreshed": 9, "deleted": 0}
-    assert DashboardSummary.objects.count() == 9
+    assert refresh_dashboard_summaries_task.apply().get() == {"refreshed": 3, "deleted": 0}
+    assert DashboardSummary.objects.count() == 3
     entry = app.conf.beat_schedule["refresh-dashboards"]
     assert entry["task"] == refresh_dashboard_summaries_task.name
     assert entry["schedule"].minute == set(range(0, 60, 10))
