@@ -17,14 +17,6 @@ THURSDAY = date(2026, 11, 26)
 DEADLINE = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def shanghai_rep(rep):
-    rep.time_zone = "Asia/Shanghai"
-    rep.date_joined = datetime(2026, 1, 5, tzinfo=UTC)
-    rep.save()
-    return rep
-
-
 def submitted(rep, day: date) -> DailyLog:
     return DailyLog.objects.create(rep=rep, date=day, submitted_at=datetime(2026, 11, 20, tzinfo=UTC))
 

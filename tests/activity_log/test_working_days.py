@@ -15,14 +15,6 @@ pytestmark = pytest.mark.django_db
 MONDAY_AFTERNOON = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def shanghai_rep(rep):
-    rep.time_zone = "Asia/Shanghai"
-    rep.date_joined = datetime(2026, 1, 5, tzinfo=UTC)
-    rep.save()
-    return rep
-
-
 def working(*days: int) -> None:
     HealthSettings.objects.update_or_create(pk=1, defaults={"working_days": list(days)})
 
