@@ -61,7 +61,7 @@ def _scope(request: HttpRequest) -> Scope:
 
 def _alerts(request: HttpRequest, scope: Scope) -> dict:
     """The alerts needing attention among those the user may see, narrowed by the filter's team and rep:
-    the ten most severe, newest first (one query), and how many more there are, counted up to
+    the ten most severe, newest first (see _most_severe), and how many more there are, counted up to
     ALERTS_COUNTED (one count: a million open alerts need not be counted to say "over 1,000")."""
     alerts = Alert.objects.visible_to(request.user).needing_attention(timezone.now())
     values, inbox = scope.filters.values, reverse("funnel:alert_list")
