@@ -163,7 +163,6 @@ def store(scope: FigureScope, stages: list[Stage], computed: dict, *, computed_a
         start=scope.start,
         end=scope.end,
         time_zone=scope.time_zone,
-        owner_count=len(scope.owner_ids),
         owner_ids=list(scope.owner_ids),
         people_ids=list(scope.people_ids),
         figures=json.loads(payload),

@@ -71,13 +71,6 @@ def funnel_by_stage(
     ]
 
 
-def funnel_by_owner(opportunities: QuerySet[Opportunity]) -> list[dict]:
-    """Open count, amount and weighted amount per owner, largest weighted pipeline first."""
-    rows = list(opportunities.open().values("owner").annotate(**TOTALS).order_by("-weighted", "owner"))
-    owners = User.objects.in_bulk([row["owner"] for row in rows])
-    return [{**row, "owner": owners[row["owner"]]} for row in rows]
-
-
 # --- dashboard figures over a period ------------------------------------------------------------
 # A period is two dates, both included, in the reader's time zone. Every function below is one
 # GROUP BY (or one aggregate) over a queryset the caller has already scoped with visible_to().
@@ -111,23 +104,6 @@ def inflow_by_week(opportunities: QuerySet[Opportunity], start: date, end: date)
     monday = start - timedelta(days=start.weekday())
     weeks = [monday + timedelta(weeks=n) for n in range((end - monday).days // 7 + 1)]
     return [{"week": week, "count": counts.get(week, 0)} for week in weeks]
-
-
-def conversion(
-    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
-) -> list[dict]:
-    """Per open stage: opportunities that entered it in the period, how many of those went on to a later
-    stage, and the rate (the conversion half of `flow`)."""
-    keys = ("stage", "entered", "advanced", "rate")
-    return [{key: row[key] for key in keys} for row in flow(stage_changes, pipeline, start, end, stages)]
-
-
-def time_in_stage(
-    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
-) -> list[dict]:
-    """Per open stage: the stays that ended in the period, their average and median days (half of `flow`)."""
-    keys = ("stage", "stays", "average_days", "median_days")
-    return [{key: row[key] for key in keys} for row in flow(stage_changes, pipeline, start, end, stages)]
 
 
 def _days_between(later: str, earlier: str) -> str:
@@ -298,21 +274,6 @@ def outcomes(opportunities: QuerySet[Opportunity], start: date, end: date) -> di
         "cycle_days": _duration_days(cycle_days),
         "deal_size": None if figures["deal_size"] is None else Decimal(figures["deal_size"]).quantize(Decimal("0.01")),
     }
-
-
-def win_rate(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
-    """Won ÷ (won + lost) among the deals closed in the period, in %; None if none closed."""
-    return outcomes(opportunities, start, end)["win_rate"]
-
-
-def average_cycle_days(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
-    """Average days from creation to a win, over the deals won in the period."""
-    return outcomes(opportunities, start, end)["cycle_days"]
-
-
-def average_deal_size(opportunities: QuerySet[Opportunity], start: date, end: date) -> Decimal | None:
-    """Average amount of the deals won in the period."""
-    return outcomes(opportunities, start, end)["deal_size"]
 
 
 def forecast(opportunities: QuerySet[Opportunity], start: date, end: date) -> dict:

@@ -539,7 +539,6 @@ class DashboardSummary(models.Model):
     start = models.DateField(_("from"))
     end = models.DateField(_("to"))
     time_zone = models.CharField(_("time zone"), max_length=64)
-    owner_count = models.PositiveIntegerField(_("owners"))
     owner_ids = models.JSONField(_("owners"), default=list)
     people_ids = models.JSONField(_("people"), default=list)
     figures = models.JSONField(_("figures"), default=dict)
@@ -552,4 +551,4 @@ class DashboardSummary(models.Model):
         indexes = [models.Index(fields=["read_at"], name="dashsummary_read")]
 
     def __str__(self) -> str:
-        return f"{self.pipeline} {self.start}–{self.end} ({self.owner_count})"
+        return f"{self.pipeline} {self.start}–{self.end} ({len(self.owner_ids)})"
