@@ -13,7 +13,8 @@ from playwright.sync_api import Page, expect
 from tests.factories import OpportunityFactory
 
 PHONE_375 = {"width": 375, "height": 812}
-FUNNEL_BARS = "() => Chart.getChart(document.getElementById('funnel-chart'))?.data.datasets[0].data"
+# window.Chart: the vendored script may not have run yet when the test first asks.
+FUNNEL_BARS = "() => window.Chart?.getChart(document.getElementById('funnel-chart'))?.data.datasets[0].data"
 
 
 @pytest.fixture

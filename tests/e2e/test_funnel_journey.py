@@ -9,7 +9,11 @@ from playwright.sync_api import Locator, Page, expect
 
 from funnel.models import Account, Opportunity, Stage, StageChange
 
-BOARD_BOUND = "() => [...document.querySelectorAll('#board .board-cards')].every((list) => Sortable.get(list))"
+# The script may not have run yet when the page has loaded (it is deferred): no Sortable yet means "not bound".
+BOARD_BOUND = (
+    "() => !!window.Sortable"
+    " && [...document.querySelectorAll('#board .board-cards')].every((list) => Sortable.get(list))"
+)
 
 
 def stages_by_name(pipeline) -> dict[str, Stage]:
