@@ -4,6 +4,7 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from reps.forms import PersonChoiceField
 from reps.models import Role, User
 
 from .account_services import account_duplicates
@@ -21,7 +22,7 @@ def _squeeze(value: str) -> str:
 class AccountForm(forms.ModelForm):
     """Owner choices are the active users within the editor's view; a rep's customers are always their own."""
 
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), empty_label=None)
+    owner = PersonChoiceField(label=_("Owner"), queryset=User.objects.none(), empty_label=None)
     website = forms.URLField(
         label=_("Website"), required=False, max_length=200, assume_scheme="https", widget=forms.URLInput()
     )

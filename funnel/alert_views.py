@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.widgets import FastSelect
+from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
 from . import alert_services
@@ -38,9 +39,7 @@ class AlertFilterForm(forms.Form):
         label=gettext_lazy("Kind"), choices=[("", gettext_lazy("All kinds")), *AlertKind.choices], required=False
     )
     state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATES, required=False)
-    rep = forms.ModelChoiceField(
-        label=gettext_lazy("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect
-    )
+    rep = PersonChoiceField(label=gettext_lazy("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
     team = forms.ModelChoiceField(
         label=gettext_lazy("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect
     )

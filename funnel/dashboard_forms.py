@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from config.widgets import FastSelect
+from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
 from .filters import owner_choices, team_choices
@@ -56,7 +57,7 @@ def period_dates(period: str, today: date) -> tuple[date, date]:
 
 class DashboardFilterForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
-    owner = forms.ModelChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    owner = PersonChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
     pipeline = forms.ModelChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.widgets import FastSelect
+from reps.forms import PersonChoiceField
 from reps.models import Team, User
 
 from . import health
@@ -109,7 +110,7 @@ class OpportunityFilterForm(forms.Form):
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    owner = PersonChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
     source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from config.widgets import FastSelect
+from reps.forms import PersonChoiceField
 from reps.models import User
 
 from .filters import owner_choices
@@ -58,7 +59,7 @@ class OpportunityForm(ChecklistMixin, forms.ModelForm):
         self.fields["contact"].queryset = Contact.objects.visible_to(user).select_related("account")
         self.fields["source"].queryset = Source.objects.filter(is_active=True)
         if self.instance.pk is None:
-            self.fields["owner"] = forms.ModelChoiceField(label=_("Owner"), queryset=owner_choices(user), initial=user)
+            self.fields["owner"] = PersonChoiceField(label=_("Owner"), queryset=owner_choices(user), initial=user)
             default = open_stages().filter(pipeline__is_default=True).order_by("order").first()
             self.fields["stage"] = StageChoiceField(label=_("Stage"), queryset=open_stages(), initial=default)
             self.add_checklist(self._chosen_stage() or default)
@@ -141,7 +142,7 @@ class ReopenForm(ChecklistMixin, forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = forms.ModelChoiceField(label=_("New owner"), queryset=User.objects.none())
+    owner = PersonChoiceField(label=_("New owner"), queryset=User.objects.none())
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, opportunity: Opportunity, user: User, **kwargs):
@@ -155,9 +156,7 @@ class BulkForm(forms.Form):
 
     ACTIONS = [("reassign", _("Reassign to")), ("move", _("Move to stage"))]
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, widget=FastSelect)
-    owner = forms.ModelChoiceField(
-        label=_("New owner"), queryset=User.objects.none(), required=False, widget=FastSelect
-    )
+    owner = PersonChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
     stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
     pick = forms.MultipleChoiceField(required=True, error_messages={"required": _("Select at least one opportunity.")})
 

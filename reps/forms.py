@@ -2,9 +2,32 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
-from .models import User
+from .models import User, person_name
+
+
+class _NameChoices(ModelChoiceIterator):
+    """(id, name) pairs read as values: no User instance per option, for owner lists of hundreds of people."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, first_name, last_name, username in self.queryset.values_list(
+            "pk", "first_name", "last_name", "username"
+        ):
+            yield (pk, person_name(first_name, last_name, username))
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField over users whose options show str(user) without loading each user.
+
+    Validation is ModelChoiceField's (the chosen id must be in the queryset); only the listing is lighter.
+    """
+
+    iterator = _NameChoices
+
 
 # Common zones first, so a rep on a phone does not scroll through 600 names.
 COMMON_TIME_ZONES = [

@@ -109,6 +109,11 @@ class Territory(models.Model):
         return self.name
 
 
+def person_name(first_name: str, last_name: str, username: str) -> str:
+    """How a person is named everywhere: the full name (as AbstractUser.get_full_name), else the username."""
+    return f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.REP)
     team = models.ForeignKey(
@@ -130,7 +135,7 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return person_name(self.first_name, self.last_name, self.username)
 
     @property
     def is_admin(self) -> bool:
