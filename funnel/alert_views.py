@@ -6,7 +6,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,10 +21,14 @@ from reps.models import Role, Team, User
 
 from . import alert_services
 from .context_processors import forget_alert_count
-from .filters import owner_choices, team_choices
+from .filters import Sort, keyset_page, owner_choices, team_choices
 from .models import Alert, AlertKind
 
 PAGE_SIZE = 25
+COUNT_CAP = 10_000  # beyond this the inbox says "over 10,000": counting a million open alerts says no more
+# The inbox's two orders, paged by keyset (funnel.filters.keyset_page); not offered as choices, so no labels.
+NEWEST_FIRST = Sort("", "first_seen", True)
+RECENTLY_RESOLVED = Sort("", "resolved_at", True)
 
 
 class AlertFilterForm(forms.Form):
@@ -57,7 +60,7 @@ class AlertFilterForm(forms.Form):
         or forecast (addressed to its manager) and its members'. The filters only narrow `alerts`, which the
         caller has already limited with visible_to.
         """
-        values = self.cleaned_data if self.is_valid() else {}
+        values = self.values
         if values.get("kind"):
             alerts = alerts.filter(kind=values["kind"])
         if values.get("rep"):
@@ -68,7 +71,17 @@ class AlertFilterForm(forms.Form):
         if state == "resolved":
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
         attention = alerts.needing_attention(now)
-        return attention if state == "open" else alerts.open().exclude(pk__in=attention.values("pk"))
+        chosen = attention if state == "open" else alerts.open().exclude(pk__in=attention.values("pk"))
+        return chosen.order_by("-first_seen", "-id")
+
+    @property
+    def values(self) -> dict:
+        return self.cleaned_data if self.is_valid() else {}
+
+    @property
+    def ordering(self) -> Sort:
+        """The order apply() returns, for the keyset pages: newest first, or most recently resolved."""
+        return RECENTLY_RESOLVED if self.values.get("state") == "resolved" else NEWEST_FIRST
 
 
 class AcknowledgeForm(forms.Form):
@@ -115,14 +128,19 @@ def subject_url(alert: Alert, viewer: User) -> str:
 def alert_list(request: HttpRequest) -> HttpResponse:
     filters, now = AlertFilterForm(request.GET, user=request.user), timezone.now()
     alerts = filters.apply(Alert.objects.visible_to(request.user), now)
-    alerts = alerts.select_related("rep", "opportunity", "stage", "team", "pipeline", "acknowledged_by")
-    page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
+    related = alerts.select_related("rep", "opportunity", "stage", "team", "pipeline", "acknowledged_by")
+    cursor = request.GET.get("after", "")
+    page, next_cursor = keyset_page(related, cursor, filters.ordering, PAGE_SIZE)
+    counted = alerts.order_by()[: COUNT_CAP + 1].count()
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop("after", None)
     context = {
         "filters": filters,
-        "page": page,
         "rows": [(alert, subject_url(alert, request.user)) for alert in page],
+        "count": min(counted, COUNT_CAP),
+        "count_capped": counted > COUNT_CAP,
+        "next_cursor": next_cursor,
+        "is_first_page": not cursor,
         "querystring": query.urlencode(),
         "may_acknowledge": request.user.role != Role.REP,
         "snooze_form": SnoozeForm(),

@@ -13,7 +13,9 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import DateField, Q, QuerySet, Value
+from django.core.exceptions import ValidationError
+from django.db.models import DateField, F, Field, Model, Q, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Coalesce
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
@@ -215,27 +217,38 @@ def _encode(value) -> object:
     return value
 
 
-def cursor_for(row: Opportunity, sort: Sort) -> str:
+def cursor_for(row: Model, sort: Sort) -> str:
     raw = json.dumps([_encode(getattr(row, sort.key)), row.pk])
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
-def after_cursor(opportunities: QuerySet[Opportunity], cursor: str, sort: Sort) -> QuerySet[Opportunity]:
-    """Rows after the cursor in the sort order; a malformed cursor means the first page."""
+def after_cursor(rows: QuerySet, cursor: str, sort: Sort) -> QuerySet:
+    """Rows after the cursor in the sort order (then by id, the same way); a malformed cursor means the first
+    page. Any queryset ordered by (sort.key, pk) in sort's direction: deals, alerts.
+
+    One row comparison, (key, id) < (value, pk), which PostgreSQL starts an index scan from: rows of one scan
+    share a first_seen, so "key < value OR (key = value AND id < pk)" walked every tie from the top.
+    """
     try:
         value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        pk = int(pk)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        return opportunities
-    op = "lt" if sort.descending else "gt"
-    return opportunities.filter(Q(**{f"{sort.key}__{op}": value}) | Q(**{sort.key: value, f"pk__{op}": pk}))
+        value, pk = _sort_field(rows, sort.key).to_python(value), int(pk)
+    except (ValueError, TypeError, ValidationError, binascii.Error):  # JSONDecodeError is a ValueError
+        return rows
+    after = TupleLessThan if sort.descending else TupleGreaterThan
+    return rows.filter(after(Tuple(F(sort.key), F("pk")), (value, pk)))
 
 
-def keyset_page(opportunities: QuerySet[Opportunity], cursor: str, sort: Sort, size: int) -> tuple[list, str | None]:
+def _sort_field(rows: QuerySet, key: str) -> Field:
+    """The model field or annotation a queryset is sorted on, to read a cursor's value as that type."""
+    annotation = rows.query.annotations.get(key)
+    return annotation.output_field if annotation is not None else rows.model._meta.get_field(key)
+
+
+def keyset_page(rows: QuerySet, cursor: str, sort: Sort, size: int) -> tuple[list, str | None]:
     """One page of rows and the cursor of the next page (None on the last page)."""
     if cursor:
-        opportunities = after_cursor(opportunities, cursor, sort)
-    rows = list(opportunities[: size + 1])
-    if len(rows) > size:
-        return rows[:size], cursor_for(rows[size - 1], sort)
-    return rows, None
+        rows = after_cursor(rows, cursor, sort)
+    page = list(rows[: size + 1])
+    if len(page) > size:
+        return page[:size], cursor_for(page[size - 1], sort)
+    return page, None
