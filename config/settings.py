@@ -142,6 +142,7 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Authentication, passwords, sessions ----------------------------------------
 AUTH_USER_MODEL = "reps.User"
+AUTHENTICATION_BACKENDS = ["reps.backends.ModelBackendWithTeam"]
 LOGIN_URL = "reps:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "reps:login"

@@ -174,16 +174,16 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     client = client_for(cast["manager"])
     client.get("/dashboard/")  # computes the team's figures and stores their summary
     # session, user, default pipeline, its open stages, the owners in view, their summary, targets; rendering:
-    # team (navbar), the filter's choices (team, rep, pipeline, source); the alerts panel (list, count);
+    # the filter's choices (team, rep, pipeline, source); the alerts panel (list, count);
     # session save (3)
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         assert client.get("/dashboard/").status_code == 200
     # The first view of a scope computes its figures: one query per figure (funnel, inflow, flow, outcomes,
     # forecast, by source, per rep and its people; the flow per stage and per rep is one query) instead of the
     # summary's, then stores them.
     client = client_for(cast["rep"])
     client.get("/")  # the session's first page also counts the nav's alerts
-    with django_assert_num_queries(25):
+    with django_assert_num_queries(24):
         assert client.get("/dashboard/").status_code == 200
 
 
