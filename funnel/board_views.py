@@ -9,15 +9,15 @@ from django.views.decorators.http import require_POST
 
 from . import health, metrics, services
 from .access import get_opportunity_for_user
-from .filters import OpportunityFilterForm
-from .models import Opportunity, Pipeline, Stage, StageKind
+from .filters import OpportunityFilterForm, pipeline_in_view
+from .models import Opportunity, Stage, StageKind
 
 CARDS_PER_COLUMN = 50
 
 
 def _board_context(request: HttpRequest, data) -> dict:
     filters = OpportunityFilterForm(data, user=request.user)
-    pipeline = filters.values.get("pipeline") or Pipeline.objects.filter(is_active=True).first()
+    pipeline = pipeline_in_view(filters)
     if pipeline is None:
         return {"filters": filters, "pipeline": None, "columns": []}
     scope = filters.apply(Opportunity.objects.visible_to(request.user)).filter(pipeline=pipeline, status=StageKind.OPEN)

@@ -11,11 +11,12 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.fields import ReadOnceChoiceField
 from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
-from .filters import owner_choices, team_choices
+from .filters import owner_choices, pipeline_in_view, team_choices
 from .models import Opportunity, Pipeline, Source, StageChange
 
 PERIODS = [  # the default first, so an unfiltered page's select shows the period it reports
@@ -58,7 +59,7 @@ def period_dates(period: str, today: date) -> tuple[date, date]:
 class DashboardFilterForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
     owner = PersonChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
-    pipeline = forms.ModelChoiceField(
+    pipeline = ReadOnceChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
     source = forms.ModelChoiceField(
@@ -107,7 +108,7 @@ class DashboardFilterForm(forms.Form):
 
     def chosen_pipeline(self) -> Pipeline | None:
         """The chosen pipeline, else the default one: every figure on the page is about one pipeline."""
-        return self.values.get("pipeline") or Pipeline.objects.filter(is_active=True).first()
+        return pipeline_in_view(self)
 
     def apply(self, opportunities: QuerySet[Opportunity], pipeline: Pipeline | None) -> QuerySet[Opportunity]:
         """Narrows an already visibility-scoped queryset; never widens it."""

@@ -21,6 +21,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.fields import ReadOnceChoiceField
 from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import Team, User
@@ -60,6 +61,12 @@ STATUS_CHOICES = [("open", _("Open")), ("won", _("Won")), ("lost", _("Lost")), (
 def owner_choices(user: User) -> QuerySet[User]:
     """People whose deals the user may filter by or assign to: visible and active."""
     return User.objects.visible_to(user).active().order_by("first_name", "last_name", "username")
+
+
+def pipeline_in_view(form: forms.Form) -> Pipeline | None:
+    """A filter form's chosen pipeline, else the first active one (the default), read from the form's own
+    pipeline choices: the select that lists them then needs no second query (config.fields)."""
+    return form.values.get("pipeline") or next(iter(form.fields["pipeline"].queryset), None)
 
 
 def team_choices(user: User) -> QuerySet[Team]:
@@ -108,7 +115,7 @@ def _date_field(label) -> forms.DateField:
 
 class OpportunityFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
-    pipeline = forms.ModelChoiceField(
+    pipeline = ReadOnceChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)

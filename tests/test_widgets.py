@@ -4,6 +4,7 @@ from django import forms
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from config.fields import ReadOnceChoiceField
 from config.widgets import FastSelect
 
 CHOICES = [("", "---------"), ("a", "Alpha"), ("b", '<b>"Bold" & co</b>')]
@@ -60,3 +61,15 @@ def test_fast_select_matches_django_select_for_a_required_model_choice(pipeline)
         assert len(fast_queries) == len(slow_queries)  # the choices read once, never counted
     assert f'<option value="{chosen.pk}" selected>' in _bound_html(FastSelect, {"stage": chosen.pk}, pipeline)
     assert " required" in fast
+
+
+def test_read_once_choices_render_from_what_the_form_already_read(pipeline, django_assert_num_queries):
+    class Pick(forms.Form):
+        stage = ReadOnceChoiceField(queryset=pipeline.stages.order_by("order"), required=False, widget=FastSelect)
+
+    form = Pick(None)
+    with django_assert_num_queries(1):
+        first = next(iter(form.fields["stage"].queryset))  # a view picking a default reads the choices...
+        html = str(form["stage"])  # ...and the select lists them from that read
+    assert f'<option value="{first.pk}">{first.name}</option>' in html
+    assert html.count("<option") == pipeline.stages.count() + 1
