@@ -10,12 +10,14 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 SESSION_AUTH_AT = "loudou_auth_at"
+SESSION_RENEWED_AT = "loudou_renewed_at"
 
 
 class SessionLifetimeMiddleware:
     """Ends a session SESSION_ABSOLUTE_LIFETIME after sign-in, however active it was (ASVS 3.3.2).
 
-    The idle timeout is the session cookie's age, renewed on every request.
+    The idle timeout is the session cookie's age (SESSION_COOKIE_AGE), renewed by activity: at most once
+    every SESSION_RENEW_SECONDS, so a page view does not write the session row each time.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
@@ -29,6 +31,8 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 messages.info(request, _("Your session has expired. Please sign in again."))
                 return redirect_to_login(request.get_full_path())
+            if now - request.session.get(SESSION_RENEWED_AT, 0) >= settings.SESSION_RENEW_SECONDS:
+                request.session[SESSION_RENEWED_AT] = now  # modified: saved with a new expiry and cookie
         return self.get_response(request)
 
 

@@ -167,7 +167,7 @@ def test_day_page_query_count_does_not_grow(client_for, rep, deal, activities, d
     client = client_for(rep)
     client.get(reverse("log:today"))
     # session, user + team, log + plan + activities + amendments + comments, mark read, 6 form choice lists, ...
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(12):  # the session was renewed by the first request: no write
         client.get(reverse("log:today"))
 
 

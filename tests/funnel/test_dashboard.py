@@ -175,15 +175,15 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     client.get("/dashboard/")  # computes the team's figures and stores their summary
     # session, user with their team, the active pipelines (the default, and later the filter's choices), its
     # open stages, the owners in view, their summary, targets; rendering: the filter's other choices (team,
-    # rep, source); the alerts panel (list, count); session save (3)
-    with django_assert_num_queries(15):
+    # rep, source); the alerts panel (list, count)
+    with django_assert_num_queries(12):
         assert client.get("/dashboard/").status_code == 200
     # The first view of a scope computes its figures: one query per figure (funnel, inflow, flow, outcomes,
     # forecast, by source, per rep and its people; the flow per stage and per rep is one query) instead of the
     # summary's, then stores them.
     client = client_for(cast["rep"])
     client.get("/")  # the session's first page also counts the nav's alerts
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(20):
         assert client.get("/dashboard/").status_code == 200
 
 

@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -140,6 +142,25 @@ def test_idle_session_expires_after_thirty_minutes(client, rep, password):
     with time_machine.travel(start + timedelta(minutes=29), tick=False):
         assert client.get(HOME).status_code == 200
     with time_machine.travel(start + timedelta(minutes=29 + 31), tick=False):
+        assert client.get(HOME).status_code == 302
+
+
+def test_activity_renews_the_idle_limit_at_most_once_a_minute(client, rep, password):
+    """A page view does not write the session row each time; the idle limit still follows activity."""
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in(client, "r1", password)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        client.get(HOME)  # renews: idle until start + 40 minutes
+    with (
+        time_machine.travel(start + timedelta(minutes=10, seconds=30), tick=False),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        assert client.get(HOME).status_code == 200
+    assert not [query for query in queries if query["sql"].startswith("UPDATE") and "django_session" in query["sql"]]
+    with time_machine.travel(start + timedelta(minutes=39), tick=False):
+        assert client.get(HOME).status_code == 200  # 29 minutes after the renewal at minute 10
+    with time_machine.travel(start + timedelta(minutes=39 + 31), tick=False):
         assert client.get(HOME).status_code == 302
 
 
