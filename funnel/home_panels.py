@@ -46,9 +46,13 @@ def stalled_panel(user: User, now: datetime) -> dict:
     if user.role == Role.REP:
         scope = scope.filter(owner=user)
     stalled = health.stalled(now, scope)
+    # One person's deals are ranked whole (their owner index finds them); a team's or the organisation's
+    # are first narrowed to the few that can be the most overdue.
+    candidates = (
+        stalled if user.role == Role.REP else Opportunity.objects.filter(pk__in=_most_overdue_candidates(stalled))
+    )
     rows = list(
-        Opportunity.objects.filter(pk__in=_most_overdue_candidates(stalled))
-        .select_related("account", "owner", "stage")
+        candidates.select_related("account", "owner", "stage")
         .annotate(overdue_since=_overdue_since())
         .order_by("overdue_since", "pk")[:ROWS_SHOWN]
     )
