@@ -126,7 +126,7 @@ def rep_rows(
     deals: QuerySet[Opportunity], start: date, end: date, people: QuerySet[User], flows: dict[int, dict]
 ) -> list[dict]:
     """metrics.per_rep with each rep's flow beside it (flow_*: stage conversion, days in stage) from `flows`
-    (metrics.flow_by_owner or metrics.flows)."""
+    (the per-owner rows of metrics.flows)."""
     none = {"entered": 0, "advanced": 0, "rate": None, "stays": 0, "average_days": None, "median_days": None}
     return [
         {**row, **{f"flow_{key}": value for key, value in flows.get(row["owner"], none).items()}}

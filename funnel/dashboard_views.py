@@ -106,13 +106,6 @@ def _figure_scope(request: HttpRequest, scope: Scope) -> dashboard_figures.Figur
     return dashboard_figures.figure_scope(owners, scope.pipeline, source, scope.start, scope.end)
 
 
-def _reps(scope: Scope, stages: list) -> list[dict]:
-    """The per-rep rows, live, in the order of the allow-listed ?sort= (rows are reps, not deals)."""
-    flows = metrics.flow_by_owner(scope.changes, scope.pipeline, scope.start, scope.end, stages)
-    rows = dashboard_figures.rep_rows(scope.opportunities, scope.start, scope.end, scope.people, flows)
-    return _sorted_reps(scope, rows)
-
-
 def _rep_table(request: HttpRequest, scope: Scope, figures: dict) -> dict:
     """The per-rep table: the first REPS_SHOWN rows in the chosen order, or all of them with ?reps=all
     (an organisation of hundreds of reps reads its top and bottom by sorting; the CSV has everyone)."""
@@ -125,11 +118,6 @@ def _sorted_reps(scope: Scope, rows: list[dict]) -> list[dict]:
     key, descending = scope.filters.rep_sort()
     present = [row for row in rows if row[key] is not None]
     return sorted(present, key=lambda row: row[key], reverse=descending) + [row for row in rows if row[key] is None]
-
-
-def _flow(scope: Scope, stages: list) -> list[dict]:
-    """Conversion and time in stage side by side, one row per open stage."""
-    return metrics.flow(scope.changes, scope.pipeline, scope.start, scope.end, stages)
 
 
 def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
@@ -189,38 +177,37 @@ def _money(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.01"))
 
 
-def _stage_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
-    rows = metrics.funnel_by_stage(scope.opportunities, scope.pipeline, stages)
+def _stage_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
     return [[row["stage"].name, row["stage"].probability, row["count"], _money(row["total"]),
-             _money(row["weighted"])] for row in rows]  # fmt: skip
+             _money(row["weighted"])] for row in figures["by_stage"]]  # fmt: skip
 
 
-def _flow_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+def _flow_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
     keys = ("entered", "advanced", "rate", "average_days", "median_days")
-    return [[row["stage"].name, *(row[key] for key in keys)] for row in _flow(scope, stages)]
+    return [[row["stage"].name, *(row[key] for key in keys)] for row in figures["flow"]]
 
 
-def _inflow_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
-    return [[row["week"], row["count"]] for row in metrics.inflow_by_week(scope.opportunities, scope.start, scope.end)]
+def _inflow_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
+    return [[row["week"], row["count"]] for row in figures["inflow"]]
 
 
-def _source_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
-    rows = metrics.by_source(scope.opportunities, scope.start, scope.end)
+def _source_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
     return [[row["source__name"] or _("No source"), row["inflow"], row["inflow_won"], row["conversion"], row["won"],
-             _money(row["won_amount"])] for row in rows]  # fmt: skip
+             _money(row["won_amount"])] for row in figures["sources"]]  # fmt: skip
 
 
-def _rep_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+def _rep_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
+    """Every rep (the page shows the first REPS_SHOWN), in the page's order."""
     keys = ("name", "open_count", "open_amount", "weighted", "forecast_weighted", "inflow", "flow_rate",
             "flow_average_days", "won", "lost", "won_amount", "win_rate", "deal_size", "cycle_days")  # fmt: skip
     money = {"open_amount", "weighted", "forecast_weighted", "won_amount", "deal_size"}
-    return [[_money(row[key]) if key in money else row[key] for key in keys] for row in _reps(scope, stages)]
+    rows = _sorted_reps(scope, figures["reps"])
+    return [[_money(row[key]) if key in money else row[key] for key in keys] for row in rows]
 
 
-def _forecast_rows(request: HttpRequest, scope: Scope, stages: list) -> list[list]:
+def _forecast_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
     """The forecast, the period's outcomes and, for teams, the targets: one figure per row."""
-    outcomes = metrics.outcomes(scope.opportunities, scope.start, scope.end)
-    forecast = metrics.forecast(scope.opportunities, scope.start, scope.end)
+    outcomes, forecast = figures["outcomes"], figures["forecast"]
     coverage = _coverage(request, scope, outcomes, forecast)
     rows = [
         [_("Period start"), scope.start],
@@ -272,8 +259,9 @@ def _export_urls(request: HttpRequest) -> dict[str, str]:
 
 @login_required
 def dashboard_export(request: HttpRequest) -> HttpResponse:
-    """One table of the page as CSV (?table=, allow-listed; the per-rep table without one), same scope and
-    filters as the page, computed afresh; rate-limited and audited."""
+    """One table of the page as CSV (?table=, allow-listed; the per-rep table without one): the same scope,
+    filters and figures as the page (its summary, or computed and stored like the page's); rate-limited and
+    audited. The file name carries the time the figures are as of."""
     table = request.GET.get("table") or "reps"
     if table not in EXPORT_TABLES:
         raise Http404
@@ -288,7 +276,10 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('funnel:dashboard')}?{back.urlencode()}")
     scope = _scope(request)
     header, make_rows = EXPORT_TABLES[table]
-    rows = make_rows(request, scope, metrics.open_stages(scope.pipeline)) if scope.pipeline is not None else []
+    rows, as_of = [], timezone.now()
+    if scope.pipeline is not None:  # the page's own figures, so the file says what the page said
+        figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), metrics.open_stages(scope.pipeline))
+        rows = make_rows(request, scope, figures)
     audit_record(
         action=AuditAction.EXPORTED,
         request=request,
@@ -300,7 +291,7 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     writer.writerow([str(title) for title in header])
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    stamp = timezone.localtime(as_of).strftime("%Y%m%d-%H%M")  # when the figures were computed
     response["Content-Disposition"] = f'attachment; filename="{table}-{scope.start}-{scope.end}-{stamp}.csv"'
     return response
 

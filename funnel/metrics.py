@@ -148,17 +148,6 @@ def flow(
     return flows(stage_changes, pipeline, start, end, stages)[0]
 
 
-def flow_by_owner(
-    stage_changes: QuerySet[StageChange], pipeline: Pipeline, start: date, end: date, stages: list | None = None
-) -> dict[int, dict]:
-    """`flow` per owner (the deal's owner now) over all open stages, in one query: {owner id: row}.
-
-    A rep's conversion counts each of their deals once per stage it entered in the period, as `flow`
-    does, and adds up the stages; their average and median days are over all their stays that ended.
-    """
-    return flows(stage_changes, pipeline, start, end, stages, keys=("owner",))[1]
-
-
 def flows(
     stage_changes: QuerySet[StageChange],
     pipeline: Pipeline,
@@ -167,8 +156,12 @@ def flows(
     stages: list | None = None,
     keys: tuple[str, ...] = ("stage", "owner"),
 ) -> tuple[list[dict], dict[int, dict]]:
-    """`flow` and `flow_by_owner` from one pass over the moves (the window functions run once): the rows
-    per stage, and the rows per owner (each empty unless its key is in `keys`)."""
+    """`flow` per stage and per owner from one pass over the moves (the window functions run once): the rows
+    per stage, and {owner id: row} per owner (the deal's owner now; each empty unless its key is in `keys`).
+
+    A rep's conversion counts each of their deals once per stage it entered in the period, as `flow` does,
+    and adds up the stages; their average and median days are over all their stays that ended.
+    """
     stages = open_stages(pipeline) if stages is None else stages
     grouped = _flow_grouped(stage_changes, pipeline, start, end, [stage.pk for stage in stages], keys)
     by_stage = grouped.get("stage", {})

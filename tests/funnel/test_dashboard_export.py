@@ -8,8 +8,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 
-from funnel.models import Source, Stage, Target
+from funnel.models import DashboardSummary, Source, Stage, Target
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory, SourceFactory, StageChangeFactory
 
@@ -195,3 +196,17 @@ def test_the_page_links_each_table_with_its_filters(client_for, world):
     filters = f"period=custom&amp;start=2026-03-01&amp;end=2026-03-31&amp;owner={world['rep'].pk}"
     for table in TABLES:
         assert f'href="/dashboard/export.csv?{filters}&amp;table={table}"' in content, table
+
+
+def test_an_export_says_what_the_page_said_as_of_the_same_time(client_for, world):
+    """The file holds the figures the page shows (its summary, up to DASHBOARD_SUMMARY_MAX_AGE_MINUTES old),
+    not a newer count that would contradict the screen, and its name says when they were computed."""
+    client = client_for(world["manager"])
+    client.get("/dashboard/", MARCH)  # computes the team's March figures and stores them
+    OpportunityFactory(owner=world["rep"], stage=Stage.objects.get(name="Qualified"), created_at=at(3, 20))
+    rows = export(client, "stages")
+    assert rows[1][:3] == ["Qualified", "10", "1"]  # as on the page: the new deal comes with the next refresh
+    summary = DashboardSummary.objects.get()
+    stamp = timezone.localtime(summary.computed_at, ZoneInfo(world["manager"].time_zone)).strftime("%Y%m%d-%H%M")
+    response = client.get("/dashboard/export.csv", {**MARCH, "table": "stages"})
+    assert response["Content-Disposition"].endswith(f'-{stamp}.csv"')
