@@ -19,7 +19,7 @@ from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
-from . import alert_services
+from . import alert_services, metrics
 from .context_processors import forget_alert_count
 from .filters import Sort, keyset_page, owner_choices, team_choices
 from .models import Alert, AlertKind
@@ -103,7 +103,7 @@ def alerts_needing_attention_count(user: User) -> int:
     """The number the navigation shows: the user's visible alerts that are open and not set aside,
     counted up to BADGE_CAP + 1."""
     alerts = Alert.objects.visible_to(user).needing_attention(timezone.now())
-    return alerts.order_by()[: BADGE_CAP + 1].count()
+    return metrics.count_up_to(alerts, BADGE_CAP)
 
 
 def subject_url(alert: Alert, viewer: User) -> str:
@@ -131,7 +131,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     related = alerts.select_related("rep", "opportunity", "stage", "team", "pipeline", "acknowledged_by")
     cursor = request.GET.get("after", "")
     page, next_cursor = keyset_page(related, cursor, filters.ordering, PAGE_SIZE)
-    counted = alerts.order_by()[: COUNT_CAP + 1].count()
+    counted = metrics.count_up_to(alerts, COUNT_CAP)
     query = request.GET.copy()
     query.pop("after", None)
     context = {

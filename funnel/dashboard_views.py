@@ -71,7 +71,7 @@ def _alerts(request: HttpRequest, scope: Scope) -> dict:
     if values.get("team"):  # a team's forecast alert goes to its manager, who may sit in another team
         alerts = alerts.filter(Q(team=values["team"]) | Q(team__isnull=True, rep__team=values["team"]))
     shown = _most_severe(alerts)
-    counted = alerts.order_by()[: ALERTS_COUNTED + 1].count()
+    counted = metrics.count_up_to(alerts, ALERTS_COUNTED)
     return {
         "rows": [(alert, subject_url(alert, request.user)) for alert in shown],
         "more": min(counted, ALERTS_COUNTED) - len(shown),

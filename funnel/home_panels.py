@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from reps.models import Role, User
 
-from . import health
+from . import health, metrics
 from .models import Opportunity, Stage, StageKind
 
 ROWS_SHOWN = 10
@@ -42,10 +42,7 @@ def _overdue_since() -> Least:
 def stalled_panel(user: User, now: datetime) -> dict:
     """The stalled open deals in the user's view (a rep: their own), most overdue first: up to ten, and how
     many there are, counted up to COUNTED (a manager of thousands of stalled deals reads "over 1,000")."""
-    scope = Opportunity.objects.visible_to(user)
-    if user.role == Role.REP:
-        scope = scope.filter(owner=user)
-    stalled = health.stalled(now, scope)
+    stalled = health.stalled(now, Opportunity.objects.visible_to(user))  # a rep sees only their own deals
     # One person's deals are ranked whole (their owner index finds them); a team's or the organisation's
     # are first narrowed to the few that can be the most overdue.
     candidates = (
@@ -58,7 +55,7 @@ def stalled_panel(user: User, now: datetime) -> dict:
     )
     for row in rows:
         row.overdue_days = max((now - row.overdue_since).days, 0)
-    counted = stalled.order_by()[: COUNTED + 1].count()
+    counted = metrics.count_up_to(stalled, COUNTED)
     return {"rows": rows, "count": min(counted, COUNTED), "more_than": counted > COUNTED}
 
 

@@ -48,6 +48,12 @@ def open_stages(pipeline: Pipeline) -> list[Stage]:
     return list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
 
 
+def count_up_to(rows: QuerySet, cap: int) -> int:
+    """How many rows there are, counted no further than cap + 1: enough to say "over cap" without counting a
+    million open alerts or stalled deals on every page."""
+    return rows.order_by()[: cap + 1].count()
+
+
 def funnel_totals(opportunities: QuerySet[Opportunity]) -> dict:
     """Count, amount and weighted amount of the open opportunities in the queryset."""
     return opportunities.open().aggregate(**TOTALS)

@@ -90,6 +90,12 @@ def pipeline(db):
 
 
 @pytest.fixture
+def stages(pipeline) -> dict:
+    """The default pipeline's stages by name: Qualified, Proposal, Negotiation, Won, Lost."""
+    return {stage.name: stage for stage in pipeline.stages.all()}
+
+
+@pytest.fixture
 def client_for():
     """A test client signed in as the given user."""
 

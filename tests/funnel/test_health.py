@@ -8,17 +8,12 @@ import time_machine
 from django.utils import timezone
 
 from funnel import health
-from funnel.models import Alert, AlertSeverity, Pipeline, Stage, Target
+from funnel.models import Alert, AlertSeverity, Pipeline, Target
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stages(pipeline):
-    return {stage.name: stage for stage in Stage.objects.filter(pipeline=pipeline)}
 
 
 def deal(owner, stage, *, idle_days: float = 0, **fields):

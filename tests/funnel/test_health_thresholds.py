@@ -15,11 +15,6 @@ NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def stages(pipeline):
-    return {stage.name: stage for stage in Stage.objects.filter(pipeline=pipeline)}
-
-
 def deal(owner, stage, *, in_stage_days: float = 0, idle_days: float | None = None, **fields):
     """An open deal that entered `stage` `in_stage_days` ago and was last worked `idle_days` ago."""
     fields.setdefault("created_at", NOW - timedelta(days=in_stage_days))

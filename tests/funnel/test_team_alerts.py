@@ -12,17 +12,12 @@ from funnel import health
 from funnel.alert_services import scan_funnel
 from funnel.alert_views import subject_url
 from funnel.digest import send_alert_digests
-from funnel.models import Alert, AlertKind, AlertSeverity, Pipeline, Stage
+from funnel.models import Alert, AlertKind, AlertSeverity, Pipeline
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stages(pipeline):
-    return {stage.name: stage for stage in Stage.objects.filter(pipeline=pipeline)}
 
 
 def deal(owner, stage, *, in_stage_days: float = 0, **fields):
