@@ -139,6 +139,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
 }
 CELERY_TIMEZONE = "UTC"
+# Background jobs started by a request (config.jobs): the test suite runs them at once, in the caller's thread.
+JOBS_INLINE = envbool("JOBS_INLINE", False)
 
 # --- Authentication, passwords, sessions ----------------------------------------
 AUTH_USER_MODEL = "reps.User"
