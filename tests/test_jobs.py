@@ -23,18 +23,20 @@ def _clear():
 
 
 def test_a_job_waits_for_the_transaction_that_started_it(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            jobs.enqueue(record_task, "a")
-            assert ran == []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        jobs.enqueue(record_task, "a")
+        assert ran == []
     assert [value for value, _thread in ran] == ["a"]
 
 
 def test_a_job_started_in_a_rolled_back_transaction_never_runs(db, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            jobs.enqueue(record_task, "b")
-            raise RuntimeError
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        jobs.enqueue(record_task, "b")
+        raise RuntimeError
     assert callbacks == []
     assert ran == []
 
