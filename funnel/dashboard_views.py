@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from reps.models import AuditAction, AuditEvent, User
 from reps.services import audit_record
 
-from . import dashboard_figures, metrics, target_services
+from . import dashboard_figures, health, metrics, target_services
 from .alert_views import subject_url
 from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
@@ -139,13 +139,32 @@ def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
     }
 
 
-def _coverage(request: HttpRequest, scope: Scope, outcomes: dict, forecast: dict) -> dict | None:
-    """The forecast against the targets of the teams in view, or None for one rep's figures."""
+def _coverage(request: HttpRequest, scope: Scope) -> dict | None:
+    """The targets in force on the period's last day (on the default periods: today) of the teams in view,
+    each judged as the forecast alert judges it (health.target_forecasts: won within the target's period,
+    weighted deals expected to close by its end), and their sums. None for one rep's figures."""
     teams = scope.filters.target_teams(request.user)
     if teams is None:
         return None
-    targets = Target.objects.filter(team__in=teams)
-    return metrics.target_coverage(targets, scope.start, scope.end, outcomes["won_amount"], forecast["weighted"])
+    targets = (
+        Target.objects.filter(team__in=teams, period_start__lte=scope.end, period_end__gte=scope.end)
+        .select_related("team")
+        .order_by("period_start", "team__name", "pk")
+    )
+    rows = health.target_forecasts(list(targets))
+    return {"rows": rows, "total": _targets_total(rows)}
+
+
+def _targets_total(rows: list[dict]) -> dict | None:
+    """The sums of targets over one and the same period (every team's quarter); None when the periods differ
+    (a month inside a quarter: adding them up would count the same deals twice)."""
+    if len({(row["target"].period_start, row["target"].period_end) for row in rows}) != 1 or len(rows) < 2:
+        return None
+    total = {key: sum((row[key] for row in rows), Decimal(0)) for key in ("won", "weighted", "remaining")}
+    total["amount"] = sum((row["target"].amount for row in rows), Decimal(0))
+    remaining = total["remaining"]
+    total["coverage"] = (total["weighted"] / remaining).quantize(Decimal("0.01")) if remaining > 0 else None
+    return total
 
 
 @login_required
@@ -161,7 +180,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **figures,
             "as_of": as_of,
             "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES,
-            "coverage": _coverage(request, scope, figures["outcomes"], figures["forecast"]),
+            "coverage": _coverage(request, scope),
             **_rep_table(request, scope, figures),
             "chart": _chart_data(figures["by_stage"], figures["inflow"]),
         }
@@ -208,7 +227,7 @@ def _rep_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
 def _forecast_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
     """The forecast, the period's outcomes and, for teams, the targets: one figure per row."""
     outcomes, forecast = figures["outcomes"], figures["forecast"]
-    coverage = _coverage(request, scope, outcomes, forecast)
+    coverage = _coverage(request, scope)
     rows = [
         [_("Period start"), scope.start],
         [_("Period end"), scope.end],
@@ -222,9 +241,14 @@ def _forecast_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[li
         [_("Average cycle (days)"), outcomes["cycle_days"]],
         [_("Average deal size"), outcomes["deal_size"]],
     ]
-    if coverage and coverage["targets"]:
-        rows += [[_("Target"), _money(coverage["target"])], [_("Remaining"), _money(coverage["remaining"])],
-                 [_("Coverage"), coverage["coverage"]]]  # fmt: skip
+    for row in coverage["rows"] if coverage else []:
+        target = row["target"]
+        label = f"{target.team.name} {target.period_start}–{target.period_end}"
+        rows += [[_("Target: %(target)s") % {"target": label}, _money(target.amount)],
+                 [_("Won so far: %(target)s") % {"target": label}, _money(row["won"])],
+                 [_("Remaining: %(target)s") % {"target": label}, _money(row["remaining"])],
+                 [_("Weighted to its end: %(target)s") % {"target": label}, _money(row["weighted"])],
+                 [_("Coverage: %(target)s") % {"target": label}, row["coverage"]]]  # fmt: skip
     return rows
 
 

@@ -13,6 +13,7 @@ diagnosed, so team findings need deals of at least two members.
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import (
     BooleanField,
@@ -279,30 +280,49 @@ def _team_blockages(condition: Q, scope: QuerySet[Opportunity] | None) -> list[d
 
 
 def forecast_risk_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Per team target whose period holds today: the weighted open deals expected to close in the period
-    fall short of what is left to win (critical under half of it). The team's manager gets the alert.
+    """Per team target whose period holds today, judged by `target_forecasts`: a target at risk alerts its
+    team's manager.
 
     Three queries however many teams: the targets, then the won and the weighted amounts grouped by target.
-    "Today" and the period's days are in the site's time zone, as on the dashboard.
+    "Today" and the period's days are in the site's time zone.
     """
     today = timezone.localdate(now)
     targets = list(
         Target.objects.filter(period_start__lte=today, period_end__gte=today, team__manager__isnull=False)
-        .values_list("pk", "team_id", "team__manager_id", "period_start", "period_end", "amount")
+        .select_related("team")
         .order_by()
     )
+    return [
+        finding(AlertKind.FORECAST_RISK, f"team:{row['target'].team_id}:target:{row['target'].pk}",
+                rep_id=row["target"].team.manager_id, severity=row["severity"], team_id=row["target"].team_id)
+        for row in target_forecasts(targets, scope)
+        if row["severity"] is not None
+    ]  # fmt: skip  # the key names the target: two targets of a team may start the same day
+
+
+def target_forecasts(targets: list[Target], scope: QuerySet[Opportunity] | None = None) -> list[dict]:
+    """Each target as the forecast alert judges it, for the dashboard to show what the alert sees: what its
+    team's members won within its period, the weighted amount of their open deals expected to close within
+    it (looking forward to its last day, in every pipeline), what is left to win, coverage (weighted ÷ left)
+    and the alert's severity: None unless the weighted forecast falls short of what is left (critical under
+    half of it). Two grouped queries however many targets."""
     if not targets:
         return []
-    won, weighted = _won_by_target(targets, scope), _weighted_by_target(targets, scope)
-    found = []
-    for pk, team_id, manager_id, _start, _end, amount in targets:
-        remaining = amount - won.get(pk, 0)
-        pipeline = weighted.get(pk, 0)
+    rows = [(target.pk, target.team_id, None, target.period_start, target.period_end) for target in targets]
+    won, weighted = _won_by_target(rows, scope), _weighted_by_target(rows, scope)
+    forecasts = []
+    for target in targets:
+        won_amount, pipeline = won.get(target.pk) or Decimal(0), weighted.get(target.pk) or Decimal(0)
+        remaining = target.amount - won_amount
+        severity = None
         if remaining > 0 and pipeline < remaining:
             severity = AlertSeverity.CRITICAL if pipeline < remaining / 2 else AlertSeverity.WARNING
-            key = f"team:{team_id}:target:{pk}"  # two targets of a team may start the same day
-            found.append(finding(AlertKind.FORECAST_RISK, key, rep_id=manager_id, severity=severity, team_id=team_id))
-    return found
+        forecasts.append({
+            "target": target, "won": won_amount, "weighted": pipeline, "remaining": remaining,
+            "coverage": (pipeline / remaining).quantize(Decimal("0.01")) if remaining > 0 else None,
+            "severity": severity,
+        })  # fmt: skip
+    return forecasts
 
 
 def _by_target(targets: list[tuple], scope: QuerySet[Opportunity] | None, figure, **lookups) -> dict:

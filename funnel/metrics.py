@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from reps.models import Role, User
 
-from .models import Opportunity, Pipeline, Stage, StageChange, StageKind, Target
+from .models import Opportunity, Pipeline, Stage, StageChange, StageKind
 
 ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
 # amount × probability, the probability being the opportunity's override or its stage's.
@@ -354,19 +354,3 @@ def per_rep(
         }
         for row in rows
     ]
-
-
-def target_coverage(targets: QuerySet[Target], start: date, end: date, won: Decimal, weighted: Decimal) -> dict:
-    """The targets whose period lies within [start, end] (one query), their sum, what is left after `won`,
-    and coverage = `weighted` pipeline ÷ remaining (None when no target applies or nothing remains)."""
-    counted = list(
-        targets.filter(period_start__gte=start, period_end__lte=end)
-        .select_related("team")
-        .order_by("period_start", "team__name")
-    )
-    if not counted:
-        return {"targets": [], "target": None, "won": won, "remaining": None, "coverage": None}
-    target = sum((row.amount for row in counted), Decimal(0))  # a handful of team targets, not deals
-    remaining = target - won
-    coverage = (weighted / remaining).quantize(Decimal("0.01")) if remaining > 0 else None
-    return {"targets": counted, "target": target, "won": won, "remaining": remaining, "coverage": coverage}

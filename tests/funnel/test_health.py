@@ -252,6 +252,19 @@ def test_other_teams_deals_do_not_cover_a_teams_target(november, other_rep, stag
     assert len(risk()) == 1
 
 
+def test_target_forecasts_show_each_targets_figures_and_the_alerts_verdict(november, rep, teammate, stages, team2):
+    expected(teammate, stages, 5000)  # weighted 4,000 against 6,000 left: under, but not under half
+    expected(teammate, stages, 9000, close=date(2026, 12, 1))  # after the period: not counted
+    covered = target(team2, Decimal(500))  # nothing won, nothing expected: 0 against 500 left
+    won(rep, stages, 1, closed_at=datetime(2026, 10, 31, 12, tzinfo=UTC))  # before the period
+    rows = health.target_forecasts([november.targets.get(), covered])
+    assert [(r["won"], r["weighted"], r["remaining"], r["coverage"], r["severity"]) for r in rows] == [
+        (4000, Decimal(4000), 6000, Decimal("0.67"), AlertSeverity.WARNING),
+        (0, 0, 500, Decimal("0.00"), AlertSeverity.CRITICAL),
+    ]
+    assert health.target_forecasts([]) == []
+
+
 def test_only_targets_whose_period_holds_today_are_read(november, stages):
     assert risk(datetime(2026, 12, 1, 10, tzinfo=UTC)) == []
     assert len(risk(datetime(2026, 11, 30, 23, 59, tzinfo=UTC))) == 1

@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone
 
 from funnel import metrics
-from funnel.models import Opportunity, Stage, StageChange, Target
+from funnel.models import Opportunity, Stage, StageChange
 from reps.models import User
 from tests.factories import OpportunityFactory, SourceFactory
 
@@ -162,34 +162,6 @@ def test_per_rep_lists_reps_without_deals_with_zeros_and_leaves_out_other_roles(
 def test_per_rep_starts_only_from_the_people_given(funnel, cast):
     rows = metrics.per_rep(Opportunity.objects.none(), START, END, User.objects.filter(pk=cast["rep"].pk))
     assert [(row["owner__username"], row["open_count"]) for row in rows] == [("r1", 0)]
-
-
-def make_target(team, start: date, end: date, amount: int, by) -> Target:
-    return Target.objects.create(team=team, period_start=start, period_end=end, amount=Decimal(amount), created_by=by)
-
-
-def test_target_coverage_counts_the_targets_within_the_period(funnel, cast, team1, team2):
-    admin = cast["admin"]
-    make_target(team1, START, END, 5000, admin)
-    make_target(team1, date(2026, 11, 9), date(2026, 11, 15), 1000, admin)
-    make_target(team1, date(2026, 10, 1), END, 20000, admin)  # starts before the period
-    make_target(team1, START, date(2026, 11, 30), 20000, admin)  # ends after it
-    make_target(team2, START, END, 9000, admin)
-    won = metrics.outcomes(Opportunity.objects.filter(owner__team=team1), START, END)["won_amount"]  # A + F
-    weighted = metrics.forecast(Opportunity.objects.filter(owner__team=team1), START, END)["weighted"]  # C
-    figures = metrics.target_coverage(Target.objects.filter(team=team1), START, END, won, weighted)
-    # 6000 − 4000 = 2000 still to win; 400 weighted ÷ 2000
-    assert (figures["target"], figures["won"], figures["remaining"], figures["coverage"]) == (
-        6000, 4000, 2000, Decimal("0.20"))  # fmt: skip
-    assert [target.amount for target in figures["targets"]] == [5000, 1000]
-
-
-def test_target_coverage_is_none_without_a_target_or_with_nothing_left(funnel, cast, team1):
-    none = metrics.target_coverage(Target.objects.all(), START, END, Decimal(4000), Decimal(400))
-    assert (none["target"], none["remaining"], none["coverage"], none["targets"]) == (None, None, None, [])
-    make_target(team1, START, END, 4000, cast["admin"])
-    met = metrics.target_coverage(Target.objects.all(), START, END, Decimal(4000), Decimal(400))
-    assert (met["target"], met["remaining"], met["coverage"]) == (4000, 0, None)
 
 
 def test_flow_per_owner_adds_up_each_reps_stages(funnel, cast):

@@ -3,15 +3,17 @@
 Period: 2 to 29 November 2026. Team T1 (r1, r2; manager m1), team T2 (r3; manager m2).
 r1 won 1000 on 20/11; r2 has 500 in Negotiation (80 %) expected 28/11 and 2000 in Proposal expected 15/12;
 r3 won 700 on 10/11 and has 1000 in Negotiation expected 20/11.
-Targets: T1 Nov 5000 and T1 9–15 Nov 1000 (both within), T1 Oct–Dec 20000 (not within), T2 Nov 9000.
+Targets: T1 1–30 Nov 5000, T1 2–29 Nov 5000, T1 9–15 Nov 1000, T1 Oct–Dec 20000, T2 2–29 Nov 9000.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
+from funnel import health
 from funnel.models import Stage, Target
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory
@@ -57,55 +59,83 @@ def coverage(response) -> dict | None:
     return response.context["coverage"]
 
 
-def figures(response) -> tuple:
-    found = coverage(response)
-    return found["target"], found["won"], found["remaining"], found["coverage"]
+def rows(response) -> list[tuple]:
+    """Each target in force on the period's last day: team, amount, won, weighted, remaining, coverage, alert."""
+    return [
+        (row["target"].team.name, row["target"].amount, row["won"], row["weighted"], row["remaining"],
+         row["coverage"], row["severity"])
+        for row in coverage(response)["rows"]
+    ]  # fmt: skip
 
 
 # --- coverage on the dashboard ---------------------------------------------------------------------
+# A target is read as the forecast alert reads it: won within its own period, and the weighted open deals
+# expected to close by its last day. The page shows the targets in force on the period's last day (29 Nov).
+
+Q4 = ("T1", 20000, 1000, Decimal(1200), 19000, Decimal("0.06"), "critical")  # 400 + 2000 × 40 % expected 15/12
+T1_NOV = ("T1", 5000, 1000, Decimal(400), 4000, Decimal("0.10"), "critical")  # 500 × 80 % expected 28/11
+T2_NOV = ("T2", 9000, 700, Decimal(800), 8300, Decimal("0.10"), "critical")  # 800 ÷ 8300 = 0.096…
 
 
-def test_manager_reads_the_teams_targets_within_the_period_against_won_and_weighted(client_for, book):
+def test_manager_reads_the_teams_targets_in_force_at_the_periods_end(client_for, book):
     response = client_for(book["manager"]).get("/dashboard/", NOVEMBER)
-    # target 5000 + 1000; won 1000 (r1); remaining 5000; weighted 500 × 80 % = 400; 400 ÷ 5000
-    assert figures(response) == (6000, 1000, 5000, Decimal("0.08"))
-    assert [(row.team.name, row.amount) for row in coverage(response)["targets"]] == [("T1", 5000), ("T1", 1000)]
+    # Q4 first (it starts first), then November 1–30 and November 2–29; 9–15 November has ended by the 29th
+    assert rows(response) == [Q4, T1_NOV, T1_NOV]
+    assert coverage(response)["total"] is None  # a quarter and its month are not added up
     content = response.content.decode()
-    assert "0.08×" in content
-    assert "<li>T1, 11/02/2026 to 11/29/2026: ¥5,000</li><li>T1, 11/09/2026 to 11/15/2026: ¥1,000</li>" in content
+    assert "<td>T1</td>" in content and "0.06×" in content and content.count('data-testid="target-at-risk"') == 3
 
 
 def test_manager_tampering_with_team_still_reads_only_their_teams_targets(client_for, book, team2):
     response = client_for(book["manager"]).get("/dashboard/", {**NOVEMBER, "team": team2.pk})
-    assert figures(response) == (6000, 1000, 5000, Decimal("0.08"))
+    assert rows(response) == [Q4, T1_NOV, T1_NOV]
 
 
 def test_admin_reads_every_teams_targets_or_one_teams(client_for, book, team2):
     client = client_for(book["admin"])
-    # 15000 − (1000 + 700) = 13300; weighted 400 + 800 = 1200; 1200 ÷ 13300 = 0.0902…
-    assert figures(client.get("/dashboard/", NOVEMBER)) == (15000, 1700, 13300, Decimal("0.09"))
-    # T2: 9000 − 700 = 8300; 800 ÷ 8300 = 0.0963…
-    assert figures(client.get("/dashboard/", {**NOVEMBER, "team": team2.pk})) == (9000, 700, 8300, Decimal("0.10"))
+    assert rows(client.get("/dashboard/", NOVEMBER)) == [Q4, T1_NOV, T1_NOV, T2_NOV]
+    assert rows(client.get("/dashboard/", {**NOVEMBER, "team": team2.pk})) == [T2_NOV]
+
+
+def test_targets_of_one_period_are_added_up(client_for, book, team1):
+    Target.objects.filter(team=team1).exclude(period_start=date(2026, 11, 2)).delete()
+    response = client_for(book["admin"]).get("/dashboard/", NOVEMBER)
+    # 5000 + 9000; won 1000 + 700; weighted 400 + 800; remaining 4000 + 8300; 1200 ÷ 12300 = 0.097…
+    assert coverage(response)["total"] == {
+        "amount": 14000, "won": 1700, "weighted": 1200, "remaining": 12300, "coverage": Decimal("0.10")}  # fmt: skip
+    assert b'data-testid="coverage-total"' in response.content
 
 
 def test_a_met_target_shows_a_dash_for_coverage(client_for, book, team2):
     Target.objects.filter(team=team2).update(amount=Decimal(600))
     response = client_for(book["admin"]).get("/dashboard/", {**NOVEMBER, "team": team2.pk})
-    assert figures(response) == (600, 700, -100, None)
+    assert rows(response) == [("T2", 600, 700, Decimal(800), -100, None, None)]
     assert b'data-testid="coverage-ratio">\xe2\x80\x94<' in response.content
 
 
-def test_no_target_within_the_period_says_so(client_for, book):
-    response = client_for(book["manager"]).get("/dashboard/", {"period": "custom", "start": "2026-11-03",
-                                                                "end": "2026-11-10"})  # fmt: skip
-    assert coverage(response)["target"] is None
-    assert b"No team target lies within this period" in response.content
+def test_no_target_in_force_at_the_periods_end_says_so(client_for, book):
+    response = client_for(book["manager"]).get("/dashboard/", {"period": "custom", "start": "2027-01-03",
+                                                                "end": "2027-01-10"})  # fmt: skip
+    assert coverage(response)["rows"] == []
+    assert b"No team target is in force on 01/10/2027" in response.content
 
 
 def test_one_reps_figures_are_not_read_against_a_team_target(client_for, book):
     assert coverage(client_for(book["rep"]).get("/dashboard/", NOVEMBER)) is None
     manager = client_for(book["manager"])
     assert coverage(manager.get("/dashboard/", {**NOVEMBER, "owner": book["teammate"].pk})) is None
+
+
+def test_the_default_period_reads_the_targets_in_force_today_as_the_alert_does(client_for, book, team1):
+    """Issue 10: "Last 90 days" and "This quarter" end today; the forecast looks forward to each target's end."""
+    with time_machine.travel(datetime(2026, 11, 25, 12, tzinfo=UTC), tick=False):
+        findings = {row["key"]: row["severity"] for row in health.forecast_risk_findings(timezone.now())}
+        for period in ("90d", "quarter", "month"):
+            response = client_for(book["manager"]).get("/dashboard/", {"period": period})
+            assert rows(response) == [Q4, T1_NOV, T1_NOV], period
+            alerts = {f"forecast_risk:team:{row['target'].team_id}:target:{row['target'].pk}": row["severity"]
+                      for row in coverage(response)["rows"]}  # fmt: skip
+            assert alerts.items() <= findings.items()  # each row's verdict is the scan's
 
 
 # --- the admin's target page -----------------------------------------------------------------------
