@@ -21,6 +21,7 @@ ADMIN_POST = {"anonymous": SIGN_IN, "rep": 403, "manager": 403, "admin": 405}
 # route name → expected GET status per role (routes without an object id)
 PAGES = {
     "healthz": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
+    "readyz": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
     "reps:login": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
     "reps:logout": {"anonymous": 405, "rep": 405, "manager": 405, "admin": 405},  # POST only
     "reps:set_language": {"anonymous": 405, "rep": 405, "manager": 405, "admin": 405},  # POST only
