@@ -141,10 +141,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A hung Redis must not hang a web request: kombu's defaults wait forever (QUALITY R2).
+# A task taken by a worker that dies unacknowledged goes back to the queue after the visibility timeout
+# (acks_late): keep it short, so a killed worker's scan is redone within minutes, not an hour. Every task
+# is safe to run twice, and the time limits below end any run well before the timeout, so no task is
+# handed to a second worker while the first still runs it (QUALITY R4, R6).
+CELERY_VISIBILITY_TIMEOUT = envint("CELERY_VISIBILITY_TIMEOUT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT * 3 // 4
+CELERY_TASK_TIME_LIMIT = CELERY_VISIBILITY_TIMEOUT * 9 // 10
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 2,
     "socket_connect_timeout": 2,
-    "visibility_timeout": 3600,
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "max_retries": 1,
 }
 CELERY_TIMEZONE = "UTC"

@@ -150,3 +150,17 @@ def test_celery_never_waits_forever_on_a_hung_broker(settings):
     assert 0 < options["socket_connect_timeout"] <= 5
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
+
+
+def test_a_killed_workers_task_is_redone_within_minutes_and_never_while_it_still_runs():
+    """Issue 11.12: the visibility timeout fits the longest task, not an hour; every task ends before it."""
+    from config.celery import app
+
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert visibility <= 600
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit < visibility
+    app.loader.import_default_modules()
+    ours = [task for name, task in app.tasks.items() if not name.startswith("celery.")]
+    assert ours
+    for task in ours:  # no task raises its own limit past the timeout
+        assert (task.time_limit or app.conf.task_time_limit) < visibility, task.name
