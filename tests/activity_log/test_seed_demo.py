@@ -1,5 +1,6 @@
 """seed_demo: the demo organisation DESIGN.md promises, idempotent, refused in production."""
 
+import itertools
 from io import StringIO
 
 import pytest
@@ -120,3 +121,44 @@ def test_bench_review_builds_its_team_once_and_prints_the_timing():
 
     assert DailyLog.objects.filter(rep__team__name="Review bench").count() == 2 * 5
     assert "review" in out.getvalue().splitlines()[-1]
+
+
+def _index_and_key_definitions(*tables):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid::regclass::text = ANY(%s) UNION ALL SELECT conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE conrelid::regclass::text = ANY(%s)",
+            [list(tables), list(tables)],
+        )
+        return sorted(cursor.fetchall())
+
+
+def test_large_bulk_load_on_postgresql_rebuilds_every_index_and_key_it_set_aside(monkeypatch):
+    from django.db import connection
+
+    from funnel.management.commands import _bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the indexes are set aside on PostgreSQL only")
+    tables = ("funnel_opportunity", "funnel_stagechange", "funnel_account")
+    before = _index_and_key_definitions(*tables)
+    monkeypatch.setattr(_bulk, "SET_ASIDE_FROM", 1)  # as for a million deals, at the size of a test
+    seed(opportunities=300, reps=3, teams=1)
+    assert _index_and_key_definitions(*tables) == before
+    bench = Opportunity.objects.filter(name__startswith="Bench deal").select_related("stage")
+    assert bench.count() == 300 and len({deal.name for deal in bench}) == 300
+    for deal in bench:
+        changes = list(StageChange.objects.filter(opportunity=deal).order_by("at", "id"))
+        assert changes[0].from_stage is None and changes[0].at == deal.created_at
+        assert all(a.to_stage == b.from_stage and a.at <= b.at for a, b in itertools.pairwise(changes))
+        assert (changes[-1].to_stage, changes[-1].at, deal.status) == (
+            deal.stage,
+            deal.stage_entered_at,
+            deal.stage.kind,
+        )
+        assert deal.owner_id == deal.account.owner_id and deal.closed_at == (
+            None if deal.status == "open" else deal.stage_entered_at
+        )
