@@ -16,11 +16,32 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity_log.models import Activity, ActivityKind, DailyLog, PlanItem, PlanItemStatus
+from funnel.management.commands._pg_load import insert_select, refresh_statistics
 from funnel.management.commands.bench_funnel import clocked, percentile
 from funnel.models import Account
 from reps.models import Role, Team, User
 
 TEAM = "Review bench"
+
+# A year of working days for each rep, submitted at 18:00 UTC; three done items and three visits a day.
+_LOGS = """
+SELECT rep, day::date, 'Visited customers.', (day + interval '18 hours') AT TIME ZONE 'UTC'
+FROM unnest(%(reps)s::bigint[]) AS rep,
+     generate_series(%(first)s::date::timestamp, %(last)s::date::timestamp, interval '1 day') AS day
+WHERE extract(isodow FROM day) < 6
+"""
+_ITEMS = """
+SELECT log.id, %(kind)s, bench.account, %(done)s
+FROM activity_log_dailylog AS log
+JOIN unnest(%(reps)s::bigint[], %(accounts)s::bigint[]) AS bench(rep, account) ON log.rep_id = bench.rep,
+     generate_series(1, 3)
+"""
+_ACTIVITIES = """
+SELECT log.id, %(kind)s, bench.account, (log.date + hour * interval '1 hour') AT TIME ZONE 'UTC', 'ok'
+FROM activity_log_dailylog AS log
+JOIN unnest(%(reps)s::bigint[], %(accounts)s::bigint[]) AS bench(rep, account) ON log.rep_id = bench.rep,
+     unnest(ARRAY[10, 14, 16]) AS hour
+"""
 
 
 class Command(BaseCommand):
@@ -68,6 +89,7 @@ class Command(BaseCommand):
         team.save(update_fields=["manager"])
         kind = ActivityKind.objects.filter(is_active=True).first() or ActivityKind.objects.create(name="Visit")
         today = timezone.now().date()
+        missing = []
         for number in range(1, reps + 1):
             rep, _ = User.objects.get_or_create(
                 username=f"bench_review_rep{number:02d}",
@@ -75,9 +97,34 @@ class Command(BaseCommand):
             )
             if DailyLog.objects.filter(rep=rep).exists():
                 continue
+            if connection.vendor == "postgresql":
+                missing.append(rep)
+                continue
             self.year_of_logs(rep, kind, today, days)
             self.stdout.write(f"  logs for {rep.username}")
+        if missing:
+            self.years_of_logs_sql(missing, kind, today, days)
+            self.stdout.write(f"  logs for {len(missing)} reps")
         return manager, team
+
+    @transaction.atomic
+    def years_of_logs_sql(self, reps: list[User], kind: ActivityKind, today, days: int) -> None:
+        """The same rows as year_of_logs, for many reps at once, made by the server (INSERT … SELECT)."""
+        accounts = Account.objects.bulk_create(
+            Account(name=f"Bench customer of {rep.username}", owner=rep) for rep in reps
+        )
+        params = {
+            "reps": [rep.pk for rep in reps],
+            "accounts": [account.pk for account in accounts],
+            "kind": kind.pk,
+            "first": today - timedelta(days=days),
+            "last": today - timedelta(days=1),
+            "done": PlanItemStatus.DONE.value,
+        }
+        insert_select(DailyLog, ("rep_id", "date", "summary", "submitted_at"), _LOGS, params)
+        insert_select(PlanItem, ("daily_log_id", "kind_id", "account_id", "status"), _ITEMS, params)
+        insert_select(Activity, ("daily_log_id", "kind_id", "account_id", "when", "outcome"), _ACTIVITIES, params)
+        refresh_statistics(DailyLog, PlanItem, Activity)
 
     @transaction.atomic
     def year_of_logs(self, rep: User, kind: ActivityKind, today, days: int) -> None:
