@@ -33,8 +33,10 @@ def audit_record(
     object_type: str = "",
     object_id: str = "",
     detail: dict | None = None,
+    ip: str | None = None,
 ) -> AuditEvent:
-    """Writes one audit row (and one log line) for a security-relevant event."""
+    """Writes one audit row (and one log line) for a security-relevant event; `ip` is for work a request
+    started and a job finishes (an export), else the request's address is taken."""
     if obj is not None:
         object_type, object_id = obj._meta.label_lower, str(obj.pk)
     if actor is None and request is not None and request.user.is_authenticated:
@@ -43,7 +45,7 @@ def audit_record(
         action=action,
         actor=actor,
         username=(username or (actor.username if actor else ""))[:150],
-        ip=client_ip(request) if request is not None else None,
+        ip=client_ip(request) if request is not None else ip,
         object_type=object_type,
         object_id=object_id,
         detail=detail or {},
