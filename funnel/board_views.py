@@ -44,7 +44,7 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     """A dropped card: move it, then answer with the board as it now is, so a refused move snaps back."""
     opportunity = get_opportunity_for_user(request, pk)
     stage = Stage.objects.filter(pk=request.POST.get("to_stage") or None, pipeline=opportunity.pipeline).first()
-    problem, link_stage = None, None
+    problem, link_stage, status = None, None, 200
     try:
         if stage is None:
             raise services.FunnelError(_("That stage does not exist in this pipeline."))
@@ -54,8 +54,10 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         problem = _("The card was out of date. The board has been reloaded.")
     except services.GateFailed as error:
         problem, link_stage = str(error), stage
+    except (services.StaleVersion, services.Busy) as error:
+        problem, status = str(error), 409  # board.js swaps a 409 in too: the board as it now is
     except services.FunnelError as error:
         problem = str(error)
     context = _board_context(request, request.POST)
     context.update(problem=problem, problem_opportunity=opportunity, link_stage=link_stage, moved=not problem)
-    return render(request, "funnel/board.html#board", context)
+    return render(request, "funnel/board.html#board", context, status=status)

@@ -103,7 +103,9 @@ def pipeline_create(*, name: str, by: User) -> Pipeline:
 
 
 def _locked_pipeline(pipeline: Pipeline) -> Pipeline:
-    return Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    """The pipeline's configuration mutex (see the lock order in funnel.services): NO KEY UPDATE, so
+    configuration writes take turns without blocking a new deal's foreign-key check on the row."""
+    return Pipeline.objects.select_for_update(no_key=True).get(pk=pipeline.pk)
 
 
 @transaction.atomic
@@ -129,7 +131,7 @@ def pipeline_set_default(*, pipeline: Pipeline, by: User) -> Pipeline:
         raise FunnelError(_("Activate “%(name)s” before making it the default.") % {"name": current.name})
     if current.is_default:
         return current
-    previous = Pipeline.objects.select_for_update().filter(is_default=True).first()
+    previous = Pipeline.objects.select_for_update(no_key=True).filter(is_default=True).first()
     # Unset first: the one_default_pipeline constraint is checked row by row.
     Pipeline.objects.filter(is_default=True).update(is_default=False)
     current.is_default = True
@@ -216,11 +218,13 @@ def stage_create(*, pipeline: Pipeline, by: User, data: dict) -> Stage:
     return stage
 
 
+@funnel_services.retry_on_lock_conflict
 @transaction.atomic
 def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
-    """Edits a stage's settings; only the changed columns are written, so a concurrent reorder is kept."""
+    """Edits a stage's settings; only the changed columns are written, so a concurrent reorder is kept.
+    Waits for deals entering the stage (their SHARE lock), so its kind cannot change under them."""
     _locked_pipeline(stage.pipeline)
-    current = Stage.objects.select_for_update().get(pk=stage.pk)
+    current = Stage.objects.select_for_update(no_key=True).get(pk=stage.pk)
     _check_stage_name(current.pipeline, data["name"], exclude=current)
     _check_stage_data(data)
     changes = _changes(current, {field: data[field] for field in STAGE_FIELDS})
@@ -239,13 +243,15 @@ def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
     return _save_changes(current, changes, by=by)
 
 
+@funnel_services.retry_on_lock_conflict
 @transaction.atomic
 def stages_reorder(*, pipeline: Pipeline, stage_ids: list[int], by: User) -> list[Stage]:
     """Puts the pipeline's stages in the given order. Only Stage.order is written, in one transaction,
     and only when `stage_ids` names each of this pipeline's stages exactly once.
     """
     pipeline = _locked_pipeline(pipeline)
-    stages = {stage.pk: stage for stage in Stage.objects.select_for_update().filter(pipeline=pipeline)}
+    stages = Stage.objects.select_for_update(no_key=True).filter(pipeline=pipeline).order_by("pk")
+    stages = {stage.pk: stage for stage in stages}
     if len(stage_ids) != len(set(stage_ids)) or set(stage_ids) != set(stages):
         raise FunnelError(_("The stages have changed since the page was loaded. Reload it and try again."))
     old = [stage.name for stage in sorted(stages.values(), key=lambda s: (s.order, s.pk))]
@@ -279,6 +285,7 @@ def archive_targets(stage: Stage) -> models.QuerySet:
     )
 
 
+@funnel_services.retry_on_lock_conflict
 @transaction.atomic
 def stage_archive(*, stage: Stage, by: User, target: Stage | None = None) -> int:
     """Archives a stage, moving its opportunities to `target` (funnel.services.stage_archive does
@@ -288,7 +295,9 @@ def stage_archive(*, stage: Stage, by: User, target: Stage | None = None) -> int
     moved in since the page was shown. Returns the number of opportunities moved.
     """
     _locked_pipeline(stage.pipeline)
-    current = Stage.objects.select_for_update().get(pk=stage.pk)
+    # Read, not locked: the stage row is locked after its deals (funnel.services.stage_archive), and
+    # the pipeline's mutex already keeps other configuration writes out.
+    current = Stage.objects.get(pk=stage.pk)
     if current.is_archived:
         raise FunnelError(_("“%(stage)s” is already archived.") % {"stage": current.name})
     _check_keeps_kind(current, archiving=True)
@@ -299,7 +308,7 @@ def stage_archive(*, stage: Stage, by: User, target: Stage | None = None) -> int
 @transaction.atomic
 def stage_unarchive(*, stage: Stage, by: User) -> Stage:
     """Brings an archived stage back; it keeps its place in the order."""
-    current = Stage.objects.select_for_update().get(pk=stage.pk)
+    current = Stage.objects.select_for_update(no_key=True).get(pk=stage.pk)
     if current.is_archived:
         current.is_archived = False
         current.save(update_fields=["is_archived"])

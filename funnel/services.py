@@ -3,13 +3,35 @@ right inside one transaction; views only translate between HTTP and these calls.
 
 An opportunity write carries the `version` the user saw: a stale one raises StaleVersion and
 changes nothing (QUALITY R10, R11).
+
+Lock order. On PostgreSQL every write takes its row locks in this one order, so two writes may wait
+for each other but never deadlock (on SQLite a writer's IMMEDIATE transaction holds the whole file):
+
+1. opportunity rows, FOR UPDATE of the opportunity row alone, several in ascending id (`_locked`,
+   `_bulk_targets`). Never over a join: that would lock the stage and pipeline rows too, so every
+   write in a pipeline would queue, and a deal moved while this waited would vanish from the result;
+2. stage rows. A deal entering a stage holds a SHARE lock on it (`stage_lock_for_entry`): moves into
+   one stage run side by side, while archiving or editing the stage (which lock it for update) waits
+   for them and they for it, so a deal never lands in an archived stage (QUALITY R12). Several stage
+   rows are locked in ascending id;
+3. the pipeline row: a deal write never locks it. Configuration writes (funnel.config_services) lock
+   it first, FOR NO KEY UPDATE, as the pipeline's configuration mutex; that lock does not block the
+   key-share lock a deal's foreign key check takes, so it is outside this order.
+
+Archiving a stage locks the deals in the stage (1) before the stage (2), then takes the deals that
+entered meanwhile. A lock wait ends after settings.DB_LOCK_TIMEOUT_MS; a lock timeout or a deadlock
+is retried (`retry_on_lock_conflict`) and, failing that, raised as Busy, which the views answer with
+409 and the record as it now is.
 """
 
-from collections.abc import Iterable
+import functools
+import random
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,6 +68,51 @@ class StaleVersion(FunnelError):
             _("Someone else changed “%(name)s” after you opened it. Review the current values and try again.")
             % {"name": current.name}
         )
+
+
+class Busy(FunnelError):
+    """Another transaction holds a row this write needs (a lock timeout or a deadlock), even after a retry."""
+
+    def __init__(self, message: str = ""):
+        super().__init__(message or _("Someone else is changing this deal right now. Try again in a moment."))
+
+
+# SQLSTATEs of a lost lock wait: deadlock_detected, lock_not_available (lock_timeout).
+LOCK_CONFLICT_CODES = {"40P01", "55P03"}
+LOCK_ATTEMPTS = 2
+
+
+def is_lock_conflict(error: Exception) -> bool:
+    """A deadlock or lock timeout on PostgreSQL, or SQLite's "database is locked"."""
+    if isinstance(error, Busy):
+        return True
+    cause = error.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    return isinstance(error, OperationalError) and (code in LOCK_CONFLICT_CODES or "database is locked" in str(error))
+
+
+def retry_on_lock_conflict(service: Callable) -> Callable:
+    """Runs the service's transaction again once after a lock conflict, then raises Busy.
+
+    Inside a caller's transaction it only turns the conflict into Busy: the outermost one retries.
+    Put it above @transaction.atomic, so each attempt is a new transaction.
+    """
+
+    @functools.wraps(service)
+    def run(*args, **kwargs):
+        nested = connection.in_atomic_block
+        for attempt in range(1, LOCK_ATTEMPTS + 1):
+            try:
+                return service(*args, **kwargs)
+            except (OperationalError, Busy) as error:
+                if not is_lock_conflict(error):
+                    raise
+                if nested or attempt == LOCK_ATTEMPTS:
+                    raise error if isinstance(error, Busy) else Busy() from error
+                time.sleep(random.uniform(0.02, 0.1))  # noqa: S311 - jitter, so the two do not collide again
+        raise AssertionError("unreachable")
+
+    return run
 
 
 class GateFailed(FunnelError):
@@ -90,16 +157,32 @@ def _check_gate(opportunity: Opportunity, stage: Stage, checklist: Iterable[str]
 
 def _locked(opportunity: Opportunity, version: int | None) -> Opportunity:
     """The row as it is now, locked for this transaction; refuses a stale version."""
-    current = Opportunity.objects.select_for_update().select_related("stage", "pipeline").get(pk=opportunity.pk)
+    current = Opportunity.objects.select_for_update(of=("self",)).get(pk=opportunity.pk)
     if version is not None and current.version != version:
         raise StaleVersion(current)
     return current
 
 
+def stage_lock_for_entry(stage: Stage) -> bool:
+    """Holds the stage row against archiving and editing until commit; True if it is archived.
+
+    Every write that puts a deal into a stage calls it before writing. It is a SHARE lock on
+    PostgreSQL (Django has no FOR SHARE), so entries into one stage do not wait for each other;
+    an archive, which locks the row for update, waits for them, and they for it. Sets
+    `stage.is_archived` to the stored value.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT is_archived FROM {Stage._meta.db_table} WHERE id = %s FOR SHARE", [stage.pk])  # noqa: S608
+            row = cursor.fetchone()
+    else:  # SQLite: the IMMEDIATE transaction already keeps every other writer out
+        row = Stage.objects.filter(pk=stage.pk).values_list("is_archived").first()
+    stage.is_archived = row is None or row[0]
+    return stage.is_archived
+
+
 def _check_target(opportunity: Opportunity, stage: Stage) -> None:
-    # Lock the stage row, so an admin archiving it at the same moment waits for this move (or
-    # this move sees the archive): a deal never lands in an archived stage (QUALITY R12).
-    stage.is_archived = Stage.objects.select_for_update().values_list("is_archived", flat=True).get(pk=stage.pk)
+    stage_lock_for_entry(stage)
     if stage.pipeline_id != opportunity.pipeline_id:
         raise FunnelError(_("“%(stage)s” belongs to another pipeline.") % {"stage": stage.name})
     if stage.is_archived:
@@ -114,7 +197,7 @@ def _enter_stage(
     """Writes the StageChange and moves the (locked) opportunity; the only place a stage is entered."""
     StageChange.objects.create(
         opportunity=opportunity,
-        from_stage=opportunity.stage,
+        from_stage_id=opportunity.stage_id,
         to_stage=stage,
         by=by,
         at=at,
@@ -133,12 +216,13 @@ def _enter_stage(
     return opportunity
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_create(
     *, by: User, owner: User, stage: Stage, data: dict, checklist: Iterable[str] = ()
 ) -> Opportunity:
     """A new open opportunity in `stage` (gates apply), with its first StageChange."""
-    if stage.kind != StageKind.OPEN or stage.is_archived:
+    if stage.kind != StageKind.OPEN or stage_lock_for_entry(stage):
         raise FunnelError(_("A new opportunity starts in an open stage."))
     opportunity = Opportunity(owner=owner, pipeline=stage.pipeline, stage=stage, status=StageKind.OPEN)
     for field in EDITABLE_FIELDS:
@@ -152,6 +236,7 @@ def opportunity_create(
     return opportunity
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data: dict) -> Opportunity:
     """Edits the editable fields; changes to amount, probability and close date go to the field history."""
@@ -175,6 +260,7 @@ def _plain(value) -> str | None:
     return None if value is None else str(value)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_move(
     *,
@@ -202,12 +288,17 @@ def opportunity_move(
 
 
 def _closing_stage(opportunity: Opportunity, kind: str) -> Stage:
-    stage = opportunity.pipeline.stages.filter(kind=kind, is_archived=False).order_by("order").first()
+    """The pipeline's first active stage of `kind`, held for entry."""
+    stage = Stage.objects.filter(pipeline_id=opportunity.pipeline_id, kind=kind, is_archived=False).order_by("order")
+    stage = stage.first()
     if stage is None:
         raise FunnelError(_("This pipeline has no “%(kind)s” stage.") % {"kind": StageKind(kind).label})
+    if stage_lock_for_entry(stage):  # archived since the read above
+        raise Busy(_("The funnel's stages are being changed right now. Try again in a moment."))
     return stage
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_mark_won(
     *, opportunity: Opportunity, by: User, version: int | None, checklist: Iterable[str] = (), note: str = ""
@@ -222,6 +313,7 @@ def opportunity_mark_won(
     return _enter_stage(current, stage, by=by, at=timezone.now(), checklist=confirmed, note=note)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_mark_lost(
     *, opportunity: Opportunity, by: User, version: int | None, reason: LostReason | None, note: str = ""
@@ -238,6 +330,7 @@ def opportunity_mark_lost(
     return _enter_stage(current, stage, by=by, at=timezone.now(), checklist=[], note=note or reason.name)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_reopen(
     *, opportunity: Opportunity, stage: Stage, by: User, version: int | None, checklist: Iterable[str] = ()
@@ -254,6 +347,7 @@ def opportunity_reopen(
     return _enter_stage(current, stage, by=by, at=timezone.now(), checklist=confirmed)
 
 
+@retry_on_lock_conflict
 @transaction.atomic
 def opportunity_reassign(*, opportunity: Opportunity, owner: User, by: User, version: int | None) -> Opportunity:
     """Gives the deal to another active user; audited as owner history."""
@@ -292,13 +386,8 @@ def _check_bulk_scope(*, ids: dict[int, int | None], by: User) -> None:
 
 
 def _bulk_targets(*, ids: dict[int, int | None], by: User) -> list[Opportunity]:
-    """The requested opportunities, locked, each at the version the user saw."""
-    found = list(
-        Opportunity.objects.visible_to(by)
-        .select_for_update(of=("self",))
-        .select_related("stage", "pipeline")
-        .filter(pk__in=ids)
-    )
+    """The requested opportunities, locked in ascending id (the lock order), each at the version the user saw."""
+    found = list(Opportunity.objects.visible_to(by).select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk"))
     if len(found) != len(ids):  # one left the user's view since the check
         raise FunnelError(_("Some of the selected opportunities are not yours to change. Nothing was changed."))
     for opportunity in found:
@@ -307,6 +396,7 @@ def _bulk_targets(*, ids: dict[int, int | None], by: User) -> list[Opportunity]:
     return found
 
 
+@retry_on_lock_conflict
 def opportunities_bulk_reassign(*, ids: dict[int, int | None], owner: User, by: User) -> int:
     """Reassigns every selected deal or none (QUALITY S7). `ids` maps id → version seen."""
     _check_bulk_scope(ids=ids, by=by)
@@ -316,6 +406,7 @@ def opportunities_bulk_reassign(*, ids: dict[int, int | None], owner: User, by: 
     return len(ids)
 
 
+@retry_on_lock_conflict
 def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: User) -> int:
     """Moves every selected deal through the same gates as a single move, or none."""
     _check_bulk_scope(ids=ids, by=by)
@@ -324,6 +415,8 @@ def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: Use
         for opportunity in _bulk_targets(ids=ids, by=by):
             try:
                 opportunity_move(opportunity=opportunity, stage=stage, by=by, version=None)
+            except Busy:
+                raise  # the whole request is retried, not reported as this deal's problem
             except FunnelError as error:
                 problems.append(f"{opportunity.name}: {error}")
         if problems:  # raising inside the block undoes the moves that passed
@@ -331,18 +424,31 @@ def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: Use
     return len(ids)
 
 
+def _deals_in(stage: Stage) -> list[Opportunity]:
+    return list(Opportunity.objects.select_for_update(of=("self",)).filter(stage=stage).order_by("pk"))
+
+
+@retry_on_lock_conflict
 @transaction.atomic
 def stage_archive(*, stage: Stage, target: Stage, by: User) -> int:
-    """Archives a stage, first moving its opportunities to `target` with history written."""
-    if target.pipeline_id != stage.pipeline_id or target.is_archived or target.pk == stage.pk:
+    """Archives a stage, first moving its opportunities to `target` with history written.
+
+    Locks in the module's order: the deals in the stage, then the stage (no deal enters it any more),
+    then the deals that entered while this waited.
+    """
+    if target.pipeline_id != stage.pipeline_id or target.pk == stage.pk:
+        raise FunnelError(_("Choose another active stage of the same pipeline."))
+
         raise FunnelError(_("Choose another active stage of the same pipeline."))
     if target.kind != stage.kind:
         raise FunnelError(_("Move the opportunities to a stage of the same kind."))
-    # Lock both stages first (see _check_target), in a fixed order so two archives cannot deadlock.
-    list(Stage.objects.select_for_update().filter(pk__in=[stage.pk, target.pk]).order_by("pk").values_list("pk"))
+    _deals_in(stage)
+    list(Stage.objects.select_for_update(no_key=True).filter(pk=stage.pk).values_list("pk"))
+    if stage_lock_for_entry(target):
+        raise FunnelError(_("Choose another active stage of the same pipeline."))
     now = timezone.now()
     moved = 0
-    for opportunity in Opportunity.objects.select_for_update().select_related("stage").filter(stage=stage):
+    for opportunity in _deals_in(stage):
         _enter_stage(opportunity, target, by=by, at=now, checklist=[], note=_("Stage archived"))
         moved += 1
     stage.is_archived = True

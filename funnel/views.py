@@ -115,6 +115,7 @@ def opportunity_bulk(request: HttpRequest) -> HttpResponse:
 @login_required
 def opportunity_create(request: HttpRequest) -> HttpResponse:
     form = OpportunityForm(request.POST or None, user=request.user, initial={"account": request.GET.get("account")})
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             opportunity = services.opportunity_create(
@@ -126,10 +127,11 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             )
         except services.FunnelError as error:
             form.add_error(None, str(error))
+            status = 409 if isinstance(error, services.Busy) else 200
         else:
             messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opportunity.name})
             return redirect("funnel:opportunity_detail", opportunity.pk)
-    return render(request, "funnel/opportunity_form.html", {"form": form})
+    return render(request, "funnel/opportunity_form.html", {"form": form}, status=status)
 
 
 @login_required
@@ -147,6 +149,9 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             current = error.current
             form.data = form.data.copy()
             form.data["version"] = current.version  # a second save now overwrites knowingly
+        except services.Busy as error:
+            form.add_error(None, str(error))
+            current = get_opportunity_for_user(request, pk)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("funnel:opportunity_detail", pk)
@@ -182,7 +187,7 @@ def _run(request: HttpRequest, opportunity: Opportunity, form_name: str, form, a
             action(form.cleaned_data)
         except services.FunnelError as error:
             form.add_error(None, str(error))
-            status = 409 if isinstance(error, services.StaleVersion) else 422
+            status = 409 if isinstance(error, services.StaleVersion | services.Busy) else 422
             return _detail(request, get_opportunity_for_user(request, opportunity.pk), status, **{form_name: form})
         messages.success(request, _("Saved."))
         return redirect("funnel:opportunity_detail", opportunity.pk)

@@ -31,6 +31,14 @@
     });
   }
 
+  // A lost race answers 409 with the board as it now is: show it (htmx leaves a 4xx unswapped by default).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.xhr.status === 409 && event.detail.target && event.detail.target.id === "board") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", bind);
   document.addEventListener("htmx:afterSettle", bind);
 })();

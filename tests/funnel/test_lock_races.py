@@ -1,0 +1,114 @@
+"""Deal writes under real concurrency (PostgreSQL, one connection per thread): a lost race is a 409 with
+the current state, never a 500; unrelated deals do not queue behind each other; an archive racing moves
+never leaves a deal in an archived stage (QUALITY R10–R12, issue 10 item 9)."""
+
+import threading
+import time
+from collections import Counter
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+
+from funnel import config_services, services
+from funnel.models import Opportunity, Stage
+from tests.factories import OpportunityFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+RACES = 50
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time")
+
+
+def run_together(*jobs) -> list:
+    """Runs each job on its own thread (so its own connection) from one barrier; returns their results."""
+    start, results, errors = threading.Barrier(len(jobs)), [None] * len(jobs), []
+
+    def run(index, job):
+        try:
+            start.wait()
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    return results
+
+
+def signed_in(user) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+def move_by(client: Client, opportunity: Opportunity, stage: Stage, version: int):
+    url = reverse("funnel:opportunity_move", args=[opportunity.pk])
+    return lambda: client.post(url, {"stage": stage.pk, "version": version}).status_code
+
+
+def test_two_people_moving_one_deal_the_loser_gets_409_never_500(rep, manager, stages):
+    first, second = signed_in(rep), signed_in(manager)
+    outcomes = Counter()
+    for _ in range(RACES):
+        deal = OpportunityFactory(owner=rep, stage=stages["Qualified"])
+        codes = run_together(
+            move_by(first, deal, stages["Proposal"], deal.version),
+            move_by(second, deal, stages["Negotiation"], deal.version),
+        )
+        outcomes.update(codes)
+        deal.refresh_from_db()
+        assert deal.stage_changes.count() == 1  # exactly one accepted move
+    print(f"\n{RACES} races of two moves of one deal: {dict(sorted(outcomes.items()))}")
+    assert outcomes == {302: RACES, 409: RACES}
+
+
+def test_an_unrelated_deal_moves_while_another_deal_in_its_stage_is_locked(rep, teammate, stages):
+    locked_deal = OpportunityFactory(owner=rep, stage=stages["Qualified"])
+    other_deal = OpportunityFactory(owner=teammate, stage=stages["Qualified"])
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_a_move_open():
+        with transaction.atomic():
+            services.opportunity_move(
+                opportunity=locked_deal, stage=stages["Proposal"], by=rep, version=locked_deal.version
+            )
+            holding.set()
+            release.wait(10)
+
+    def move_the_other_deal():
+        holding.wait(10)
+        started = time.monotonic()
+        status = move_by(signed_in(teammate), other_deal, stages["Proposal"], other_deal.version)()
+        waited = time.monotonic() - started
+        release.set()
+        return status, waited
+
+    _held, (status, waited) = run_together(hold_a_move_open, move_the_other_deal)
+    assert status == 302
+    assert waited < 1.0
+
+
+def test_an_archive_racing_moves_never_leaves_a_deal_in_the_archived_stage(rep, admin_user, pipeline, stages):
+    for round_ in range(10):
+        doomed = Stage.objects.create(pipeline=pipeline, name=f"Doomed {round_}", order=9, probability=50)
+        deals = [OpportunityFactory(owner=rep, stage=stages["Qualified"]) for _ in range(4)]
+        moves = [move_by(signed_in(rep), deal, doomed, deal.version) for deal in deals]
+        codes = run_together(
+            *moves,
+            lambda stage=doomed: config_services.stage_archive(stage=stage, target=stages["Proposal"], by=admin_user),
+        )
+        assert 500 not in codes[:-1]
+        assert not Opportunity.objects.filter(stage=doomed).exists()
+        assert Stage.objects.get(pk=doomed.pk).is_archived
