@@ -25,15 +25,18 @@ messages-extract: install
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=static --ignore=staticfiles --ignore=tests -v0
 
 # The demo on the embedded default: SQLite, jobs in-process, http://127.0.0.1:8000.
-# One scan first, so alerts exist before the server starts; then the scan repeats every SCAN_EVERY
-# seconds in the background (no Redis needed) and is stopped when the server stops.
+# One scan and one dashboard build first, so alerts and figures exist before the server starts; then,
+# in the background (no Redis needed) and stopped with the server, the scan repeats every SCAN_EVERY
+# seconds and the dashboard folds in changes every minute.
 SCAN_EVERY ?= 900
 run: messages
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
 	DEBUG=true $(BIN)/python manage.py seed_demo
 	DEBUG=true $(BIN)/python manage.py scan_funnel
+	DEBUG=true $(BIN)/python manage.py refresh_dashboards
 	DEBUG=true $(BIN)/python manage.py scan_funnel --every $(SCAN_EVERY) & scanner=$$!; \
-	trap 'kill $$scanner 2>/dev/null' EXIT INT TERM; \
+	DEBUG=true $(BIN)/python manage.py refresh_dashboards --every 60 > /dev/null & refresher=$$!; \
+	trap 'kill $$scanner $$refresher 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite, browser journeys included (DATABASE_URL picks the database; SQLite by default).

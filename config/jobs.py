@@ -3,8 +3,9 @@
 With Redis, the task goes to the Celery worker. Without it (the embedded default, `make run`), it runs on
 a thread of this process, so the page that started it answers at once and can show progress. If the
 broker refuses the task (Redis down or hung past its socket timeout), it runs on a thread here too
-rather than being lost (QUALITY R1). With JOBS_INLINE (the test suite) it runs at once, in the caller's
-thread. Either way it starts only after the current transaction commits, so it sees what started it.
+rather than being lost (QUALITY R1). Either way it starts only after the current transaction commits, so
+it sees what started it. With JOBS_INLINE (the test suite, whose tests each run inside one transaction) it
+runs at once, in the caller's thread and transaction.
 
 A task started this way must be safe to run twice: a worker killed mid-task runs it again.
 """
@@ -22,13 +23,14 @@ log = logging.getLogger(__name__)
 
 def enqueue(task: Task, *args) -> None:
     """Runs `task(*args)` in the background once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: _start(task, args))
+    if settings.JOBS_INLINE:
+        task.apply(args=args)
+    else:
+        transaction.on_commit(lambda: _start(task, args))
 
 
 def _start(task: Task, args: tuple) -> None:
-    if settings.JOBS_INLINE:
-        task.apply(args=args)
-    elif settings.CELERY_TASK_ALWAYS_EAGER:  # no Redis: this process is the worker
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no Redis: this process is the worker
         _on_thread(task, args)
     else:
         try:

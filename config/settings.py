@@ -191,11 +191,6 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 EXPORT_MAX_ROWS = envint("EXPORT_MAX_ROWS", 100_000)
 EXPORTS_PER_HOUR = envint("EXPORTS_PER_HOUR", 10)
 
-# Dashboards of several people are read from summaries a job refreshes every ..._MINUTES; one older
-# than ..._MAX_AGE_MINUTES is recomputed by the request itself (funnel.dashboard_figures).
-DASHBOARD_SUMMARY_MINUTES = envint("DASHBOARD_SUMMARY_MINUTES", 10)
-DASHBOARD_SUMMARY_MAX_AGE_MINUTES = envint("DASHBOARD_SUMMARY_MAX_AGE_MINUTES", 15)
-
 # A daily log submitted later than this many hours after the rep's local midnight counts as late.
 DAILY_LOG_GRACE_HOURS = envint("DAILY_LOG_GRACE_HOURS", 2)
 

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
+from . import rollup
 from . import services as funnel_services
 from .models import REQUIRABLE_FIELDS, HealthSettings, LostReason, Pipeline, Source, Stage, StageKind
 from .services import FunnelError
@@ -240,6 +241,7 @@ def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
             raise FunnelError(message % {"stage": current.name, "count": held})
         if not current.is_archived:
             _check_keeps_kind(current, archiving=False)
+        rollup.mark_pipeline_dirty(current.pipeline_id)  # past entries into it count (or not) as moving on
     return _save_changes(current, changes, by=by)
 
 
@@ -260,6 +262,7 @@ def stages_reorder(*, pipeline: Pipeline, stage_ids: list[int], by: User) -> lis
     if changed:
         Stage.objects.bulk_update(changed, ["order"])
         _audit(by=by, obj=pipeline, detail={"order": [old, [stage.name for stage in ordered]]})
+        rollup.mark_pipeline_dirty(pipeline.pk)  # which moves went on to a later stage follows the order
     return ordered
 
 

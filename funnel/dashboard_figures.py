@@ -1,47 +1,28 @@
-"""The dashboard's figures for one scope: computed live through funnel.metrics, or read from a summary.
+"""The dashboard's figures for one scope, added up from the rollup (funnel.rollup) at read time.
 
-A team's or the organisation's figures aggregate up to millions of rows, so a job keeps them in
-`DashboardSummary` (refreshed every DASHBOARD_SUMMARY_MINUTES; the page says how old they are). A summary
-is keyed by the exact set of owners whose deals it counts, so it answers only a request covering the very
-same deals: visibility is by owner (reps.models.owner_scope_q), and the key is computed from the
-requesting user's own visible owners, narrowed by the filter. The key also holds the time zone the
-period's days and weeks are cut in: the reader's. A rep's own figures are summarised too
-(computing them costs little, so the job refreshes only those read in the last READ_RECENTLY).
+Any period costs the same few grouped queries over the rollup's day rows, whatever its dates: an
+organisation reads the all-owners rows, a team or a rep their owners' rows. Days are each deal's owner's
+local days (funnel.rollup_models). The figures are as of the rollup's last refresh, which the page
+shows; a read that finds changes not yet folded in starts a refresh in the background (config.jobs) and
+answers at once with what is there.
 """
 
-import hashlib
-import itertools
-import json
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet
-from django.utils import timezone
+from django.core.cache import cache
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 
-from reps.models import Role, Team, User
+from config import jobs
+from reps.models import Role, User, person_name
 
-from . import metrics
-from .models import DashboardSummary, Opportunity, Pipeline, Source, Stage, StageChange
+from .metrics import TOTALS, ratio
+from .models import Opportunity, Pipeline, Source, Stage
+from .rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState
 
-# Keys whose values are Decimals (or None) in the figures, restored from the JSON's strings.
-DECIMALS = {
-    "total", "weighted", "rate", "average_days", "median_days", "won_amount", "win_rate", "cycle_days",
-    "deal_size", "open_amount", "conversion", "forecast_weighted", "flow_rate", "flow_average_days",
-    "flow_median_days",
-}  # fmt: skip
-# The job keeps each manager's and admin's default period ready; other periods and filters are computed
-# on their first read, then kept fresh while they are read (a summary costs up to seconds at 1M deals).
-SUMMARY_PERIODS = ("90d",)
-# A read is noted at most every READ_MARK_EVERY (a write per page view would be wasted); the job keeps
-# refreshing what was read in the last READ_RECENTLY (so a burst of one-off filters costs it little for
-# long), and deletes what nobody has read for DROP_UNREAD.
-READ_MARK_EVERY = timedelta(hours=1)
-READ_RECENTLY = timedelta(hours=2)
-DROP_UNREAD = timedelta(days=2)
+REFRESH_ASKED = "funnel:rollup-refresh-asked"
+REFRESH_ASK_EVERY = 30  # seconds: a page read asks for a refresh at most this often
 
 
 @dataclass(frozen=True)
@@ -54,41 +35,40 @@ class FigureScope:
     source: Source | None
     start: date
     end: date
-    time_zone: str  # the days of [start, end] and the weeks of the inflow are this zone's
+    everyone: bool = False  # the owners are every user: the all-owners rows answer
 
-    @property
-    def key(self) -> str:
-        """A digest of everything the figures depend on, so a summary is only ever read for the same scope."""
-        parts = [
-            f"p{self.pipeline.pk}",
-            f"s{self.source.pk if self.source else 0}",
-            self.start.isoformat(),
-            self.end.isoformat(),
-            self.time_zone,
-            "o" + ",".join(map(str, self.owner_ids)),
-            "u" + ",".join(map(str, self.people_ids)),
-        ]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    def owners_q(self, *, field: str = "owner_id") -> Q:
+        return Q(**{field: ALL_OWNERS}) if self.everyone else Q(**{f"{field}__in": self.owner_ids})
 
-    def opportunities(self) -> QuerySet[Opportunity]:
-        deals = Opportunity.objects.filter(owner_id__in=self.owner_ids, pipeline=self.pipeline)
-        return deals.filter(source=self.source) if self.source else deals
+    def days(self, model) -> QuerySet:
+        rows = model.objects.filter(self.owners_q(), pipeline_id=self.pipeline.pk, day__gte=self.start,
+                                    day__lte=self.end)  # fmt: skip
+        return rows.filter(source_id=self.source.pk) if self.source else rows
 
-    def changes(self) -> QuerySet[StageChange]:
-        changes = StageChange.objects.filter(
-            opportunity__owner_id__in=self.owner_ids, opportunity__pipeline=self.pipeline
+    def owner_days(self, model) -> QuerySet:
+        """Per-owner rows, for the per-rep table: every owner's own rows even for the organisation."""
+        rows = model.objects.filter(pipeline_id=self.pipeline.pk, day__gte=self.start, day__lte=self.end)
+        rows = rows.exclude(owner_id=ALL_OWNERS) if self.everyone else rows.filter(owner_id__in=self.owner_ids)
+        return rows.filter(source_id=self.source.pk) if self.source else rows
+
+    def open_deals(self) -> QuerySet:
+        rows = OpenDeals.objects.filter(pipeline_id=self.pipeline.pk)
+        rows = rows if self.everyone else rows.filter(owner_id__in=self.owner_ids)
+        return rows.filter(source_id=self.source.pk) if self.source else rows
+
+    def forecast_deals(self) -> QuerySet[Opportunity]:
+        deals = Opportunity.objects.open().filter(
+            pipeline=self.pipeline, expected_close_date__gte=self.start, expected_close_date__lte=self.end
         )
-        return changes.filter(opportunity__source=self.source) if self.source else changes
-
-    def people(self) -> QuerySet[User]:
-        return User.objects.filter(pk__in=self.people_ids).order_by("first_name", "last_name", "username")
+        deals = deals if self.everyone else deals.filter(owner_id__in=self.owner_ids)
+        return deals.filter(source=self.source) if self.source else deals
 
 
 def figure_scope(
     users: QuerySet[User], pipeline: Pipeline, source: Source | None, start: date, end: date
 ) -> FigureScope:
-    """The scope of `users` (already visibility-scoped and narrowed by the filter), in the current time
-    zone: one query for their ids."""
+    """The scope of `users` (already visibility-scoped and narrowed by the filter): their ids, and whether
+    they are everyone (two queries)."""
     rows = list(users.order_by("pk").values_list("pk", "is_active"))
     return FigureScope(
         owner_ids=tuple(pk for pk, _active in rows),
@@ -97,157 +77,257 @@ def figure_scope(
         source=source,
         start=start,
         end=end,
-        time_zone=timezone.get_current_timezone_name(),
+        everyone=len(rows) == User.objects.count(),
     )
 
 
-def compute(scope: FigureScope, stages: list[Stage]) -> dict:
-    """Every figure of the dashboard, live, in the scope's time zone: one grouped query each (metrics)."""
-    with timezone.override(zoneinfo.ZoneInfo(scope.time_zone)):
-        return _compute(scope, stages)
-
-
-def _compute(scope: FigureScope, stages: list[Stage]) -> dict:
-    deals, changes = scope.opportunities(), scope.changes()
-    by_stage_flow, by_owner_flow = metrics.flows(changes, scope.pipeline, scope.start, scope.end, stages)
-    by_stage = metrics.funnel_by_stage(deals, scope.pipeline, stages)
+def figures(scope: FigureScope, stages: list[Stage]) -> tuple[dict, datetime | None]:
+    """Every figure of the dashboard and the time the rollup was brought up to date (None: not yet)."""
+    refreshed_at = as_of()
+    forecast_by_owner = _forecast_by_owner(scope)
     return {
-        "by_stage": by_stage,
-        "inflow": metrics.inflow_by_week(deals, scope.start, scope.end),
-        "flow": by_stage_flow,
-        "outcomes": metrics.outcomes(deals, scope.start, scope.end),
-        "forecast": metrics.forecast(deals, scope.start, scope.end),
-        "sources": metrics.by_source(deals, scope.start, scope.end),
-        "reps": rep_rows(deals, scope.start, scope.end, scope.people(), by_owner_flow),
+        "by_stage": by_stage(scope, stages),
+        "inflow": inflow_by_week(scope),
+        "flow": flow(scope, stages),
+        "outcomes": outcomes(scope),
+        "forecast": _sum_forecast(forecast_by_owner),
+        "sources": by_source(scope),
+        "reps": per_rep(scope, stages, forecast_by_owner),
+    }, refreshed_at
+
+
+def as_of() -> datetime | None:
+    """When the rollup was last brought up to date. If changes wait to be folded in (or it was never built),
+    a refresh is started, at most every REFRESH_ASK_EVERY seconds, and the page answers with the rows as
+    they are: a large organisation's page never waits for it."""
+    refreshed_at = RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+    waiting = refreshed_at is None or RollupDirt.objects.exists()
+    if waiting and cache.add(REFRESH_ASKED, True, REFRESH_ASK_EVERY):
+        from .tasks import refresh_rollup_task  # tasks import this module's callers
+
+        jobs.enqueue(refresh_rollup_task)
+        refreshed_at = RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
+    return refreshed_at
+
+
+# --- now: the open deals --------------------------------------------------------------------------
+
+
+def _weighted(plain: Decimal, overridden: Decimal, probability: int) -> Decimal:
+    return plain * probability / Decimal(100) + overridden
+
+
+def by_stage(scope: FigureScope, stages: list[Stage]) -> list[dict]:
+    """One row per open stage, in order, empty stages included (a gap shows as zeros)."""
+    sums = {
+        row["stage_id"]: row
+        for row in scope.open_deals()
+        .values("stage_id")
+        .annotate(n=Sum("count"), total=Sum("amount"), plain=Sum("plain_amount"), over=Sum("override_weighted"))
+        .order_by()
     }
-
-
-def rep_rows(
-    deals: QuerySet[Opportunity], start: date, end: date, people: QuerySet[User], flows: dict[int, dict]
-) -> list[dict]:
-    """metrics.per_rep with each rep's flow beside it (flow_*: stage conversion, days in stage) from `flows`
-    (the per-owner rows of metrics.flows)."""
-    none = {"entered": 0, "advanced": 0, "rate": None, "stays": 0, "average_days": None, "median_days": None}
-    return [
-        {**row, **{f"flow_{key}": value for key, value in flows.get(row["owner"], none).items()}}
-        for row in metrics.per_rep(deals, start, end, people)
-    ]
-
-
-def figures(scope: FigureScope, stages: list[Stage], now: datetime | None = None) -> tuple[dict, datetime | None]:
-    """The scope's figures and when they were computed.
-
-    They come from a summary no older than DASHBOARD_SUMMARY_MAX_AGE_MINUTES; without one they are
-    computed live and stored, so the next request is served from it (and the job keeps it fresh).
-    """
-    now = now or timezone.now()
-    oldest = now - timedelta(minutes=settings.DASHBOARD_SUMMARY_MAX_AGE_MINUTES)
-    summary = DashboardSummary.objects.filter(key=scope.key, computed_at__gte=oldest).first()
-    if summary is not None and summary.figures.get("stages") == [stage.pk for stage in stages]:
-        if summary.read_at is None or summary.read_at < now - READ_MARK_EVERY:
-            DashboardSummary.objects.filter(pk=summary.pk).update(read_at=now)  # at most once an hour
-        return restore(summary.figures, stages), summary.computed_at
-    computed = compute(scope, stages)
-    store(scope, stages, computed, computed_at=now, read_at=now)
-    return computed, now
-
-
-def store(scope: FigureScope, stages: list[Stage], computed: dict, *, computed_at: datetime, read_at=None) -> None:
-    """Writes (or replaces) the scope's summary in one INSERT … ON CONFLICT: concurrent writers of a key
-    each leave a complete summary, and the last one stays."""
-    payload = DjangoJSONEncoder().encode({**flatten(computed), "stages": [stage.pk for stage in stages]})
-    summary = DashboardSummary(
-        key=scope.key,
-        pipeline=scope.pipeline,
-        source=scope.source,
-        start=scope.start,
-        end=scope.end,
-        time_zone=scope.time_zone,
-        owner_ids=list(scope.owner_ids),
-        people_ids=list(scope.people_ids),
-        figures=json.loads(payload),
-        computed_at=computed_at,
-        read_at=read_at,
-    )
-    replaced = ["figures", "computed_at", "owner_ids", "people_ids"] + (["read_at"] if read_at else [])
-    DashboardSummary.objects.bulk_create(
-        [summary], update_conflicts=True, unique_fields=["key"], update_fields=replaced
-    )
-
-
-def flatten(computed: dict) -> dict:
-    """The figures with model instances replaced by their ids, ready for JSON."""
-    return {
-        **computed,
-        "by_stage": [{**row, "stage": row["stage"].pk} for row in computed["by_stage"]],
-        "flow": [{**row, "stage": row["stage"].pk} for row in computed["flow"]],
-    }
-
-
-def restore(stored: dict, stages: list[Stage]) -> dict:
-    """The figures as compute() returns them, from a summary's JSON: Decimals, dates and stages back."""
-    by_pk = {stage.pk: stage for stage in stages}
-
-    def row(values: dict) -> dict:
-        return {
-            key: (Decimal(value) if key in DECIMALS and value is not None else value) for key, value in values.items()
-        }
-
-    return {
-        "by_stage": [{**row(values), "stage": by_pk[values["stage"]]} for values in stored["by_stage"]],
-        "inflow": [
-            {"week": date.fromisoformat(values["week"]), "count": values["count"]} for values in stored["inflow"]
-        ],
-        "flow": [{**row(values), "stage": by_pk[values["stage"]]} for values in stored["flow"]],
-        "outcomes": row(stored["outcomes"]),
-        "forecast": row(stored["forecast"]),
-        "sources": [row(values) for values in stored["sources"]],
-        "reps": [row(values) for values in stored["reps"]],
-    }
-
-
-# --- the job ----------------------------------------------------------------------------------------
-
-
-def _viewers() -> QuerySet[User]:
-    """Whose default dashboards the job keeps ready: managers and admins (a rep's when read recently)."""
-    return User.objects.active().filter(role__in=[Role.MANAGER, Role.ADMIN])
-
-
-def refresh_summaries(now: datetime | None = None) -> dict[str, int]:
-    """Recomputes every summary read in the last READ_RECENTLY, and each manager's and admin's default views.
-
-    The default views: everything the user may see in each active pipeline over the default period
-    (SUMMARY_PERIODS, in the user's own time zone, as their page asks), plus each team an admin may
-    filter to. Summaries nobody has read for DROP_UNREAD are deleted. Returns counts of refreshed and
-    deleted summaries.
-    """
-    from .dashboard_forms import period_dates  # the form module imports this one's callers
-
-    now = now or timezone.now()
-    pipelines = list(Pipeline.objects.filter(is_active=True))
-    wanted: dict[str, FigureScope] = {}
-    for viewer in _viewers().select_related("team"):
-        visible = User.objects.visible_to(viewer)
-        groups = [visible]
-        if viewer.role == Role.ADMIN:
-            groups += [visible.filter(team=team) for team in Team.objects.order_by("pk")]
-        with timezone.override(zoneinfo.ZoneInfo(viewer.time_zone)):
-            today = timezone.localdate(now)
-            for users, pipeline, period in itertools.product(groups, pipelines, SUMMARY_PERIODS):
-                scope = figure_scope(users, pipeline, None, *period_dates(period, today))
-                wanted.setdefault(scope.key, scope)
-    recent = DashboardSummary.objects.filter(read_at__gte=now - READ_RECENTLY).select_related("pipeline", "source")
-    for summary in recent:
-        scope = FigureScope(
-            tuple(summary.owner_ids), tuple(summary.people_ids), summary.pipeline, summary.source, summary.start,
-            summary.end, summary.time_zone,
+    rows = []
+    for stage in stages:
+        row = sums.get(stage.pk)
+        rows.append(
+            {"stage": stage, "count": 0, "total": Decimal(0), "weighted": Decimal(0)}
+            if row is None
+            else {"stage": stage, "count": row["n"], "total": row["total"],
+                  "weighted": _weighted(row["plain"], row["over"], stage.probability)}
         )  # fmt: skip
-        if summary.pipeline.is_active:
-            wanted.setdefault(scope.key, scope)
-    stages = {pipeline.pk: metrics.open_stages(pipeline) for pipeline in {s.pipeline for s in wanted.values()}}
-    for scope in wanted.values():
-        store(scope, stages[scope.pipeline.pk], compute(scope, stages[scope.pipeline.pk]), computed_at=now)
-    stale = DashboardSummary.objects.exclude(key__in=wanted).filter(computed_at__lt=now - DROP_UNREAD)
-    deleted, _by_model = stale.delete()
-    return {"refreshed": len(wanted), "deleted": deleted}
+    return rows
+
+
+def _open_by_owner(scope: FigureScope, stages: list[Stage]) -> dict[int, dict]:
+    """Each owner's open deals now: count, amount and weighted amount (open deals sit in open stages)."""
+    probability = {stage.pk: stage.probability for stage in stages}
+    owners: dict[int, dict] = {}
+    rows = (
+        scope.open_deals()
+        .values("owner_id", "stage_id")
+        .annotate(n=Sum("count"), total=Sum("amount"), plain=Sum("plain_amount"), over=Sum("override_weighted"))
+        .order_by()
+    )
+    for row in rows:
+        owner = owners.setdefault(row["owner_id"], {"open_count": 0, "open_amount": Decimal(0),
+                                                    "weighted": Decimal(0)})  # fmt: skip
+        owner["open_count"] += row["n"]
+        owner["open_amount"] += row["total"]
+        owner["weighted"] += _weighted(row["plain"], row["over"], probability.get(row["stage_id"], 0))
+    return owners
+
+
+def _forecast_by_owner(scope: FigureScope) -> dict[int, dict]:
+    """Open deals expected to close in the period, per owner (deals, not the rollup: the expected close
+    date moves with every edit, and the open deals of a period are few)."""
+    rows = scope.forecast_deals().values("owner_id").annotate(**TOTALS).order_by()
+    return {row.pop("owner_id"): row for row in rows}
+
+
+def open_by_owner(scope: FigureScope, stages: list[Stage]) -> list[dict]:
+    """Each owner's open deals now (name, count, amount, weighted), the heaviest weighted pipeline first."""
+    opened = _open_by_owner(scope, stages)
+    names = {person.pk: str(person) for person in User.objects.filter(pk__in=opened)}
+    rows = [{"owner": names.get(pk, ""), "count": row["open_count"], "total": row["open_amount"],
+             "weighted": row["weighted"]} for pk, row in opened.items() if row["open_count"]]  # fmt: skip
+    return sorted(rows, key=lambda row: (-row["weighted"], row["owner"]))
+
+
+def _sum_forecast(by_owner: dict[int, dict]) -> dict:
+    return {key: sum((row[key] for row in by_owner.values()), 0 if key == "count" else Decimal(0))
+            for key in ("count", "total", "weighted")}  # fmt: skip
+
+
+# --- over the period: the day rows ----------------------------------------------------------------
+
+
+def inflow_by_week(scope: FigureScope) -> list[dict]:
+    """New opportunities per week (Monday), weeks without any included."""
+    counts: dict[date, int] = {}
+    for row in scope.days(DealDay).filter(created__gt=0).values("day").annotate(n=Sum("created")).order_by():
+        week = row["day"] - timedelta(days=row["day"].weekday())
+        counts[week] = counts.get(week, 0) + row["n"]
+    monday = scope.start - timedelta(days=scope.start.weekday())
+    weeks = [monday + timedelta(weeks=n) for n in range((scope.end - monday).days // 7 + 1)]
+    return [{"week": week, "count": counts.get(week, 0)} for week in weeks]
+
+
+def _days(seconds: float, count: int) -> Decimal | None:
+    return None if not count else Decimal(str(seconds / count / 86400)).quantize(Decimal("0.1"))
+
+
+def outcomes(scope: FigureScope) -> dict:
+    """Deals closed in the period: won and lost, win rate (%), average cycle (days) and won deal size."""
+    sums = scope.days(DealDay).aggregate(
+        won=Sum("won"), lost=Sum("lost"), won_amount=Sum("won_amount"), won_seconds=Sum("won_seconds")
+    )
+    won, lost = sums["won"] or 0, sums["lost"] or 0
+    amount = sums["won_amount"] or Decimal(0)
+    return {
+        "won": won,
+        "lost": lost,
+        "won_amount": amount,
+        "win_rate": ratio(won, won + lost),
+        "cycle_days": _days(sums["won_seconds"] or 0, won),
+        "deal_size": (amount / won).quantize(Decimal("0.01")) if won else None,
+    }
+
+
+def by_source(scope: FigureScope) -> list[dict]:
+    """Per source (None: none): new in the period, how many of those are won now, won in the period."""
+    rows = (
+        scope.days(DealDay)
+        .values("source_id")
+        .annotate(inflow=Sum("created"), inflow_won=Sum("created_won"), won=Sum("won"), won_amount=Sum("won_amount"))
+        .filter(Q(inflow__gt=0) | Q(won__gt=0))
+        .annotate(name=Subquery(Source.objects.filter(pk=OuterRef("source_id")).values("name")))
+        .order_by()
+    )
+    found = [
+        {"source": row["source_id"], "source__name": row["name"], "inflow": row["inflow"],
+         "inflow_won": row["inflow_won"], "won": row["won"], "won_amount": row["won_amount"],
+         "conversion": ratio(row["inflow_won"], row["inflow"])}
+        for row in rows
+    ]  # fmt: skip
+    return sorted(found, key=lambda row: (-row["inflow"], row["source__name"] is None, row["source__name"] or ""))
+
+
+def flow(scope: FigureScope, stages: list[Stage]) -> list[dict]:
+    """Per open stage: the deals that entered it in the period and how many of those went on to a later
+    stage (a cohort, counted to date; each deal once per stage), and the stays that ended in the period:
+    how many, their average and median length in days (the median over whole days of length)."""
+    counted = Q(prev_day__isnull=True) | Q(prev_day__lt=scope.start)
+    sums = {
+        row["stage_id"]: row
+        for row in scope.days(FlowDay)
+        .values("stage_id")
+        .annotate(
+            entered=Sum("entered", filter=counted), advanced=Sum("advanced", filter=counted),
+            stays=Sum("stays"), seconds=Sum("stay_seconds"),
+        )
+        .order_by()
+    }  # fmt: skip
+    lengths: dict[int, dict[int, int]] = {}
+    for stage_id, row_lengths in scope.days(FlowDay).filter(stays__gt=0).values_list("stage_id", "lengths"):
+        merged = lengths.setdefault(stage_id, {})
+        for days, count in row_lengths.items():
+            merged[int(days)] = merged.get(int(days), 0) + count
+    rows = []
+    for stage in stages:
+        row = sums.get(stage.pk) or {}
+        entered, advanced, stays = row.get("entered") or 0, row.get("advanced") or 0, row.get("stays") or 0
+        rows.append({
+            "stage": stage, "entered": entered, "advanced": advanced, "rate": ratio(advanced, entered),
+            "stays": stays, "average_days": _days(row.get("seconds") or 0, stays),
+            "median_days": median(lengths.get(stage.pk, {})),
+        })  # fmt: skip
+    return rows
+
+
+def median(counts: dict[int, int]) -> Decimal | None:
+    """The median of values given as {value: how many}: the middle one, or the mean of the middle two."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    middle, seen, low = (total - 1) // 2, 0, None
+    for value in sorted(counts):
+        seen += counts[value]
+        if low is None and seen > middle:
+            low = value
+        if seen > total // 2:
+            return (Decimal(low + value) / 2).quantize(Decimal("0.1"))
+    return None  # unreachable: seen reaches total
+
+
+def per_rep(scope: FigureScope, stages: list[Stage], forecast_by_owner: dict[int, dict]) -> list[dict]:
+    """Per owner: open count, amount, weighted (now), the weighted amount expected to close in the period;
+    new, won, lost, won amount, win rate, deal size and cycle in the period; stage conversion and days in
+    stage (flow_*). The reps in view without a row (an empty funnel, 空杯) are listed with zeros."""
+    period = {
+        row.pop("owner_id"): row
+        for row in scope.owner_days(DealDay)
+        .values("owner_id")
+        .annotate(inflow=Sum("created"), won=Sum("won"), lost=Sum("lost"), won_amount=Sum("won_amount"),
+                  won_seconds=Sum("won_seconds"), entered=Sum("entered"), advanced=Sum("advanced"),
+                  stays=Sum("stays"), stay_seconds=Sum("stay_seconds"))
+        .order_by()
+    }  # fmt: skip
+    reentries = (
+        scope.owner_days(FlowDay)
+        .filter(prev_day__isnull=False, prev_day__lt=scope.start)
+        .values("owner_id")
+        .annotate(entered=Sum("entered"), advanced=Sum("advanced"))
+        .order_by()
+    )
+    for row in reentries:
+        owner = period.setdefault(row["owner_id"], {})
+        owner["entered"] = (owner.get("entered") or 0) + row["entered"]
+        owner["advanced"] = (owner.get("advanced") or 0) + row["advanced"]
+    opened = _open_by_owner(scope, stages)
+    owners = set(period) | set(opened) | set(forecast_by_owner)
+    people = User.objects.filter(Q(pk__in=owners) | Q(pk__in=scope.people_ids, role=Role.REP))
+    rows = [
+        _rep_row(person, opened.get(person.pk, {}), period.get(person.pk, {}), forecast_by_owner.get(person.pk, {}))
+        for person in people.only("pk", "username", "first_name", "last_name", "role")
+        if person.pk in owners or person.role == Role.REP
+    ]
+    return sorted(rows, key=lambda row: (-row["weighted"], row["owner"]))
+
+
+def _rep_row(person: User, opened: dict, period: dict, forecast: dict) -> dict:
+    won, lost = period.get("won") or 0, period.get("lost") or 0
+    amount = period.get("won_amount") or Decimal(0)
+    entered, advanced, stays = period.get("entered") or 0, period.get("advanced") or 0, period.get("stays") or 0
+    return {
+        "owner": person.pk, "owner__username": person.username, "owner__first_name": person.first_name,
+        "owner__last_name": person.last_name, "name": person_name(person.first_name, person.last_name,
+                                                                    person.username),
+        "open_count": opened.get("open_count", 0), "open_amount": opened.get("open_amount", Decimal(0)),
+        "weighted": opened.get("weighted", Decimal(0)), "forecast_weighted": forecast.get("weighted", Decimal(0)),
+        "inflow": period.get("inflow") or 0, "won": won, "lost": lost, "won_amount": amount,
+        "win_rate": ratio(won, won + lost), "cycle_days": _days(period.get("won_seconds") or 0, won),
+        "deal_size": (amount / won).quantize(Decimal("0.01")) if won else None,
+        "flow_entered": entered, "flow_advanced": advanced, "flow_rate": ratio(advanced, entered),
+        "flow_stays": stays, "flow_average_days": _days(period.get("stay_seconds") or 0, stays),
+        "flow_median_days": None,
+    }  # fmt: skip

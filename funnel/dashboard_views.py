@@ -179,7 +179,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context |= {
             **figures,
             "as_of": as_of,
-            "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES,
             "coverage": _coverage(request, scope),
             **_rep_table(request, scope, figures),
             "chart": _chart_data(figures["by_stage"], figures["inflow"]),

@@ -589,31 +589,5 @@ class Target(models.Model):
         return f"{self.team} {self.period_start} – {self.period_end}"
 
 
-class DashboardSummary(models.Model):
-    """The dashboard's figures for one scope, computed by a job so a large team's page reads one row.
-
-    `key` digests the scope (the owners whose deals count, pipeline, source, period): a request is
-    only answered from the summary of exactly its own scope (funnel.dashboard_figures).
-    """
-
-    key = models.CharField(_("key"), max_length=64, unique=True)
-    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="+")
-    source = models.ForeignKey(
-        Source, verbose_name=_("source"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    start = models.DateField(_("from"))
-    end = models.DateField(_("to"))
-    time_zone = models.CharField(_("time zone"), max_length=64)
-    owner_ids = models.JSONField(_("owners"), default=list)
-    people_ids = models.JSONField(_("people"), default=list)
-    figures = models.JSONField(_("figures"), default=dict)
-    computed_at = models.DateTimeField(_("computed"))
-    read_at = models.DateTimeField(_("last read"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("dashboard summary")
-        verbose_name_plural = _("dashboard summaries")
-        indexes = [models.Index(fields=["read_at"], name="dashsummary_read")]
-
-    def __str__(self) -> str:
-        return f"{self.pipeline} {self.start}–{self.end} ({len(self.owner_ids)})"
+# The dashboard's rollup tables live in their own module; imported here so Django registers them.
+from .rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState  # noqa: E402, F401

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
+from . import rollup
 from .models import REQUIRABLE_FIELDS, LostReason, Opportunity, Stage, StageChange, StageKind
 
 # Fields a user may edit directly; stage, owner, status and version change only through the functions below.
@@ -213,6 +214,7 @@ def _enter_stage(
     opportunity.stage_entered_at = at
     opportunity.version += 1
     opportunity.save()
+    rollup.mark_dirty([opportunity.owner_id])
     return opportunity
 
 
@@ -233,6 +235,7 @@ def opportunity_create(
     opportunity.stage_entered_at = opportunity.created_at = now
     opportunity.save()
     StageChange.objects.create(opportunity=opportunity, to_stage=stage, by=by, at=now, checklist=confirmed)
+    rollup.mark_dirty([owner.pk])
     return opportunity
 
 
@@ -251,6 +254,7 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
         setattr(current, field, new)
     current.version += 1
     current.save()
+    rollup.mark_dirty([current.owner_id])
     if changes:
         audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=current, detail=changes)
     return current
@@ -361,6 +365,7 @@ def opportunity_reassign(*, opportunity: Opportunity, owner: User, by: User, ver
             obj=current,
             detail={"owner": [current.owner_id, owner.pk]},
         )
+        rollup.mark_dirty([current.owner_id, owner.pk])
         current.owner = owner
         current.version += 1
         current.save()

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import alert_services, dashboard_figures, digest
+from . import alert_services, digest, imports, rollup
 
 
 @shared_task(
@@ -34,6 +34,24 @@ def send_alert_digests_task() -> int:
     retry_backoff_max=300,
     retry_kwargs={"max_retries": 3},
 )
-def refresh_dashboard_summaries_task() -> dict[str, int]:
-    """Recomputes the team and organisation dashboards' summaries; safe to run twice (each row is replaced)."""
-    return dashboard_figures.refresh_summaries()
+def refresh_rollup_task() -> dict:
+    """Folds the owners whose deals changed into the dashboard's rollup; safe to run twice or at once (a
+    second run finding the first one busy returns)."""
+    return rollup.refresh()
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_kwargs={"max_retries": 3},
+)
+def import_batch_run_task(batch_id: int) -> None:
+    """Imports a confirmed CSV batch; safe to run twice (it carries on after the last chunk committed)."""
+    try:
+        imports.import_batch_run(batch_id)
+    except (OperationalError, InterfaceError):
+        raise  # retried; a run that gives up leaves the batch for its creator to resume
+    except Exception:
+        imports.import_batch_fail(batch_id)
+        raise

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +11,6 @@ from reps.models import Role, User
 
 from . import dashboard_figures, health, home_panels, hooks, metrics, services
 from .access import get_opportunity_for_user
-from .dashboard_forms import DEFAULT_PERIOD, period_dates
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
 from .models import Opportunity, Pipeline
@@ -46,20 +44,16 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _team_funnel(request: HttpRequest, pipeline: Pipeline) -> dict:
-    """A manager's or an admin's funnel in the default pipeline, from the summary of their dashboard's
-    default view (the job keeps it fresh, so the home page of a large team reads one row)."""
-    start, end = period_dates(DEFAULT_PERIOD, timezone.localdate())
-    scope = dashboard_figures.figure_scope(User.objects.visible_to(request.user), pipeline, None, start, end)
-    figures, as_of = dashboard_figures.figures(scope, metrics.open_stages(pipeline))
-    by_stage = figures["by_stage"]
+    """A manager's or an admin's funnel in the default pipeline: everyone's open deals in view, per stage and
+    per owner, from the dashboard's rollup (a large team's home page reads a few hundred rows)."""
+    today = timezone.localdate()
+    scope = dashboard_figures.figure_scope(User.objects.visible_to(request.user), pipeline, None, today, today)
+    as_of = dashboard_figures.as_of()
+    stages = metrics.open_stages(pipeline)
+    by_stage = dashboard_figures.by_stage(scope, stages)
     totals = {key: sum(row[key] for row in by_stage) for key in ("count", "total", "weighted")}
-    by_owner = sorted(
-        ({"owner": row["name"], "count": row["open_count"], "total": row["open_amount"], "weighted": row["weighted"]}
-         for row in figures["reps"] if row["open_count"]),
-        key=lambda row: (-row["weighted"], row["owner"]),
-    )  # fmt: skip
-    return {"totals": totals, "by_stage": by_stage, "by_owner": by_owner, "as_of": as_of,
-            "summary_minutes": settings.DASHBOARD_SUMMARY_MINUTES}  # fmt: skip
+    by_owner = dashboard_figures.open_by_owner(scope, stages)
+    return {"totals": totals, "by_stage": by_stage, "by_owner": by_owner, "as_of": as_of}
 
 
 def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> dict:

@@ -1,6 +1,7 @@
 """The named cast of QUALITY.md: team T1 (manager M1; reps R1, R2), team T2 (manager M2; rep R3), admin A."""
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from reps.models import Role
@@ -14,6 +15,7 @@ def _fast_and_quiet(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.LANGUAGE_CODE = "en"
     settings.JOBS_INLINE = True
+    cache.clear()  # throttles and "asked already" marks must not leak from one test into the next
 
 
 @pytest.fixture

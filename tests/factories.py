@@ -5,6 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from funnel import rollup
 from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
 from reps.models import Role, Team, User
 
@@ -112,6 +113,11 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     amount = Decimal("100000.00")
     stage_entered_at = factory.LazyFunction(timezone.now)
 
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:  # as the services do: the dashboard's rollup folds the owner in before its next read
+            rollup.mark_dirty([instance.owner_id])
+
 
 class StageChangeFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -119,3 +125,8 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
 
     opportunity = factory.SubFactory(OpportunityFactory)
     to_stage = factory.SelfAttribute("opportunity.stage")
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            rollup.mark_dirty([instance.opportunity.owner_id])

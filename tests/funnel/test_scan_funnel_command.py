@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
+from funnel.management.commands import _every
 from funnel.management.commands import scan_funnel as command
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def sleeps(monkeypatch) -> list[float]:
     """time.sleep stubbed: records how long the loop would have slept."""
     slept = []
-    monkeypatch.setattr(command.time, "sleep", slept.append)
+    monkeypatch.setattr(_every.time, "sleep", slept.append)
     return slept
 
 
@@ -44,7 +45,7 @@ def test_ctrl_c_stops_the_loop_cleanly(pipeline, scans, capsys, monkeypatch):
     def interrupted(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(command.time, "sleep", interrupted)
+    monkeypatch.setattr(_every.time, "sleep", interrupted)
     call_command("scan_funnel", every=900)  # would run for ever
     assert len(scans) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "Funnel-health scans stopped."

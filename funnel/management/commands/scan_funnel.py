@@ -4,22 +4,16 @@ Once by default; with `--every SECONDS` it scans on a schedule in this process, 
 Redis (`make run` starts it beside the web server): scan, print a summary line, sleep, until Ctrl-C.
 """
 
-import signal
-import threading
-import time
 from datetime import datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, close_old_connections, connection
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from funnel.alert_services import scan_funnel
 
+from ._every import run_every
+
 Summary = dict[str, tuple[int, int, int]]
-
-
-def _stop(signum, frame) -> None:
-    raise KeyboardInterrupt  # SIGTERM (make run's trap) stops the loop like Ctrl-C
 
 
 class Command(BaseCommand):
@@ -33,37 +27,8 @@ class Command(BaseCommand):
         if every is None:
             self.print_table(scan_funnel())
             return
-        if every < 1 or (times is not None and times < 1):
-            raise CommandError("--every and --times take a whole number of 1 or more.")
-        previous = self.catch_sigterm()
-        try:
-            self.loop(every, times)
-        except KeyboardInterrupt:
-            self.stdout.write("Funnel-health scans stopped.")
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-
-    def catch_sigterm(self):
-        """SIGTERM (make run's trap) ends the loop like Ctrl-C; returns the handler to put back, if replaced."""
-        if threading.current_thread() is not threading.main_thread():
-            return None
-        return signal.signal(signal.SIGTERM, _stop)
-
-    def loop(self, every: int, times: int | None) -> None:
-        """Scan, print one line, sleep; a failed scan (the database away) is reported and retried next time."""
-        done = 0
-        while times is None or done < times:
-            if not connection.in_atomic_block:  # never drop a connection holding a transaction (tests)
-                close_old_connections()  # a long-lived process: drop connections the database has closed
-            try:
-                self.stdout.write(self.line(timezone.now(), scan_funnel()))
-            except DatabaseError as error:
-                self.stderr.write(f"{timezone.now():%Y-%m-%d %H:%M:%S} scan failed: {error}")
-            self.stdout.flush()  # seen at once even when stdout is a pipe
-            done += 1
-            if times is None or done < times:
-                time.sleep(every)
+        run_every(every, times, lambda: self.line(timezone.now(), scan_funnel()), out=self.stdout, err=self.stderr,
+                  name="scan", stopped="Funnel-health scans stopped.")  # fmt: skip
 
     def line(self, at: datetime, summary: Summary) -> str:
         """One line per scan: each kind's new/seen/resolved counts."""
