@@ -4,10 +4,10 @@ after submission are amendments with a reason.
 """
 
 import zoneinfo
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import DateTimeField, F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -229,32 +229,56 @@ def _activity_create(*, rep, data, idempotency_key, plan_item, move_to, move_ver
 
 
 @transaction.atomic
-def activity_amend(*, activity: Activity, by: User, data: dict, reason: str) -> Activity:
-    """Changes an activity; on a submitted day the reason and the old → new values are kept."""
+def activity_amend(*, activity: Activity, by: User, data: dict, reason: str) -> dict[str, list]:
+    """Changes an activity; on a submitted day the reason and the old → new values are kept as an amendment.
+
+    Old values are the row as stored (locked), never the caller's instance: a bound ModelForm has already
+    copied the new values onto that. Returns the changes, {field: [old, new]}; empty when nothing changed.
+    """
     log = _fresh(activity.daily_log)
-    if log.rep_id != by.pk:
+    stored = Activity.objects.select_for_update(of=("self",)).get(pk=activity.pk)
+    if log.rep_id != by.pk or stored.daily_log_id != log.pk:
         raise LogError(_("You can only correct your own log."))
     _check_scope(rep=by, account=data["account"], opportunity=data.get("opportunity"), contact=data.get("contact"))
     if local_date(by, data["when"]) != log.date:
         raise LogError(_("An amendment keeps the activity on its day. Record a new activity for another day."))
-    changed = [field for field in ACTIVITY_FIELDS if getattr(activity, field) != data.get(field)]
-    if not changed:
-        return activity
+    changes = {
+        field: [_plain(_stored_value(stored, field)), _plain(data.get(field))]
+        for field in ACTIVITY_FIELDS
+        if field in data and _stored_value(stored, field) != _comparable(data.get(field))
+    }
+    if not changes:
+        return {}
     if log.is_submitted and not reason.strip():
         raise LogError(_("This day is submitted: say why you correct it."))
-    changes = {field: [_plain(getattr(activity, field)), _plain(data.get(field))] for field in changed}
-    for field in changed:
-        setattr(activity, field, data.get(field))
+    for field in changes:
+        setattr(stored, field, data.get(field))
+    stored.save(update_fields=list(changes))
     if log.is_submitted:
-        Amendment.objects.create(daily_log=log, activity=activity, by=by, reason=reason.strip(), changes=changes)
-    activity.save()
-    return activity
+        Amendment.objects.create(daily_log=log, activity=stored, by=by, reason=reason.strip(), changes=changes)
+    return changes
+
+
+def _stored_value(activity: Activity, field: str):
+    """The stored value, an id for a related row (read without loading the row)."""
+    return getattr(activity, Activity._meta.get_field(field).attname)
+
+
+def _comparable(value):
+    return value.pk if isinstance(value, models.Model) else value
 
 
 def _plain(value) -> str | None:
+    """A value as the amendment keeps it: ids for related rows, ISO 8601 (UTC) for moments."""
     if value is None:
         return None
-    return str(value.pk) if hasattr(value, "pk") else str(value)
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 @transaction.atomic

@@ -162,6 +162,14 @@ def activity_new(request: HttpRequest) -> HttpResponse:
     return render(request, "activity_log/activity_form.html", {"form": form, "plan_item": item}, status=status)
 
 
+def _correction_message(changes: dict, *, submitted: bool) -> str:
+    if not changes:
+        return _("Nothing to correct: the values are the ones already recorded.")
+    if submitted:
+        return _("Correction recorded as an amendment to the submitted day.")
+    return _("Correction saved.")
+
+
 @login_required
 def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Correct an own activity; once the day is submitted this is an amendment with a reason."""
@@ -169,13 +177,13 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ActivityForm(request.POST or None, instance=activity, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            services.activity_amend(
+            changes = services.activity_amend(
                 activity=activity, by=request.user, data=form.cleaned_data, reason=form.cleaned_data["amend_reason"]
             )
         except services.LogError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Correction saved."))
+            messages.success(request, _correction_message(changes, submitted=activity.daily_log.is_submitted))
             return redirect("log:day", day=activity.daily_log.date.isoformat())
     context = {"form": form, "activity": activity, "submitted": activity.daily_log.is_submitted}
     return render(request, "activity_log/activity_form.html", context, status=422 if form.is_bound else 200)

@@ -261,6 +261,8 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
 
 
 def _plain(value) -> str | None:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"  # as stored (two places), however it was typed
     return None if value is None else str(value)
 
 
