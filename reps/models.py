@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 
@@ -126,6 +127,9 @@ class User(AbstractUser):
     time_zone = models.CharField(
         _("time zone"), max_length=64, default=default_time_zone, validators=[validate_time_zone]
     )
+    # Part of every session's auth hash: raising it ends all of the person's sessions at their next request,
+    # and they stay ended when the person is reactivated (reps.services.user_deactivate).
+    session_epoch = models.PositiveIntegerField(_("session generation"), default=0, editable=False)
 
     objects = LoudouUserManager()
 
@@ -145,6 +149,23 @@ class User(AbstractUser):
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
 
+    def get_session_auth_hash(self) -> str:
+        return self._bound_to_epoch(super().get_session_auth_hash(), settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self):
+        for secret, password_hash in zip(
+            settings.SECRET_KEY_FALLBACKS, super().get_session_auth_fallback_hash(), strict=True
+        ):
+            yield self._bound_to_epoch(password_hash, secret)
+
+    def _bound_to_epoch(self, password_hash: str, secret: str) -> str:
+        """Django's session hash (of the password), bound to the session generation. Generation 0 keeps
+        Django's own hash, so sessions from before the field existed stay valid."""
+        if not self.session_epoch:
+            return password_hash
+        message = f"{password_hash}:{self.session_epoch}"
+        return salted_hmac("reps.User.session_epoch", message, secret=secret, algorithm="sha256").hexdigest()
+
     def local_now(self):
         return timezone.now().astimezone(zoneinfo.ZoneInfo(self.time_zone))
 
@@ -158,6 +179,8 @@ class AuditAction(models.TextChoices):
     ACCESS_DENIED = "access_denied", _("Access denied")
     ROLE_CHANGED = "role_changed", _("Role changed")
     DEACTIVATED = "deactivated", _("Deactivated")
+    REACTIVATED = "reactivated", _("Reactivated")
+    USER_ADDED = "user_added", _("Person added")
     FIELD_CHANGED = "field_changed", _("Field changed")
     OWNER_CHANGED = "owner_changed", _("Owner changed")
     CONFIG_CHANGED = "config_changed", _("Configuration changed")
