@@ -190,6 +190,13 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 # Exports (funnel.export): rows per file and files per user per hour (QUALITY S24).
 EXPORT_MAX_ROWS = envint("EXPORT_MAX_ROWS", 100_000)
 EXPORTS_PER_HOUR = envint("EXPORTS_PER_HOUR", 10)
+# A finished export's file is kept this long for its creator to download (funnel.export_services).
+EXPORT_KEEP_HOURS = envint("EXPORT_KEEP_HOURS", 24)
+# Request bodies: form fields are held in memory up to this size (a larger form post is refused), and an
+# uploaded file past FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file. The CSV import refuses a
+# file over its own 5 MB limit before reading it (funnel.import_views).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 
 # A daily log submitted later than this many hours after the rep's local midnight counts as late.
 DAILY_LOG_GRACE_HOURS = envint("DAILY_LOG_GRACE_HOURS", 2)

@@ -2,7 +2,7 @@
 
 import csv
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,15 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from reps.models import AuditAction, AuditEvent, User
-from reps.services import audit_record
+from reps.models import User
 
-from . import dashboard_figures, health, metrics, target_services
+from . import dashboard_figures, export_services, health, metrics, target_services
 from .alert_views import subject_url
 from .config_views import admin_view
 from .dashboard_forms import DashboardFilterForm
 from .dashboard_links import FigureLinks, link_figures
-from .export import neutralise
+from .export_services import neutralise
 from .models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from .services import FunnelError
 from .target_forms import TargetForm
@@ -280,6 +279,17 @@ def _export_urls(request: HttpRequest) -> dict[str, str]:
     return urls
 
 
+def _export_table(request: HttpRequest, table: str) -> tuple:
+    """The scope, header, rows and as-of time of one of the page's tables."""
+    scope = _scope(request)
+    header, make_rows = EXPORT_TABLES[table]
+    rows, as_of = [], timezone.now()
+    if scope.pipeline is not None:  # the page's own figures, so the file says what the page said
+        figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), metrics.open_stages(scope.pipeline))
+        rows = make_rows(request, scope, figures)
+    return scope, header, rows, as_of
+
+
 @login_required
 def dashboard_export(request: HttpRequest) -> HttpResponse:
     """One table of the page as CSV (?table=, allow-listed; the per-rep table without one): the same scope,
@@ -288,26 +298,19 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
     table = request.GET.get("table") or "reps"
     if table not in EXPORT_TABLES:
         raise Http404
-    since = timezone.now() - timedelta(hours=1)
-    recent = AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=request.user, at__gte=since).count()
-    if recent >= settings.EXPORTS_PER_HOUR:  # the same budget as the opportunity export (QUALITY S24)
-        messages.error(
-            request, _("You have exported %(n)d times in the last hour. Please wait a while.") % {"n": recent}
-        )
+    refusal = export_services.export_refusal(request.user)  # the same allowance as the opportunity export
+    if refusal is None:
+        scope, header, rows, as_of = _export_table(request, table)
+        detail = {"table": f"dashboard_{table}", "rows": len(rows), "filters": request.GET.urlencode()}
+        try:  # counted and recorded in one step, so concurrent exports cannot all pass (QUALITY S36)
+            export_services.export_record(request=request, detail=detail)
+        except export_services.ExportRefused as error:
+            refusal = str(error)
+    if refusal is not None:
+        messages.error(request, refusal)
         back = request.GET.copy()
         back.pop("table", None)
         return redirect(f"{reverse('funnel:dashboard')}?{back.urlencode()}")
-    scope = _scope(request)
-    header, make_rows = EXPORT_TABLES[table]
-    rows, as_of = [], timezone.now()
-    if scope.pipeline is not None:  # the page's own figures, so the file says what the page said
-        figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), metrics.open_stages(scope.pipeline))
-        rows = make_rows(request, scope, figures)
-    audit_record(
-        action=AuditAction.EXPORTED,
-        request=request,
-        detail={"table": f"dashboard_{table}", "rows": len(rows), "filters": request.GET.urlencode()},
-    )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # so Excel opens UTF-8 Chinese text correctly
     writer = csv.writer(response)

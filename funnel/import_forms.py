@@ -3,7 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .imports import MAX_BYTES, ImportRefused, decode_csv
+from .import_reading import ImportRefused, read_upload, too_large_message
 from .models import ImportBatch, Pipeline
 
 
@@ -22,23 +22,25 @@ class ImportUploadForm(forms.Form):
         help_text=_("UTF-8 or GBK (as Excel saves it). At most 5,000 rows and 5 MB."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, too_large: int | None = None, **kwargs):
+        """`too_large`: the size of an upload refused before it was read (bind it to empty data); the form
+        then says only that."""
         super().__init__(*args, **kwargs)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["pipeline"].initial = self.fields["pipeline"].queryset.first()
+        self.too_large = too_large
+        if too_large is not None:
+            for field in self.fields.values():
+                field.required = False
 
     def clean_file(self):
+        if self.too_large is not None:
+            raise forms.ValidationError(too_large_message(self.too_large), code="too_large")
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                _("This file is %(size).1f MB; the limit is %(max)d MB. Split it into smaller files."),
-                params={"size": upload.size / 2**20, "max": MAX_BYTES // 2**20},
-                code="too_large",
-            )
         try:
-            self.cleaned_data["text"] = decode_csv(upload.read())
+            self.cleaned_data["text"] = read_upload(upload)
         except ImportRefused as error:
-            raise forms.ValidationError(str(error), code="encoding") from error
+            raise forms.ValidationError(str(error), code="refused") from error
         return upload
 
 

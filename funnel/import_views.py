@@ -1,4 +1,5 @@
-"""CSV import pages: upload, preview (nothing written), confirm once, cancel, error report, templates.
+"""CSV import pages: upload, preview (nothing written), confirm once, the job's progress and result,
+cancel, error report, templates.
 
 A batch is the uploader's private file: anyone else, an admin included, gets 404.
 """
@@ -7,21 +8,28 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
+from config import jobs
 from reps.models import AuditAction
 from reps.services import audit_record
 
-from . import imports
-from .export import neutralise
+from . import imports, tasks
+from .export_services import neutralise
 from .import_forms import ImportConfirmForm, ImportUploadForm
+from .import_reading import MAX_BYTES, MAX_ROWS, ImportFinished, ImportRefused, template_header
 from .models import ImportBatch
 
 PREVIEW_ROWS = 200
+# Room in a request for the multipart headers and the form's other fields besides the file.
+UPLOAD_OVERHEAD = 64 * 1024
 
 
 def get_import_batch_for_user(request: HttpRequest, pk: int) -> ImportBatch:
@@ -36,10 +44,51 @@ def get_import_batch_for_user(request: HttpRequest, pk: int) -> ImportBatch:
     return batch
 
 
+class UploadLimit(FileUploadHandler):
+    """Stops receiving an upload as soon as it passes the import's limit, leaving the rest unread."""
+
+    def __init__(self, request: HttpRequest, limit: int):
+        super().__init__(request)
+        self.limit, self.exceeded = limit, False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self.exceeded = True
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _declared_size(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @login_required
+@csrf_exempt  # checked by _import_start, once the upload is known to be small enough to read
 def import_start(request: HttpRequest) -> HttpResponse:
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    """The upload form. An upload over the limit is refused before its body is read (QUALITY S36)."""
+    if request.method == "POST" and _declared_size(request) > MAX_BYTES + UPLOAD_OVERHEAD:
+        form = ImportUploadForm({}, too_large=_declared_size(request))
+        return _start_page(request, form, status=413)
+    limit = UploadLimit(request, MAX_BYTES)
+    request.upload_handlers.insert(0, limit)
+    return _import_start(request, limit)
+
+
+@csrf_protect
+def _import_start(request: HttpRequest, limit: UploadLimit) -> HttpResponse:
+    if request.method != "POST":
+        return _start_page(request, ImportUploadForm())
+    files = request.FILES  # reads the body now (with the CSRF check off, nothing has yet)
+    if limit.exceeded:
+        return _start_page(request, ImportUploadForm({}, too_large=MAX_BYTES + 1), status=413)
+    form = ImportUploadForm(request.POST, files)
+    if form.is_valid():
         try:
             batch = imports.import_batch_create(
                 by=request.user,
@@ -48,12 +97,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
                 filename=form.cleaned_data["file"].name,
                 pipeline=form.cleaned_data["pipeline"],
             )
-        except imports.ImportRefused as error:
+        except ImportRefused as error:
             form.add_error("file", str(error))
         else:
             return redirect("funnel:import_preview", batch.pk)
-    context = {"form": form, "kinds": ImportBatch.Kind.choices, "max_rows": imports.MAX_ROWS}
-    return render(request, "funnel/import/start.html", context, status=400 if form.errors else 200)
+    return _start_page(request, form, status=400)
+
+
+def _start_page(request: HttpRequest, form: ImportUploadForm, status: int = 200) -> HttpResponse:
+    context = {"form": form, "kinds": ImportBatch.Kind.choices, "max_rows": MAX_ROWS}
+    return render(request, "funnel/import/start.html", context, status=status)
 
 
 @login_required
@@ -63,14 +116,14 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
         raise Http404
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response.write("\ufeff")  # so Excel reads UTF-8
-    csv.writer(response).writerow(imports.template_header(kind, chinese=get_language().startswith("zh")))
+    csv.writer(response).writerow(template_header(kind, chinese=get_language().startswith("zh")))
     response["Content-Disposition"] = f'attachment; filename="loudou-{kind}-template.csv"'
     return response
 
 
 @login_required
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every row checked now, nothing written; after the import, its result."""
+    """Every row checked now, nothing written; while the job runs, its progress; after it, its result."""
     batch = get_import_batch_for_user(request, pk)
     context = {"batch": batch, "preview_rows": PREVIEW_ROWS}
     if batch.status == ImportBatch.Status.PREVIEWED:
@@ -81,25 +134,28 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             columns=[cell for cell, name in zip(preview.parsed.header, preview.parsed.fields, strict=True) if name],
             invalid_count=len(preview.invalid),
         )
-    elif batch.status == ImportBatch.Status.IMPORTED:
+    elif batch.status in imports.RUNNING:
+        context.update(_progress_context(batch))
+    else:
         context["skipped"] = batch.report[:PREVIEW_ROWS]
     return render(request, "funnel/import/preview.html", context)
 
 
-def _result_message(batch: ImportBatch) -> str:
-    if batch.kind == ImportBatch.Kind.CUSTOMERS:
-        done = ngettext("%(n)d customer imported.", "%(n)d customers imported.", batch.imported_count)
-    else:
-        done = ngettext("%(n)d opportunity imported.", "%(n)d opportunities imported.", batch.imported_count)
-    done %= {"n": batch.imported_count}
-    if not batch.skipped_count:
-        return done
-    skipped = ngettext(
-        "%(n)d row was skipped; the reason is listed below.",
-        "%(n)d rows were skipped; the reasons are listed below.",
-        batch.skipped_count,
-    ) % {"n": batch.skipped_count}
-    return f"{done} {skipped}"
+def _progress_context(batch: ImportBatch) -> dict:
+    return {
+        "batch": batch,
+        "percent": imports.import_batch_percent(batch),
+        "stalled": imports.import_batch_stalled(batch),
+    }
+
+
+@login_required
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress partial the page polls; once the job has finished, the page reloads to its result."""
+    batch = get_import_batch_for_user(request, pk)
+    if batch.status not in imports.RUNNING:
+        return HttpResponseClientRefresh() if request.htmx else redirect("funnel:import_preview", pk)
+    return render(request, "funnel/import/_progress.html", _progress_context(batch))
 
 
 @login_required
@@ -111,13 +167,25 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Choose how to import."))
         return redirect("funnel:import_preview", pk)
     try:
-        batch = imports.import_batch_confirm(batch=batch, by=request.user, all_or_nothing=form.all_or_nothing)
-    except imports.ImportFinished as error:
+        imports.import_batch_confirm(batch=batch, by=request.user, all_or_nothing=form.all_or_nothing)
+    except ImportFinished as error:
         messages.info(request, str(error))
-    except imports.ImportRefused as error:
-        messages.error(request, str(error))
     else:
-        (messages.warning if batch.skipped_count else messages.success)(request, _result_message(batch))
+        jobs.enqueue(tasks.import_batch_run_task, batch.pk)
+    return redirect("funnel:import_preview", pk)
+
+
+@login_required
+@require_POST
+def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    """Starts a stalled import's job again; it carries on after the rows already imported."""
+    batch = get_import_batch_for_user(request, pk)
+    try:
+        imports.import_batch_resume(batch=batch, by=request.user)
+    except ImportRefused as error:
+        messages.info(request, str(error))
+    else:
+        jobs.enqueue(tasks.import_batch_run_task, batch.pk)
     return redirect("funnel:import_preview", pk)
 
 
@@ -127,7 +195,7 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_import_batch_for_user(request, pk)
     try:
         imports.import_batch_cancel(batch=batch, by=request.user)
-    except imports.ImportFinished as error:
+    except ImportFinished as error:
         messages.info(request, str(error))
         return redirect("funnel:import_preview", pk)
     messages.info(request, _("Import cancelled. Nothing was imported."))

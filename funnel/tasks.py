@@ -3,7 +3,8 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import alert_services, digest, imports, rollup
+from . import alert_services, digest, export_services, imports, rollup
+from .services import Busy
 
 
 @shared_task(
@@ -41,7 +42,7 @@ def refresh_rollup_task() -> dict:
 
 
 @shared_task(
-    autoretry_for=(OperationalError, InterfaceError),
+    autoretry_for=(OperationalError, InterfaceError, Busy),
     retry_backoff=True,
     retry_backoff_max=60,
     retry_kwargs={"max_retries": 3},
@@ -50,8 +51,25 @@ def import_batch_run_task(batch_id: int) -> None:
     """Imports a confirmed CSV batch; safe to run twice (it carries on after the last chunk committed)."""
     try:
         imports.import_batch_run(batch_id)
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError, Busy):
         raise  # retried; a run that gives up leaves the batch for its creator to resume
     except Exception:
         imports.import_batch_fail(batch_id)
+        raise
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_kwargs={"max_retries": 3},
+)
+def export_job_run_task(job_id: int, ip: str | None = None) -> None:
+    """Writes an export's file; safe to run twice (a new run replaces a run that stopped part-way)."""
+    try:
+        export_services.export_job_run(job_id, ip)
+    except (OperationalError, InterfaceError):
+        raise  # retried
+    except Exception:
+        export_services.export_job_fail(job_id)
         raise

@@ -157,6 +157,25 @@ IMPORT_BATCH_ACCESS = {
     ("anonymous", "rep"): SIGN_IN,
 }
 IMPORT_BATCH_POST_ONLY = {pair: (SIGN_IN if pair[0] == "anonymous" else 405) for pair in IMPORT_BATCH_ACCESS}
+# The progress of a batch that is not importing sends its uploader on to the batch's page.
+IMPORT_PROGRESS_ACCESS = {**IMPORT_BATCH_ACCESS, ("rep", "rep"): 302}
+
+
+def export_job_of(cast, owner: str) -> list:
+    """URL args for a finished export of `owner` of the cast (its file: one chunk)."""
+    from django.utils import timezone
+
+    from funnel.models import ExportChunk, ExportJob
+
+    job = ExportJob.objects.create(created_by=cast[owner], status="ready", size=5, finished_at=timezone.now())
+    ExportChunk.objects.create(job=job, attempt=0, index=0, data=b"ID\r\n")
+    return [job.pk]
+
+
+# An export is private to the person who started it: admins included, everyone else gets 404; the progress
+# of a finished export sends its creator on to the export's page.
+EXPORT_JOB_ACCESS = IMPORT_BATCH_ACCESS
+EXPORT_PROGRESS_ACCESS = IMPORT_PROGRESS_ACCESS
 
 
 def today_of(cast, owner: None) -> list:
@@ -240,6 +259,11 @@ OBJECT_PAGES = {
     "funnel:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),
     "funnel:import_confirm": (import_batch_of, IMPORT_BATCH_POST_ONLY),
     "funnel:import_cancel": (import_batch_of, IMPORT_BATCH_POST_ONLY),
+    "funnel:import_progress": (import_batch_of, IMPORT_PROGRESS_ACCESS),
+    "funnel:import_resume": (import_batch_of, IMPORT_BATCH_POST_ONLY),
+    "funnel:export_job": (export_job_of, EXPORT_JOB_ACCESS),
+    "funnel:export_job_progress": (export_job_of, EXPORT_PROGRESS_ACCESS),
+    "funnel:export_download": (export_job_of, EXPORT_JOB_ACCESS),
     "funnel:alert_acknowledge": (alert_of, POST_ONLY),  # the POST matrix is in tests/funnel/test_alerts.py
     "funnel:alert_snooze": (alert_of, POST_ONLY),
     "log:day": (today_of, {(role, None): PAGES["log:today"][role] for role in ROLES}),
