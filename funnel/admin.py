@@ -1,36 +1,78 @@
+"""Django admin for the funnel: read-only. Pipelines, stages, sources, customers and contacts change on
+the app's own pages, whose services run every check (archiving a stage moves its deals, a won stage's
+probability is 100) and write the audit row; each row here links to its page."""
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from .models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange
 
 
-class StageInline(admin.TabularInline):
+class ReadOnlyHere:
+    """No add, change or delete in Django admin (a forged POST answers 403); `app_route` names the row's
+    page in the app, linked as "Change it in Loudou"."""
+
+    app_route = ""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Change it in Loudou"))
+    def in_the_app(self, obj) -> str:
+        if obj is None or obj.pk is None:
+            return ""
+        return format_html('<a href="{}">{}</a>', reverse(self.app_route, args=[obj.pk]), _("Open its page"))
+
+
+class StageInline(ReadOnlyHere, admin.TabularInline):
     model = Stage
+    app_route = "funnel:stage_edit"
     extra = 0
-    fields = ["order", "name", "probability", "stall_days", "kind", "is_archived"]
+    fields = ["order", "name", "probability", "stall_days", "kind", "is_archived", "in_the_app"]
+    readonly_fields = fields
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_default", "is_active"]
+class PipelineAdmin(ReadOnlyHere, admin.ModelAdmin):
+    app_route = "funnel:pipeline_detail"
+    list_display = ["name", "is_default", "is_active", "in_the_app"]
+    fields = ["in_the_app", "name", "is_default", "is_active"]
+    readonly_fields = ["in_the_app"]
     inlines = [StageInline]
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active"]
+class SourceAdmin(ReadOnlyHere, admin.ModelAdmin):
+    app_route = "funnel:source_edit"
+    list_display = ["name", "is_active", "in_the_app"]
+    fields = ["in_the_app", "name", "is_active"]
+    readonly_fields = ["in_the_app"]
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(ReadOnlyHere, admin.TabularInline):
     model = Contact
+    app_route = "funnel:contact_edit"
     extra = 0
+    fields = ["name", "title", "phone", "email", "in_the_app"]
+    readonly_fields = fields
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "industry", "city", "owner"]
+class AccountAdmin(ReadOnlyHere, admin.ModelAdmin):
+    app_route = "funnel:account_edit"
+    list_display = ["name", "industry", "city", "owner", "in_the_app"]
     search_fields = ["name"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner"]
+    fields = ["in_the_app", "name", "industry", "city", "address", "phone", "website", "notes", "owner"]
+    readonly_fields = ["in_the_app"]
     inlines = [ContactInline]
 
 

@@ -1,13 +1,53 @@
+"""Django admin for people, teams and territories. Every change goes through reps.services (the same as
+the app's) or the audited mixin: a role, an active flag, a password or a team set here is audited."""
+
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import services
-from .models import AuditEvent, Team, Territory, User
+from .models import AuditAction, AuditEvent, Team, Territory, User
+
+
+def _plain(obj: models.Model | None, name: str):
+    """A field's value as the audit row keeps it: related rows by id, everything else as JSON takes it."""
+    if obj is None:
+        return None
+    field = obj._meta.get_field(name)
+    value = getattr(obj, field.attname)
+    return value if value is None or isinstance(value, bool | int | str) else str(value)
+
+
+class AuditedAdminMixin:
+    """Adds, changes and deletes in Django admin, each audited as CONFIG_CHANGED with old → new."""
+
+    def save_model(self, request, obj, form, change):
+        old = type(obj).objects.select_for_update().get(pk=obj.pk) if change else None  # before the form's save
+        super().save_model(request, obj, form, change)
+        names = form.changed_data if change else list(form.fields)
+        changes = {name: [_plain(old, name), _plain(obj, name)] for name in names}
+        changes = {name: values for name, values in changes.items() if not change or values[0] != values[1]}
+        if changes:
+            services.audit_record(action=AuditAction.CONFIG_CHANGED, actor=request.user, obj=obj, detail=changes)
+
+    def delete_model(self, request, obj):
+        services.audit_record(
+            action=AuditAction.CONFIG_CHANGED, actor=request.user, obj=obj, detail={"deleted": str(obj)}
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """People are changed through reps.services: the old values are read from the database, a role change,
+    deactivation or reactivation is audited, and deactivation ends the person's sessions."""
+
     list_display = ["username", "get_full_name", "role", "team", "is_active", "last_login"]
     list_filter = ["role", "team", "is_active"]
     fieldsets = [
@@ -19,19 +59,34 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # Django-admin rights always follow the role; never edited by hand.
-        services.user_set_role(user=obj, role=obj.role, by=request.user)
+        if not change:
+            super().save_model(request, obj, form, change)
+            services.user_added(user=obj, by=request.user)
+            return
+        # `obj` already holds the form's values; the service compares them with the row as stored.
+        services.user_update(
+            user=obj, by=request.user, data={name: form.cleaned_data[name] for name in form.changed_data}
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: deals, logs and the audit trail keep pointing at the person
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                services.user_password_set(user=self.get_object(request, unquote(id)), by=request.user)
+        return response
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "manager"]
     search_fields = ["name"]
 
 
 @admin.register(Territory)
-class TerritoryAdmin(admin.ModelAdmin):
+class TerritoryAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "team"]
     search_fields = ["name"]
 

@@ -73,25 +73,107 @@ def login_record_failure(*, request: HttpRequest, username: str) -> None:
     audit_record(action=AuditAction.LOGIN_FAILED, request=request, username=username.lower())
 
 
+# A person's details that Django admin may change besides role, active and password; each change is
+# audited as FIELD_CHANGED with old → new (related rows by id).
+PERSON_FIELDS = ["username", "first_name", "last_name", "email", "language", "time_zone", "team", "territory"]
+
+
+def _stored(user: User) -> User:
+    """The person's row as stored, locked: old values come from here, never from a caller's (form's) copy."""
+    return User.objects.select_for_update().get(pk=user.pk)
+
+
+def _sync(user: User, stored: User, fields: list[str]) -> None:
+    for field in fields:
+        setattr(user, field, getattr(stored, field))
+
+
 @transaction.atomic
 def user_set_role(*, user: User, role: str, by: User | None = None) -> User:
     """Changes a role; admin rights in Django admin follow the role. Takes effect on the next request."""
-    old = user.role
-    user.role = role
-    user.is_staff = user.is_superuser = role == Role.ADMIN
-    user.save(update_fields=["role", "is_staff", "is_superuser"])
+    stored = _stored(user)
+    old = stored.role
+    stored.role = role
+    stored.is_staff = stored.is_superuser = role == Role.ADMIN
+    stored.save(update_fields=["role", "is_staff", "is_superuser"])
     if old != role:
-        audit_record(action=AuditAction.ROLE_CHANGED, actor=by, obj=user, detail={"old": old, "new": role})
+        audit_record(action=AuditAction.ROLE_CHANGED, actor=by, obj=stored, detail={"old": old, "new": role})
+    _sync(user, stored, ["role", "is_staff", "is_superuser"])
     return user
 
 
 @transaction.atomic
 def user_deactivate(*, user: User, by: User | None = None) -> User:
-    """A deactivated user is signed out of every session at their next request (ModelBackend checks is_active)."""
-    user.is_active = False
-    user.save(update_fields=["is_active"])
-    audit_record(action=AuditAction.DEACTIVATED, actor=by, obj=user)
+    """Signs the person out of every session at once and keeps those sessions ended even if they are
+    reactivated (the session generation is part of each session's hash). Audited; nothing if already inactive."""
+    stored = _stored(user)
+    if stored.is_active:
+        stored.is_active = False
+        stored.session_epoch += 1
+        stored.save(update_fields=["is_active", "session_epoch"])
+        audit_record(action=AuditAction.DEACTIVATED, actor=by, obj=stored)
+    _sync(user, stored, ["is_active", "session_epoch"])
     return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User, by: User | None = None) -> User:
+    """Lets a deactivated person sign in again (a new sign-in: their old sessions stay ended). Audited."""
+    stored = _stored(user)
+    if not stored.is_active:
+        stored.is_active = True
+        stored.save(update_fields=["is_active"])
+        audit_record(action=AuditAction.REACTIVATED, actor=by, obj=stored)
+    _sync(user, stored, ["is_active"])
+    return user
+
+
+def _person_value(user: User, field: str):
+    return getattr(user, User._meta.get_field(field).attname)
+
+
+@transaction.atomic
+def user_update(*, user: User, by: User, data: dict) -> dict:
+    """Changes a person's details (PERSON_FIELDS, audited old → new), role and active flag (through
+    user_set_role, user_deactivate, user_reactivate). Returns the detail changes; `data` holds only
+    what the caller changed."""
+    unknown = set(data) - {*PERSON_FIELDS, "role", "is_active"}
+    if unknown:  # a field added to the admin form must be added here too, or it would be dropped unaudited
+        raise ValueError(f"user_update does not write {sorted(unknown)}")
+    stored = _stored(user)
+    new = {field: data[field] for field in PERSON_FIELDS if field in data}
+    changes = {}
+    for field, value in new.items():
+        old = _person_value(stored, field)
+        plain = value.pk if isinstance(value, models.Model) else value
+        if old != plain:
+            changes[field] = [old, plain]
+            setattr(stored, field, value)
+    if changes:
+        stored.save(update_fields=list(changes))
+        audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=stored, detail=changes)
+    if "role" in data:
+        user_set_role(user=user, role=data["role"], by=by)
+    if data.get("is_active") is False:
+        user_deactivate(user=user, by=by)
+    elif data.get("is_active") is True:
+        user_reactivate(user=user, by=by)
+    return changes
+
+
+@transaction.atomic
+def user_added(*, user: User, by: User) -> User:
+    """Records a person Django admin's add form has just saved (same transaction); admin rights follow the role."""
+    user_set_role(user=user, role=user.role, by=by)
+    detail = {"username": user.username, "role": user.role}
+    audit_record(action=AuditAction.USER_ADDED, actor=by, obj=user, detail=detail)
+    return user
+
+
+def user_password_set(*, user: User, by: User) -> None:
+    """Records that an admin set this person's password (Django admin's form saved it in the same
+    transaction); the person's sessions have ended with the old password's hash."""
+    audit_record(action=AuditAction.PASSWORD_CHANGED, actor=by, obj=user, detail={"by_admin": True})
 
 
 @transaction.atomic

@@ -42,7 +42,8 @@ def test_audit_trail_is_read_only_in_admin(client_for, admin_user, rep):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_role_saved_in_admin_grants_admin_rights(client_for, admin_user, rep):
+def test_the_role_service_grants_and_takes_django_admin_rights(client_for, admin_user, rep):
+    """The service itself; the same change posted through /admin/ is in test_django_admin_writes.py."""
     from reps.services import user_set_role
 
     user_set_role(user=rep, role="admin", by=admin_user)
