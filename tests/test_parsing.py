@@ -1,10 +1,11 @@
 """The one reader per kind of outside value: odd input is None, never an exception."""
 
+import base64
 from datetime import date
 
 import pytest
 
-from config.parsing import has_nul, parse_date, parse_id, parse_ids
+from config.parsing import has_nul, parse_cursor, parse_date, parse_id, parse_ids
 
 
 @pytest.mark.parametrize("value", ["1", "42", " 7 ", 9, str(2**63 - 1)])
@@ -42,3 +43,31 @@ def test_other_dates_are_none(value):
 def test_nul_is_found():
     assert has_nul("a\x00b")
     assert not has_nul("ab")
+
+
+def _cursor(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [('["Steel", 7]', ("Steel", 7)), ("[12.5, 3]", (12.5, 3)), ('["2026-12-03T08:00:00+00:00", 9]',
+     ("2026-12-03T08:00:00+00:00", 9)), ("[null, 1]", (None, 1))],
+)  # fmt: skip
+def test_a_cursor_is_read_as_its_value_and_id(text, expected):
+    assert parse_cursor(_cursor(text)) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[1e400, 1]", "[NaN, 1]", "[-Infinity, 1]", "[1, 1e400]", "[1, 1.0]", "[1, true]", "[1, 0]", "[1, -3]",
+     f"[1, {2**64}]", f"[{10**30}, 1]", '["a\\u0000b", 1]', "[[1], 1]", '[{"a": 1}, 1]', "[1, 2, 3]", "[1]",
+     '{"a": 1}', "not json", '["x", "1"]'],
+)  # fmt: skip
+def test_a_tampered_cursor_is_none(text):
+    assert parse_cursor(_cursor(text)) is None
+
+
+@pytest.mark.parametrize("value", [None, "", "%%%", "bm90IGpzb24=", "Wy" * 600, "WyJ4IiwgMV0=\x00", "Ｗｙ"])
+def test_what_is_no_base64_cursor_is_none(value):
+    assert parse_cursor(value) is None
