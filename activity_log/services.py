@@ -145,6 +145,7 @@ def plan_item_clear(*, item: PlanItem, by: User, done: bool, reason: str = "") -
     return item
 
 
+@funnel_services.retry_on_lock_conflict  # a deal move inside waits for its row: retried once, then Busy (409)
 def activity_record(
     *,
     rep: User,

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -15,12 +15,11 @@ from funnel import config_services, services
 from funnel.models import Opportunity, Stage
 from tests.factories import OpportunityFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
 RACES = 50
 
 
-@pytest.fixture(autouse=True)
-def _postgresql_only():
+@pytest.fixture
+def _postgresql():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time")
 
@@ -58,6 +57,8 @@ def move_by(client: Client, opportunity: Opportunity, stage: Stage, version: int
     return lambda: client.post(url, {"stage": stage.pk, "version": version}).status_code
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_postgresql")
 def test_two_people_moving_one_deal_the_loser_gets_409_never_500(rep, manager, stages):
     first, second = signed_in(rep), signed_in(manager)
     outcomes = Counter()
@@ -74,6 +75,8 @@ def test_two_people_moving_one_deal_the_loser_gets_409_never_500(rep, manager, s
     assert outcomes == {302: RACES, 409: RACES}
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_postgresql")
 def test_an_unrelated_deal_moves_while_another_deal_in_its_stage_is_locked(rep, teammate, stages):
     locked_deal = OpportunityFactory(owner=rep, stage=stages["Qualified"])
     other_deal = OpportunityFactory(owner=teammate, stage=stages["Qualified"])
@@ -100,6 +103,8 @@ def test_an_unrelated_deal_moves_while_another_deal_in_its_stage_is_locked(rep, 
     assert waited < 1.0
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_postgresql")
 def test_an_archive_racing_moves_never_leaves_a_deal_in_the_archived_stage(rep, admin_user, pipeline, stages):
     for round_ in range(10):
         doomed = Stage.objects.create(pipeline=pipeline, name=f"Doomed {round_}", order=9, probability=50)
@@ -112,3 +117,77 @@ def test_an_archive_racing_moves_never_leaves_a_deal_in_the_archived_stage(rep, 
         assert 500 not in codes[:-1]
         assert not Opportunity.objects.filter(stage=doomed).exists()
         assert Stage.objects.get(pk=doomed.pk).is_archived
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_postgresql")
+def test_a_move_that_waits_past_the_lock_timeout_answers_409_with_the_deal_as_it_is(rep, stages, monkeypatch):
+    deal = OpportunityFactory(owner=rep, stage=stages["Qualified"])
+    options = {**connection.settings_dict["OPTIONS"], "options": "-c lock_timeout=200"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)  # the threads' new connections
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_deal():
+        with transaction.atomic():
+            Opportunity.objects.select_for_update().get(pk=deal.pk)
+            holding.set()
+            release.wait(10)
+
+    def move_it():
+        holding.wait(10)
+        response = signed_in(rep).post(
+            reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": stages["Proposal"].pk, "version": 1}
+        )
+        release.set()
+        return response
+
+    _held, response = run_together(hold_the_deal, move_it)
+    assert response.status_code == 409
+    assert "Someone else is changing this deal right now" in response.content.decode()
+    assert Opportunity.objects.get(pk=deal.pk).stage == stages["Qualified"]
+
+
+# --- the retry itself (any database) ----------------------------------------------------------------------
+
+
+def flaky(failures: list[Exception]):
+    calls = []
+
+    @services.retry_on_lock_conflict
+    def write():
+        calls.append(1)
+        if failures:
+            raise failures.pop(0)
+        return "written"
+
+    return write, calls
+
+
+def locked() -> OperationalError:
+    return OperationalError("database is locked")
+
+
+def test_a_lock_conflict_is_retried_once():
+    write, calls = flaky([locked()])
+    assert (write(), len(calls)) == ("written", 2)
+
+
+def test_a_second_lock_conflict_is_busy_not_an_error_page():
+    write, calls = flaky([locked(), locked()])
+    with pytest.raises(services.Busy, match="Someone else is changing"):
+        write()
+    assert len(calls) == 2
+
+
+def test_other_database_errors_are_not_retried():
+    write, calls = flaky([OperationalError("no such table: funnel_stage")])
+    with pytest.raises(OperationalError):
+        write()
+    assert len(calls) == 1
+
+
+def test_inside_a_callers_transaction_a_lock_conflict_is_busy_at_once(db):
+    write, calls = flaky([locked()])
+    with pytest.raises(services.Busy), transaction.atomic():
+        write()
+    assert len(calls) == 1  # the outermost writer retries its whole transaction
