@@ -394,15 +394,21 @@ def test_each_kind_of_subject_links_to_its_page(rep, manager, pipeline):
     assert subject_url(missing, manager) == "/log/review/?date=2026-11-26"
 
 
-def test_bench_scan_prints_both_runs(rep, pipeline):
+def test_bench_scan_starts_its_first_run_from_no_alerts_and_says_so(rep, pipeline):
     from io import StringIO
 
     from django.core.management import call_command
 
+    deals = [stalled(rep) for _ in range(3)]
+    scan_funnel()  # alerts already there: the first run must not be a rescan
     out = StringIO()
     call_command("bench_scan", stdout=out)
     text = out.getvalue()
-    assert "first run" in text and "second run" in text and "stalled" in text
+    assert f"deleted {Alert.objects.count()} alerts: the first run starts from none" in text
+    first, rerun = text.split("first run, from no alerts")[1].split("rerun, unchanged data")
+    new_seen_resolved = {line.split()[0]: line.split()[1:] for line in first.splitlines()[2:]}
+    assert new_seen_resolved["stalled"] == [str(len(deals)), "0", "0"]
+    assert {line.split()[0]: line.split()[1] for line in rerun.splitlines()[2:]}["stalled"] == "0"
 
 
 def test_forecast_alert_links_to_its_teams_dashboard(cast, team1, pipeline):
