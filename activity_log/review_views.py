@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.parsing import parse_date, parse_id
 from reps.models import AuditAction, Team
 from reps.services import audit_record
 
@@ -46,10 +47,7 @@ def _require_manager(request: HttpRequest) -> None:
 
 
 def _chosen_day(value: str, default: date) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return default  # a malformed ?date= shows the default day
+    return parse_date(value) or default  # a malformed or far ?date= shows the default day
 
 
 def _chosen_team(value: str, teams: list[Team]) -> Team | None:
@@ -58,7 +56,7 @@ def _chosen_team(value: str, teams: list[Team]) -> Team | None:
 
 
 def review_url(day: date, team: str = "", anchor: str = "") -> str:
-    query = {"date": day.isoformat()} | ({"team": team} if team.isdigit() else {})
+    query = {"date": day.isoformat()} | ({"team": team} if parse_id(team) else {})
     return f"{reverse('log:review')}?{urlencode(query)}{anchor}"
 
 

@@ -164,9 +164,11 @@ def activity_record(
     submitted day is an amendment and needs a reason.
     """
     if idempotency_key:
-        existing = Activity.objects.filter(idempotency_key=idempotency_key, daily_log__rep=rep).first()
-        if existing is not None:
+        existing = Activity.objects.filter(idempotency_key=idempotency_key).select_related("daily_log").first()
+        if existing is not None and existing.daily_log.rep_id == rep.pk:
             return existing
+        if existing is not None:  # keys are unique across reps: someone else's (copied or tampered) form
+            raise LogError(_("This form has expired. Reload the page and try again."))
     try:
         with transaction.atomic():
             return _activity_create(
@@ -180,9 +182,11 @@ def activity_record(
                 amend_reason=amend_reason,
             )
     except IntegrityError:
-        existing = Activity.objects.filter(idempotency_key=idempotency_key, daily_log__rep=rep).first()
-        if existing is None:
+        existing = Activity.objects.filter(idempotency_key=idempotency_key).select_related("daily_log").first()
+        if existing is None or not idempotency_key:
             raise
+        if existing.daily_log.rep_id != rep.pk:
+            raise LogError(_("This form has expired. Reload the page and try again.")) from None
         return existing
 
 

@@ -4,7 +4,6 @@ Every lookup goes through the visibility rule (funnel.access); every write throu
 """
 
 import base64
-import binascii
 import json
 import secrets
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
+from config.parsing import parse_cursor
 from reps.models import User
 
 from . import account_services as services
@@ -72,12 +72,9 @@ class KeysetPage:
 
     @staticmethod
     def decode(cursor: str) -> tuple[str, int] | None:
-        try:
-            name, pk = json.loads(base64.urlsafe_b64decode(cursor[:1000].encode()))
-        except (ValueError, TypeError, binascii.Error):
-            return None  # a malformed cursor means the first page
-        valid = isinstance(name, str) and isinstance(pk, int) and 0 <= pk < 2**63
-        return (name, pk) if valid else None
+        """The (name, id) a cursor holds; None for a malformed one, which means the first page."""
+        parsed = parse_cursor(cursor)
+        return parsed if parsed and isinstance(parsed[0], str) else None
 
     @classmethod
     def of(cls, accounts: QuerySet[Account], after: str, before: str) -> "KeysetPage":

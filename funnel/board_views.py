@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from config.parsing import parse_id
+
 from . import health, metrics, services
 from .access import get_opportunity_for_user
 from .filters import OpportunityFilterForm, pipeline_in_view
@@ -43,15 +45,15 @@ def board(request: HttpRequest) -> HttpResponse:
 def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     """A dropped card: move it, then answer with the board as it now is, so a refused move snaps back."""
     opportunity = get_opportunity_for_user(request, pk)
-    stage = Stage.objects.filter(pk=request.POST.get("to_stage") or None, pipeline=opportunity.pipeline).first()
+    stage_id, version = parse_id(request.POST.get("to_stage")), parse_id(request.POST.get("version"))
+    stage = Stage.objects.filter(pk=stage_id, pipeline=opportunity.pipeline).first() if stage_id else None
     problem, link_stage, status = None, None, 200
     try:
         if stage is None:
             raise services.FunnelError(_("That stage does not exist in this pipeline."))
-        version = int(request.POST.get("version", ""))
+        if version is None:
+            raise services.FunnelError(_("The card was out of date. The board has been reloaded."))
         services.opportunity_move(opportunity=opportunity, stage=stage, by=request.user, version=version)
-    except ValueError:
-        problem = _("The card was out of date. The board has been reloaded.")
     except services.GateFailed as error:
         problem, link_stage = str(error), stage
     except (services.StaleVersion, services.Busy) as error:

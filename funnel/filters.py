@@ -5,10 +5,9 @@ an unknown ordering) is simply not a valid choice and is ignored (QUALITY S4, S2
 """
 
 import base64
-import binascii
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -22,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.fields import ReadOnceChoiceField
+from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import Team, User
@@ -109,8 +109,21 @@ def _day_range(field: str, first: date | None, last: date | None) -> Q:
     return condition
 
 
+def within_date_bounds(day: date) -> None:
+    """A day filter or period outside the dates the app accepts (config.parsing) is a form error: the day
+    after 9999-12-31 that a date range needs does not exist."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(
+            _("Enter a date between %(first)s and %(last)s."),
+            code="date_out_of_range",
+            params={"first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()},
+        )
+
+
 def _date_field(label) -> forms.DateField:
-    return forms.DateField(label=label, required=False, widget=forms.DateInput({"type": "date"}))
+    return forms.DateField(
+        label=label, required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
+    )
 
 
 class OpportunityFilterForm(forms.Form):
@@ -236,13 +249,30 @@ def after_cursor(rows: QuerySet, cursor: str, sort: Sort) -> QuerySet:
     One row comparison, (key, id) < (value, pk), which PostgreSQL starts an index scan from: rows of one scan
     share a first_seen, so "key < value OR (key = value AND id < pk)" walked every tie from the top.
     """
-    try:
-        value, pk = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        value, pk = _sort_field(rows, sort.key).to_python(value), int(pk)
-    except (ValueError, TypeError, ValidationError, binascii.Error):  # JSONDecodeError is a ValueError
+    parsed = parse_cursor(cursor)
+    value = _cursor_key(_sort_field(rows, sort.key), parsed[0]) if parsed else None
+    if value is None:
         return rows
     after = TupleLessThan if sort.descending else TupleGreaterThan
-    return rows.filter(after(Tuple(F(sort.key), F("pk")), (value, pk)))
+    return rows.filter(after(Tuple(F(sort.key), F("pk")), (value, parsed[1])))
+
+
+def _cursor_key(field: Field, raw) -> object | None:
+    """A cursor's sort value read as its field's type, or None when that type cannot hold it or the database
+    could not compare it: an amount beyond the column's digits, a moment outside the dates the app accepts.
+    A plain date may be any date (FAR_FUTURE stands for "no expected close")."""
+    try:
+        value = field.to_python(raw)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None
+    if isinstance(value, Decimal):
+        digits = (field.max_digits or 0) - (field.decimal_places or 0)
+        return value if value.is_finite() and (not digits or abs(value) < Decimal(10) ** digits) else None
+    if isinstance(value, datetime):  # moments the app stamped itself; 9999-12-31 23:00-05 has no UTC
+        return value if EARLIEST_DATE <= value.date() <= LATEST_DATE else None
+    if isinstance(value, str):
+        return value if len(value) <= (field.max_length or MAX_CURSOR_LENGTH) else None
+    return value
 
 
 def _sort_field(rows: QuerySet, key: str) -> Field:

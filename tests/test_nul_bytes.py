@@ -23,7 +23,7 @@ def client(rep) -> Client:
     [
         ("funnel:opportunity_list", {"q": "a\x00b"}),
         ("funnel:account_list", {"q": "a\x00b"}),
-        ("log:account_search", {"q": "\x00"}),
+        ("log:today", {"\x00": ""}),
         ("funnel:opportunity_list", {"after": "WyJhIiwgMV0=\x00"}),
         ("funnel:alert_list", {"kind\x00": "x"}),
     ],
