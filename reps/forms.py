@@ -2,9 +2,11 @@ import zoneinfo
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
 from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
+from .backends import normalise_username
 from .models import User, person_name
 
 
@@ -27,6 +29,13 @@ class PersonChoiceField(forms.ModelChoiceField):
     """
 
     iterator = _NameChoices
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, reading the username as the throttle and the backend do (reps.backends)."""
+
+    def clean_username(self) -> str:
+        return normalise_username(self.cleaned_data.get("username"))
 
 
 # Common zones first, so a rep on a phone does not scroll through 600 names.

@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from .backends import find_login_user, normalise_username
 from .models import AuditAction, AuditEvent, Role, User
 
 log = logging.getLogger(__name__)
@@ -61,16 +62,22 @@ def _recent_failures(**lookup) -> int:
     return AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED, at__gte=since, **lookup).count()
 
 
-def login_is_throttled(*, username: str, ip: str | None) -> bool:
-    """True while the account or the address has too many recent failures; it cools off by itself."""
-    if _recent_failures(username=username.lower()[:150]) >= settings.LOGIN_FAILURES_PER_ACCOUNT:
+def login_key(*, username: str) -> str:
+    """The throttle's name for a typed username: the account it would sign in to, else the name read as the
+    sign-in reads it, case folded. " rep3", "rep3 ", "\trep3", "REP3" and "ｒｅｐ3" share one counter (S34)."""
+    user = find_login_user(username)
+    return (user.username if user else normalise_username(username)).casefold()[:150]
+
+
+def login_is_throttled(*, key: str, ip: str | None) -> bool:
+    """True while the account (its login_key) or the address has too many recent failures; it cools off."""
+    if _recent_failures(username=key) >= settings.LOGIN_FAILURES_PER_ACCOUNT:
         return True
     return ip is not None and _recent_failures(ip=ip) >= settings.LOGIN_FAILURES_PER_IP
 
 
-def login_record_failure(*, request: HttpRequest, username: str) -> None:
-    # Usernames are compared case-insensitively so "Rep" and "rep" share one counter.
-    audit_record(action=AuditAction.LOGIN_FAILED, request=request, username=username.lower())
+def login_record_failure(*, request: HttpRequest, key: str) -> None:
+    audit_record(action=AuditAction.LOGIN_FAILED, request=request, username=key)
 
 
 # A person's details that Django admin may change besides role, active and password; each change is

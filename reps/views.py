@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from . import services
-from .forms import PreferencesForm
+from .forms import LoginForm, PreferencesForm
 from .middleware import SESSION_AUTH_AT
 from .models import AuditAction, User
 
@@ -44,20 +44,21 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
 @never_cache
 def login_view(request: HttpRequest) -> HttpResponse:
     """Sign in. Unknown user, wrong password and inactive account all get the same answer."""
-    form = AuthenticationForm(request, data=request.POST or None)
+    form = LoginForm(request, data=request.POST or None)
     if request.method != "POST":
         return render(request, "reps/login.html", {"form": form, "next": _safe_next(request)})
     username = request.POST.get("username", "")
-    if services.login_is_throttled(username=username, ip=services.client_ip(request)):
-        services.audit_record(action=AuditAction.LOGIN_THROTTLED, request=request, username=username.lower())
+    key = services.login_key(username=username)  # counted as the form and the backend will read it
+    if services.login_is_throttled(key=key, ip=services.client_ip(request)):
+        services.audit_record(action=AuditAction.LOGIN_THROTTLED, request=request, username=key)
         context = {
-            "form": AuthenticationForm(request, initial={"username": username}),
+            "form": LoginForm(request, initial={"username": username}),
             "next": _safe_next(request),
             "error": _("Too many failed sign-in attempts. Please wait 15 minutes and try again."),
         }
         return render(request, "reps/login.html", context, status=429)
     if not form.is_valid():
-        services.login_record_failure(request=request, username=username)
+        services.login_record_failure(request=request, key=key)
         return render(request, "reps/login.html", {"form": form, "next": _safe_next(request)})
     user = form.get_user()
     auth_login(request, user)
