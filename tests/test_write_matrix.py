@@ -1,0 +1,463 @@
+"""The write matrix (QUALITY G-A2, S2, S3, S7–S11): every route × POST × role × whose record.
+
+Each route has one entry: who may write (`rule`), the record the POST acts on (made for its owner: the
+viewer's own, a teammate's, another team's), and the payload a real page would send. An allowed POST must
+change what the database holds; a refused one answers 404 (a record out of view), 403 (a role gate) or the
+form again, and changes nothing at all. `test_every_route_has_a_write_entry` fails on a new route until it
+has an entry here. The GET matrix is tests/test_access_matrix.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from activity_log import services as log_services
+from activity_log.models import Activity, ActivityKind, Amendment, Comment, DailyLog, PlanItem
+from funnel.models import (
+    Account,
+    Alert,
+    AlertKind,
+    Contact,
+    ExportJob,
+    HealthSettings,
+    ImportBatch,
+    LostReason,
+    Opportunity,
+    Pipeline,
+    Source,
+    Stage,
+    StageChange,
+    Target,
+)  # fmt: skip
+from reps.models import Team, Territory, User
+from tests.factories import PASSWORD, AccountFactory, ContactFactory, OpportunityFactory
+from tests.html_forms import form_data
+from tests.test_access_matrix import route_names
+
+OK = "changed"  # the POST is allowed: 2xx or 3xx, and the database holds the change
+VIEWERS = ["rep", "manager", "admin"]
+# Whose record, seen from each viewer: a manager's teammate is a member of the team they manage; an admin
+# has no team, so theirs is a rep's.
+OWNER = {
+    "rep": {"own": "rep", "teammate": "teammate", "other team": "other_rep"},
+    "manager": {"own": "manager", "teammate": "rep", "other team": "other_rep"},
+    "admin": {"own": "admin", "teammate": "rep", "other team": "other_rep"},
+}
+
+
+# --- who may write ----------------------------------------------------------------------------------------
+
+
+def sees(viewer: str, relation: str) -> bool:
+    """The visibility rule (reps.models.owner_scope_q), from the viewer's side."""
+    return viewer == "admin" or relation == "own" or (viewer == "manager" and relation == "teammate")
+
+
+def in_view(refused: int = 404) -> Callable[[str, str], Any]:
+    """Whoever sees the record may write it; anyone else gets `refused` (a form that does not offer a
+    record out of view answers with the form again)."""
+    return lambda viewer, relation: OK if sees(viewer, relation) else refused
+
+
+def own_only(viewer: str, relation: str):
+    """Only the record's owner (a daily log, an upload): everyone else gets 404, managers and admins too."""
+    return OK if relation == "own" else 404
+
+
+def admin_only(viewer: str, relation: str):
+    return OK if viewer == "admin" else 403
+
+
+def anyone(viewer: str, relation: str):
+    """The user's own things (their preferences, uploads, exports): nobody else's record is involved."""
+    return OK
+
+
+def managers_on_what_they_see(viewer: str, relation: str):
+    """Alerts: out of view 404; reps read their alerts but do not act on them (403)."""
+    if not sees(viewer, relation):
+        return 404
+    return 403 if viewer == "rep" else OK
+
+
+def reviewers(viewer: str, relation: str):
+    """A submitted log is marked reviewed by those who see it, never by its own rep (refused with a message)."""
+    if not sees(viewer, relation):
+        return 404
+    return 302 if relation == "own" else OK
+
+
+def reassigners(viewer: str, relation: str):
+    """A deal goes to someone else in view; a rep sees nobody else, so the form refuses (400)."""
+    if not sees(viewer, relation):
+        return 404
+    return 400 if viewer == "rep" else OK
+
+
+SINGLE = ["-"]  # routes whose rule does not depend on a record's owner: one case per viewer
+
+
+# --- records, made for their owner ---------------------------------------------------------------------------
+
+
+def stage(name: str) -> Stage:
+    return Stage.objects.get(pipeline__is_default=True, name=name)
+
+
+def deal(cast, owner: User) -> Opportunity:
+    return OpportunityFactory(owner=owner, stage=stage("Qualified"), name="Matrix deal")
+
+
+def won_deal(cast, owner: User) -> Opportunity:
+    return OpportunityFactory(owner=owner, stage=stage("Won"), closed_at=timezone.now(), name="Matrix deal")
+
+
+def account(cast, owner: User) -> Account:
+    return AccountFactory(owner=owner, name="Matrix customer")
+
+
+def contact(cast, owner: User) -> Contact:
+    return ContactFactory(account=account(cast, owner), name="Matrix contact")
+
+
+def alert(cast, owner: User) -> Alert:
+    opportunity = deal(cast, owner)
+    return Alert.objects.create(kind=AlertKind.STALLED, key=f"stalled:opp:{opportunity.pk}", rep=owner,
+                                opportunity=opportunity)  # fmt: skip
+
+
+def daily_log(cast, owner: User) -> DailyLog:
+    return log_services.daily_log_get(rep=owner, day=log_services.local_today(owner))
+
+
+def submitted_log(cast, owner: User) -> DailyLog:
+    return log_services.daily_log_submit(log=daily_log(cast, owner), by=owner, summary="Matrix day")
+
+
+def plan_item(cast, owner: User) -> PlanItem:
+    return PlanItem.objects.create(daily_log=daily_log(cast, owner), kind=visit(), account=account(cast, owner))
+
+
+def activity(cast, owner: User) -> Activity:
+    data = {"kind": visit(), "account": account(cast, owner), "when": timezone.now(), "outcome": "Matrix visit"}
+    return log_services.activity_record(rep=owner, data=data)
+
+
+def upload(cast, owner: User, **fields) -> ImportBatch:
+    return ImportBatch.objects.create(created_by=owner, kind="customers", text="name\nMatrix import\n", **fields)
+
+
+def stalled_upload(cast, owner: User) -> ImportBatch:
+    """An import whose worker died a day ago: its creator may start it again."""
+    return upload(cast, owner, status="importing", progress_at=timezone.now() - timedelta(days=1))
+
+
+def export_of(cast, owner: User) -> ExportJob:
+    return ExportJob.objects.create(created_by=owner, status="ready", size=0, finished_at=timezone.now())
+
+
+def person(cast, owner: User) -> User:
+    return owner
+
+
+def visit() -> ActivityKind:
+    return ActivityKind.objects.get(name="Visit")
+
+
+def second_pipeline(cast, owner) -> Pipeline:
+    return Pipeline.objects.create(name="Matrix pipeline")
+
+
+def new_stage(cast, owner) -> Stage:
+    pipeline = Pipeline.objects.get(is_default=True)
+    return Stage.objects.create(pipeline=pipeline, name="Matrix stage", order=9, probability=50)
+
+
+def archived_stage(cast, owner) -> Stage:
+    return Stage.objects.create(
+        pipeline=Pipeline.objects.get(is_default=True), name="Matrix stage", order=9, probability=50, is_archived=True
+    )
+
+
+def target(cast, owner) -> Target:
+    return Target.objects.create(team=cast["rep"].team, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31),
+                                 amount=1000, created_by=cast["admin"])  # fmt: skip
+
+
+# --- the table -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Write:
+    """How one route is written to. `record(cast, owner)` makes what the POST acts on; `args(record)` are the
+    URL's; `post(record, cast, viewer)` is the payload. With `page`, the payload is the route's own form as
+    its page shows it, posted back with `page`'s changes (a dict, or made like `post`): the page as the
+    viewer sees it, or as its owner (an admin, for settings) when the viewer may not open it."""
+
+    rule: Callable[[str, str], Any]
+    record: Callable[[dict, User], Any] = lambda cast, owner: None
+    post: Callable[[Any, dict, User], dict] = lambda record, cast, viewer: {}
+    args: Callable[[Any], list] = lambda record: [] if record is None else [record.pk]
+    page: dict | Callable[[Any, dict, User], dict] | None = None
+    relations: tuple = ("own", "teammate", "other team")
+    effect: Callable[..., bool] | None = None  # (client, record, viewer): what an allowed POST must have done
+
+
+def version(record) -> dict:
+    return {"version": record.version}
+
+
+def owner_besides(record, cast, viewer) -> int:
+    """Someone in the viewer's view other than the deal's owner (for a rep there is no one)."""
+    return next(user.pk for user in (viewer, cast["rep"], cast["manager"]) if user.pk != record.owner_id)
+
+
+def file_upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("customers.csv", b"name\nMatrix import\n", content_type="text/csv")
+
+
+def signed_out(client, record, viewer) -> bool:
+    return client.get(reverse("funnel:home")).status_code == 302
+
+
+def owner_in_view(viewer: str, relation: str):
+    """A rep's form has no owner field: whatever owner is posted, the customer is the rep's own (S10)."""
+    return OK if viewer == "rep" or sees(viewer, relation) else 200
+
+
+def customer_kept_in_view(client, record, viewer) -> bool:
+    created = Account.objects.get(name="Matrix new")
+    return created.owner == (viewer if viewer.role == "rep" else record)
+
+
+SETTING = {"rule": admin_only, "relations": SINGLE}
+
+WRITES: dict[str, Write] = {
+    # Deals (S2, S3, S8): the detail page's actions, the board, the list's bulk action.
+    "funnel:opportunity_create": Write(in_view(200), account, args=lambda r: [], page=lambda r, cast, viewer: {
+        "name": "Matrix new", "account": r.pk, "stage": stage("Qualified").pk, "owner": viewer.pk, "amount": "1000"}),
+    "funnel:opportunity_edit": Write(in_view(), deal, page={"name": "Matrix renamed"}),
+    "funnel:opportunity_move": Write(in_view(), deal, lambda r, cast, viewer: {"stage": stage("Proposal").pk,
+                                                                               **version(r)}),
+    "funnel:opportunity_won": Write(in_view(), deal, lambda r, cast, viewer: {"note": "Signed", **version(r)}),
+    "funnel:opportunity_lost": Write(in_view(), deal, lambda r, cast, viewer: {
+        "reason": LostReason.objects.get_or_create(name="Price")[0].pk, **version(r)}),
+    "funnel:opportunity_reopen": Write(in_view(), won_deal, lambda r, cast, viewer: {"stage": stage("Qualified").pk,
+                                                                                     **version(r)}),
+    "funnel:opportunity_reassign": Write(reassigners, deal, lambda r, cast, viewer: {
+        "owner": owner_besides(r, cast, viewer), **version(r)}),
+    "funnel:board_move": Write(in_view(), deal, lambda r, cast, viewer: {"to_stage": stage("Proposal").pk,
+                                                                         **version(r)}),
+    # S7: a foreign id in the selection refuses the whole request (409, audited).
+    "funnel:opportunity_bulk": Write(in_view(409), deal, lambda r, cast, viewer: {
+        "action": "move", "stage": stage("Proposal").pk, "pick": f"{r.pk}:{r.version}"}, args=lambda r: []),
+    "funnel:opportunity_export": Write(anyone, relations=SINGLE),
+    # Customers and contacts.
+    "funnel:account_create": Write(owner_in_view, person, args=lambda r: [], effect=customer_kept_in_view,
+                                   page=lambda r, cast, viewer: {"name": "Matrix new", "owner": r.pk}),
+    "funnel:account_edit": Write(in_view(), account, page={"name": "Matrix renamed"}),
+    "funnel:contact_create": Write(in_view(), account, page={"name": "Matrix person"}),
+    "funnel:contact_edit": Write(in_view(), contact, page={"title": "Matrix title"}),
+    # Alerts: managers act on the alerts in their view.
+    "funnel:alert_acknowledge": Write(managers_on_what_they_see, alert, lambda r, cast, viewer: {"reason": "Seen"}),
+    "funnel:alert_snooze": Write(managers_on_what_they_see, alert, lambda r, cast, viewer: {"days": 3,
+                                                                                            "reason": "Later"}),
+    # CSV import: an upload is its uploader's alone.
+    "funnel:import_start": Write(anyone, post=lambda r, cast, viewer: {"kind": "customers", "file": file_upload()},
+                                 relations=SINGLE),
+    "funnel:import_confirm": Write(own_only, upload, lambda r, cast, viewer: {"mode": "valid"}),
+    "funnel:import_cancel": Write(own_only, upload),
+    "funnel:import_resume": Write(own_only, stalled_upload),
+    # The funnel's settings (S11): admins only, a rep or manager gets 403.
+    "funnel:pipeline_create": Write(**SETTING, post=lambda r, cast, viewer: {"name": "Matrix pipeline"}),
+    "funnel:pipeline_detail": Write(**SETTING, record=lambda cast, owner: Pipeline.objects.get(),
+                                    page={"name": "Matrix renamed"}),
+    "funnel:pipeline_set_default": Write(**SETTING, record=second_pipeline),
+    "funnel:pipeline_health": Write(**SETTING, record=lambda cast, owner: Pipeline.objects.get(),
+                                    page={"inflow_weeks": "9"}),
+    "funnel:stage_create": Write(**SETTING, record=lambda cast, owner: Pipeline.objects.get(),
+                                 page={"name": "Matrix stage", "probability": "30"}),
+    "funnel:stages_reorder": Write(**SETTING, record=lambda cast, owner: Pipeline.objects.get(),
+                                   post=lambda r, cast, viewer: {"stage": [
+                                       s.pk for s in r.stages.order_by("-order")]}),
+    "funnel:stage_edit": Write(**SETTING, record=lambda cast, owner: stage("Proposal"), page={"probability": "45"}),
+    "funnel:stage_move": Write(**SETTING, record=lambda cast, owner: stage("Proposal"),
+                               post=lambda r, cast, viewer: {"direction": "down"}),
+    "funnel:stage_archive": Write(**SETTING, record=new_stage, page={}),
+    "funnel:stage_unarchive": Write(**SETTING, record=archived_stage),
+    "funnel:health_settings": Write(**SETTING, page={"working_days": ["0", "1", "2"]}),
+    "funnel:source_list": Write(**SETTING, page={"name": "Matrix source"}),
+    "funnel:source_edit": Write(**SETTING, record=lambda cast, owner: Source.objects.create(name="Fair"),
+                                page={"name": "Matrix source"}),
+    "funnel:lost_reason_list": Write(**SETTING, page={"name": "Matrix reason"}),
+    "funnel:lost_reason_edit": Write(**SETTING, record=lambda cast, owner: LostReason.objects.create(name="Price"),
+                                     page={"name": "Matrix reason"}),
+    "funnel:target_list": Write(**SETTING, post=lambda r, cast, viewer: {
+        "team": cast["rep"].team_id, "period_start": "2026-04-01", "period_end": "2026-06-30", "amount": "900"}),
+    "funnel:target_edit": Write(**SETTING, record=target, page={"amount": "2000"}),
+    "log:kinds": Write(**SETTING, page={"name": "Matrix kind"}),
+    "log:kind_edit": Write(**SETTING, record=lambda cast, owner: visit(), page={"name": "Matrix kind"}),
+    # The daily log: a rep's own day (S9); managers read and comment.
+    "log:activity_new": Write(in_view(422), account, args=lambda r: [], page=lambda r, cast, viewer: {
+        "kind": visit().pk, "account": r.pk, "outcome": "Matrix visit"}),
+    "log:activity_edit": Write(own_only, activity, page={"outcome": "Matrix corrected"}),
+    "log:plan_add": Write(own_only, daily_log, lambda r, cast, viewer: {
+        "kind": visit().pk, "account": AccountFactory(owner=r.rep).pk, "goal": "Matrix goal"}),
+    "log:plan_clear": Write(own_only, plan_item, lambda r, cast, viewer: {"action": "done"}),
+    "log:submit": Write(own_only, daily_log, lambda r, cast, viewer: {"summary": "Matrix day"}),
+    "log:comment": Write(in_view(), daily_log, lambda r, cast, viewer: {"body": "Matrix comment"}),
+    "log:reviewed": Write(reviewers, submitted_log),
+    # The signed-in person's own settings.
+    "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
+    "reps:password_change": Write(anyone, post=lambda r, cast, viewer: {
+        "old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
+        relations=SINGLE),
+    "reps:set_language": Write(anyone, post=lambda r, cast, viewer: {"language": "zh-hans"}, relations=SINGLE),
+    "reps:logout": Write(anyone, relations=SINGLE, effect=signed_out),
+}  # fmt: skip
+
+# Routes that write nothing: a POST reads like a GET (or answers 405), changes nothing and is never an
+# error page. Record routes are given one of the viewer's own records.
+READS: dict[str, Callable[[dict, User], list]] = {
+    "healthz": lambda cast, viewer: [],
+    "readyz": lambda cast, viewer: [],
+    "reps:login": lambda cast, viewer: [],
+    "reps:team": lambda cast, viewer: [],
+    "funnel:home": lambda cast, viewer: [],
+    "funnel:opportunity_list": lambda cast, viewer: [],
+    "funnel:opportunity_detail": lambda cast, viewer: [deal(cast, viewer).pk],
+    "funnel:board": lambda cast, viewer: [],
+    "funnel:dashboard": lambda cast, viewer: [],
+    "funnel:dashboard_export": lambda cast, viewer: [],
+    "funnel:account_list": lambda cast, viewer: [],
+    "funnel:account_detail": lambda cast, viewer: [account(cast, viewer).pk],
+    "funnel:alert_list": lambda cast, viewer: [],
+    "funnel:settings": lambda cast, viewer: [],
+    "funnel:import_template": lambda cast, viewer: ["customers"],
+    "funnel:import_preview": lambda cast, viewer: [upload(cast, viewer).pk],
+    "funnel:import_progress": lambda cast, viewer: [upload(cast, viewer).pk],
+    "funnel:import_errors": lambda cast, viewer: [upload(cast, viewer).pk],
+    "funnel:export_job": lambda cast, viewer: [export_of(cast, viewer).pk],
+    "funnel:export_job_progress": lambda cast, viewer: [export_of(cast, viewer).pk],
+    "funnel:export_download": lambda cast, viewer: [export_of(cast, viewer).pk],
+    "log:today": lambda cast, viewer: [],
+    "log:day": lambda cast, viewer: [date.today().isoformat()],
+    "log:detail": lambda cast, viewer: [daily_log(cast, viewer).pk],
+    "log:review": lambda cast, viewer: [],
+    "log:account_search": lambda cast, viewer: [],
+    "log:account_choices": lambda cast, viewer: [],
+    "log:card": lambda cast, viewer: [account(cast, viewer).pk],
+}
+PUBLIC = {"healthz", "readyz", "reps:login", "reps:logout", "reps:set_language"}  # no sign-in needed
+
+
+# --- what the database holds ---------------------------------------------------------------------------------
+
+WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Contact, Opportunity, StageChange,
+         ImportBatch, ExportJob, Alert, HealthSettings, Target, ActivityKind, DailyLog, PlanItem, Activity, Amendment,
+         Comment]  # fmt: skip
+
+
+def world() -> dict:
+    """Every row of every record the app keeps (not the audit trail, which records refusals, nor the
+    dashboard's derived tables); `last_login` is left out, a sign-in is not a write to the person."""
+    rows = {model.__name__: list(model.objects.order_by("pk").values()) for model in WORLD}
+    for row in rows["User"]:
+        row.pop("last_login")
+    return rows
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+# --- the tests -------------------------------------------------------------------------------------------------
+
+
+def test_every_route_has_a_write_entry():
+    assert set(WRITES).isdisjoint(READS)
+    assert route_names() == set(WRITES) | set(READS)
+
+
+def write_cases():
+    for name, write in WRITES.items():
+        for viewer in VIEWERS:
+            for relation in write.relations:
+                yield pytest.param(name, viewer, relation, id=f"{name}-{viewer}-{relation}")
+
+
+def payload(name: str, write: Write, record, cast, viewer: User, owner: User | None, url: str, client) -> dict:
+    if write.page is None:
+        return write.post(record, cast, viewer)
+    page = client.get(url)
+    if page.status_code != 200:
+        reader = Client()
+        reader.force_login(cast["admin"] if owner is None else owner)
+        page = reader.get(url)
+    assert page.status_code == 200, f"{name}: its own page answers {page.status_code}"
+    changes = write.page(record, cast, viewer) if callable(write.page) else write.page
+    return {**form_data(page), **changes}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "viewer", "relation"), write_cases())
+def test_write(name, viewer, relation, cast, pipeline, client_for):
+    write = WRITES[name]
+    owner = cast[OWNER[viewer][relation]] if relation in OWNER[viewer] else None
+    record = write.record(cast, owner)
+    url = reverse(name, args=write.args(record))
+    client = client_for(cast[viewer])
+    data = payload(name, write, record, cast, cast[viewer], owner, url, client)
+    before = world()
+    response = client.post(url, data)
+    after = world()
+    expected = write.rule(viewer, relation)
+    if expected == OK:
+        assert response.status_code in (200, 302), f"{name}: answered {response.status_code}"
+        done = write.effect(client, record, cast[viewer]) if write.effect else bool(changed_tables(before, after))
+        assert done, f"{name}: said {response.status_code} but nothing changed"
+    else:
+        assert response.status_code == expected
+        assert changed_tables(before, after) == []
+
+
+def read_cases():
+    for name in READS:
+        for viewer in VIEWERS:
+            yield pytest.param(name, viewer, id=f"{name}-{viewer}")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "viewer"), read_cases())
+def test_a_post_to_a_page_that_only_reads_changes_nothing(name, viewer, cast, pipeline, client_for):
+    url = reverse(name, args=READS[name](cast, cast[viewer]))
+    client = client_for(cast[viewer])
+    client.get(url)  # what opening the page creates (today's log) is not the POST's doing
+    before = world()
+    response = client.post(url, {"name": "Matrix", "owner": cast["other_rep"].pk})
+    assert response.status_code < 500
+    assert changed_tables(before, world()) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(set(WRITES) | set(READS)))
+def test_an_anonymous_post_changes_nothing(name, cast, pipeline, client):
+    write = WRITES.get(name)
+    if write is not None:
+        record = write.record(cast, cast["rep"])
+        args = write.args(record)
+    else:
+        args = READS[name](cast, cast["rep"])
+    before = world()
+    response = client.post(reverse(name, args=args), {"name": "Matrix", "owner": cast["rep"].pk})
+    assert response.status_code < 500
+    assert changed_tables(before, world()) == []
+    if name not in PUBLIC:
+        assert response.status_code == 302 and response.url.startswith(reverse("reps:login"))
