@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
-from . import services
+from . import rollup, services
 from .import_checks import (
     RowCheck,
     check_customer_rows,
@@ -304,6 +304,7 @@ def _create_opportunities(checks: list[RowCheck], by: User) -> None:
             for deal, check in zip(deals, checks, strict=True)
         ]
     )
+    rollup.mark_dirty(deal.owner_id for deal in deals)  # the dashboards fold the new deals in
 
 
 def _opportunity(check: RowCheck, now) -> Opportunity:
