@@ -186,6 +186,10 @@ class AuditAction(models.TextChoices):
     CONFIG_CHANGED = "config_changed", _("Configuration changed")
     EXPORTED = "exported", _("Exported")
     IMPORTED = "imported", _("Imported")
+    SECOND_FACTOR_ENROLLED = "2fa_enrolled", _("Two-step sign-in set up")
+    SECOND_FACTOR_DISABLED = "2fa_disabled", _("Two-step sign-in switched off")
+    SECOND_FACTOR_FAILED = "2fa_failed", _("Two-step sign-in code refused")
+    RECOVERY_CODE_USED = "2fa_recovery_used", _("Recovery code used")
 
 
 class AuditEvent(models.Model):
