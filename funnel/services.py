@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -242,22 +242,34 @@ def opportunity_create(
 @retry_on_lock_conflict
 @transaction.atomic
 def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data: dict) -> Opportunity:
-    """Edits the editable fields; changes to amount, probability and close date go to the field history."""
+    """Edits the editable fields; changes to amount, probability and close date go to the field history.
+
+    Old values are the row as stored (locked), never the caller's copy. Nothing changed: nothing is
+    written, and the version stays (the caller can tell by it).
+    """
     current = _locked(opportunity, version)
-    changes = {}
-    for field in EDITABLE_FIELDS:
-        if field not in data:
-            continue
-        old, new = getattr(current, field), data[field]
-        if old != new and field in TRACKED_FIELDS:
-            changes[field] = [_plain(old), _plain(new)]
-        setattr(current, field, new)
+    changed = [field for field in EDITABLE_FIELDS if field in data and _stored(current, field) != _id(data[field])]
+    if not changed:
+        return current
+    tracked = [field for field in changed if field in TRACKED_FIELDS]
+    changes = {field: [_plain(getattr(current, field)), _plain(data[field])] for field in tracked}
+    for field in changed:
+        setattr(current, field, data[field])
     current.version += 1
     current.save()
     rollup.mark_dirty([current.owner_id])
     if changes:
         audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=current, detail=changes)
     return current
+
+
+def _stored(opportunity: Opportunity, field: str):
+    """A field's stored value; related rows by id, read without loading them."""
+    return getattr(opportunity, Opportunity._meta.get_field(field).attname)
+
+
+def _id(value):
+    return value.pk if isinstance(value, models.Model) else value
 
 
 def _plain(value) -> str | None:

@@ -135,7 +135,7 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
     current = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.opportunity_update(
+            saved = services.opportunity_update(
                 opportunity=opportunity, by=request.user, version=form.cleaned_data["version"], data=form.field_data()
             )
         except services.StaleVersion as error:
@@ -147,7 +147,10 @@ def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
             current = get_opportunity_for_user(request, pk)
         else:
-            messages.success(request, _("Changes saved."))
+            if saved.version == form.cleaned_data["version"]:
+                messages.info(request, _("Nothing to save: the values are the ones already recorded."))
+            else:
+                messages.success(request, _("Changes saved."))
             return redirect("funnel:opportunity_detail", pk)
     status = 409 if current else 200
     return render(request, "funnel/opportunity_form.html", {"form": form, "current": current}, status=status)

@@ -106,6 +106,7 @@ def test_editing_a_deal_stores_it_and_keeps_the_amount_history(client_for, rep, 
     stored = Opportunity.objects.get(pk=deal.pk)
     assert (stored.amount, stored.name, stored.version) == (Decimal("250000.00"), "Robots", deal.version + 1)
     assert audited(AuditAction.FIELD_CHANGED, deal) == [{"amount": ["100000.00", "250000.00"]}]
+    assert said(response) == ["Changes saved."]
 
 
 def test_editing_a_customer_stores_it_and_audits_the_new_owner(client_for, manager, rep, teammate, pipeline):
@@ -181,3 +182,12 @@ def test_editing_a_target_stores_it_and_audits_old_and_new(client_for, admin_use
     assert response.status_code == 302
     assert Target.objects.get(pk=target.pk).amount == Decimal("650000.00")
     assert audited(AuditAction.CONFIG_CHANGED, target) == [{"amount": ["500000.00", "650000.00"]}]
+
+
+def test_saving_a_deal_unchanged_says_so_and_writes_nothing(client_for, rep, pipeline):
+    deal = OpportunityFactory(owner=rep)
+    response = edit(client_for(rep), reverse("funnel:opportunity_edit", args=[deal.pk]))
+    assert response.status_code == 302
+    assert said(response) == ["Nothing to save: the values are the ones already recorded."]
+    assert Opportunity.objects.get(pk=deal.pk).version == deal.version  # a colleague's open form stays current
+    assert not audited(AuditAction.FIELD_CHANGED, deal)

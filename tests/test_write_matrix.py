@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -393,15 +392,13 @@ def write_cases():
                 yield pytest.param(name, viewer, relation, id=f"{name}-{viewer}-{relation}")
 
 
-def payload(name: str, write: Write, record, cast, viewer: User, owner: User | None, url: str, client) -> dict:
+def payload(write: Write, record, cast, viewer: User, owner: User | None, url: str, client, client_for) -> dict:
     if write.page is None:
         return write.post(record, cast, viewer)
     page = client.get(url)
     if page.status_code != 200:
-        reader = Client()
-        reader.force_login(cast["admin"] if owner is None else owner)
-        page = reader.get(url)
-    assert page.status_code == 200, f"{name}: its own page answers {page.status_code}"
+        page = client_for(cast["admin"] if owner is None else owner).get(url)
+    assert page.status_code == 200, f"its own page answers {page.status_code}"
     changes = write.page(record, cast, viewer) if callable(write.page) else write.page
     return {**form_data(page), **changes}
 
@@ -414,7 +411,7 @@ def test_write(name, viewer, relation, cast, pipeline, client_for):
     record = write.record(cast, owner)
     url = reverse(name, args=write.args(record))
     client = client_for(cast[viewer])
-    data = payload(name, write, record, cast, cast[viewer], owner, url, client)
+    data = payload(write, record, cast, cast[viewer], owner, url, client, client_for)
     before = world()
     response = client.post(url, data)
     after = world()

@@ -55,7 +55,7 @@ def test_update_with_a_stale_version_is_refused_without_overwriting(deal, rep, m
 def test_update_records_amount_history(deal, rep):
     services.opportunity_update(opportunity=deal, by=rep, version=1, data={"amount": Decimal("2500"), "name": "X"})
     event = AuditEvent.objects.get(action=AuditAction.FIELD_CHANGED)
-    assert event.detail == {"amount": ["1000.00", "2500"]}
+    assert event.detail == {"amount": ["1000.00", "2500.00"]}  # as stored, however it was typed
     assert (event.actor, event.object_id) == (rep, str(deal.pk))
 
 
