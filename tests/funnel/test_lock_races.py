@@ -99,6 +99,7 @@ def test_an_unrelated_deal_moves_while_another_deal_in_its_stage_is_locked(rep, 
         return status, waited
 
     _held, (status, waited) = run_together(hold_a_move_open, move_the_other_deal)
+    print(f"\nan unrelated deal's move, while another deal's move held its locks: {status} after {waited:.2f} s")
     assert status == 302
     assert waited < 1.0
 
