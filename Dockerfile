@@ -16,4 +16,4 @@ RUN python manage.py compilemessages --ignore=.venv -v0 \
 RUN useradd --create-home loudou
 USER loudou
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "5", "--timeout", "20", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "5", "--worker-class", "gthread", "--threads", "4", "--timeout", "20", "--access-logfile", "-"]
