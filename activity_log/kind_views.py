@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from reps.models import AuditAction
+from reps.second_factor import require_second_factor
 from reps.services import audit_record
 
 from . import kind_services
@@ -25,7 +26,7 @@ from .services import LogError
 
 
 def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, then admin (403 and an audit row otherwise), then the view."""
+    """Signed in, then admin (403 and an audit row otherwise), then the admin's second factor, then the view."""
 
     @login_required
     @wraps(view)
@@ -38,6 +39,7 @@ def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
                 detail={"path": request.path[:200], "method": request.method},
             )
             raise PermissionDenied
+        require_second_factor(request)
         return view(request, *args, **kwargs)
 
     return checked

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "template_partials",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "reps",
     "funnel",
     "activity_log",
@@ -71,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "reps.middleware.SessionLifetimeMiddleware",
+    "reps.second_factor.SecondFactorMiddleware",
     "reps.middleware.UserPreferencesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -184,6 +188,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 LOGIN_FAILURE_WINDOW = timedelta(seconds=envint("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60))
 LOGIN_FAILURES_PER_ACCOUNT = envint("LOGIN_FAILURES_PER_ACCOUNT", 10)
 LOGIN_FAILURES_PER_IP = envint("LOGIN_FAILURES_PER_IP", 50)
+# Second factor (reps.second_factor): wrong codes per user in the same window before codes are refused.
+SECOND_FACTOR_FAILURES = envint("SECOND_FACTOR_FAILURES", 5)
+OTP_TOTP_ISSUER = "Loudou"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 

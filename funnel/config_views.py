@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from reps.models import AuditAction, AuditEvent
+from reps.second_factor import require_second_factor
 from reps.services import audit_record
 
 from . import config_services
@@ -51,7 +52,8 @@ AUDIT_ROWS = 50
 
 
 def require_admin(request: HttpRequest) -> None:
-    """403 for anyone but an admin, with an audit row for the denial."""
+    """403 for anyone but an admin, with an audit row for the denial; an admin whose session has not given
+    its second factor is sent to give it (reps.second_factor)."""
     if not request.user.is_admin:
         audit_record(
             action=AuditAction.ACCESS_DENIED,
@@ -60,6 +62,7 @@ def require_admin(request: HttpRequest) -> None:
             detail={"path": request.path[:200], "method": request.method},
         )
         raise PermissionDenied
+    require_second_factor(request)
 
 
 def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

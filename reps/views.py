@@ -7,18 +7,20 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from . import services
+from . import second_factor, services
 from .forms import LoginForm, PreferencesForm
 from .middleware import SESSION_AUTH_AT
 from .models import AuditAction, User
+from .second_factor_views import CodeForm
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -38,6 +40,12 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
         samesite=settings.LANGUAGE_COOKIE_SAMESITE,
     )
     return response
+
+
+ADMIN_SETUP_NOTICE = gettext_lazy(
+    "The settings and administration pages will first ask you to set up two-step sign-in with an authenticator "
+    "app on your phone: a minute, once."
+)
 
 
 @sensitive_post_parameters("password")
@@ -64,6 +72,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     auth_login(request, user)
     request.session[SESSION_AUTH_AT] = timezone.now().timestamp()
     services.audit_record(action=AuditAction.LOGIN, request=request, actor=user)
+    if second_factor.begin(request, user):  # the app is set up: its code before any page
+        return _remember_language(redirect(second_factor.code_url(_safe_next(request))), user.language)
+    if user.is_admin:
+        with translation.override(user.language):  # the next page is in the user's language: so is this
+            messages.info(request, str(ADMIN_SETUP_NOTICE))
     return _remember_language(redirect(_safe_next(request)), user.language)
 
 
@@ -94,7 +107,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
         user = services.user_set_preferences(user=request.user, **form.cleaned_data)
         messages.success(request, _("Your preferences have been saved."))
         return _remember_language(redirect("reps:preferences"), user.language)
-    return render(request, "reps/preferences.html", {"form": form})
+    context = {"form": form, "second_factor": second_factor.has_device(request.user), "code_form": CodeForm()}
+    return render(request, "reps/preferences.html", context)
 
 
 @require_POST

@@ -6,7 +6,7 @@ from django.test import Client
 
 from reps.models import Role
 
-from .factories import PASSWORD, TeamFactory, UserFactory, pipeline_with_stages
+from .factories import PASSWORD, TeamFactory, UserFactory, give_second_factor, pipeline_with_stages
 
 
 @pytest.fixture(autouse=True)
@@ -100,11 +100,14 @@ def stages(pipeline) -> dict:
 
 @pytest.fixture
 def client_for():
-    """A test client signed in as the given user."""
+    """A test client signed in as the given user; an admin's session has given its second factor (the code
+    page's own tests sign in without it)."""
 
     def make(user) -> Client:
         client = Client()
         client.force_login(user)
+        if user.role == Role.ADMIN:
+            give_second_factor(client, user)
         return client
 
     return make

@@ -4,6 +4,8 @@ from decimal import Decimal
 
 import factory
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from funnel import rollup
 from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
@@ -130,3 +132,12 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     def _after_postgeneration(cls, instance, create, results=None):
         if create:
             rollup.mark_dirty([instance.opportunity.owner_id])
+
+
+def give_second_factor(client, user) -> None:
+    """Marks the client's session as having given the second factor of an authenticator app, as the code page
+    does (reps.second_factor): what an admin's session needs before admin pages."""
+    device, _created = TOTPDevice.objects.get_or_create(user=user, defaults={"name": "Test app", "confirmed": True})
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()

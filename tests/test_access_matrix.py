@@ -28,6 +28,10 @@ PAGES = {
     "reps:password_change": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "reps:preferences": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "reps:team": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    # The second factor: nothing to give without an app (sent on); the test admin has one, given already.
+    "reps:second_factor": {"anonymous": SIGN_IN, "rep": 302, "manager": 302, "admin": 200},
+    "reps:second_factor_setup": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 302},
+    "reps:second_factor_disable": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
     "funnel:home": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:account_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "funnel:account_create": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},

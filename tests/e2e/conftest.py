@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -24,6 +26,7 @@ PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 5_000
 HERE = Path(__file__).resolve().parent
 LOGIN_PATH = "/accounts/login/"
+CODE_PATH = "/accounts/two-step/"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -101,9 +104,11 @@ def screenshot() -> Callable[[Page, str], None]:
 
 @pytest.fixture
 def login() -> Callable[..., None]:
-    """Signs a user in through the login form and waits until the browser has left it."""
+    """Signs a user in through the login form and waits until the browser has left it. An admin has an
+    authenticator app set up and types its code on the next page, as admins do before admin pages."""
 
     def sign_in(page: Page, live_server, user, password: str) -> None:
+        app = TOTPDevice.objects.get_or_create(user=user, defaults={"confirmed": True})[0] if user.is_admin else None
         if LOGIN_PATH not in page.url:
             page.goto(live_server.url + LOGIN_PATH)
         form = page.locator(f"main form[action='{LOGIN_PATH}']")
@@ -112,5 +117,11 @@ def login() -> Callable[..., None]:
         # The button is "Sign in" or its translation, so find it by type, not by text.
         form.locator("button[type=submit]").click()
         expect(page).not_to_have_url(re.compile(re.escape(LOGIN_PATH)))
+        if app is not None:
+            expect(page).to_have_url(re.compile(re.escape(CODE_PATH)))
+            code = page.locator(f"main form[action='{CODE_PATH}']")
+            code.locator("input[name=code]").fill(f"{TOTP(app.bin_key, app.step, app.t0, app.digits).token():06d}")
+            code.locator("button[type=submit]").click()
+            expect(page).not_to_have_url(re.compile(re.escape(CODE_PATH)))
 
     return sign_in

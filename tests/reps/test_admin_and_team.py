@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from reps.models import AuditEvent
+from tests.factories import give_second_factor
 
 pytestmark = pytest.mark.django_db
 ADMIN = reverse("admin:index")
@@ -75,4 +76,6 @@ def test_createsuperuser_makes_an_admin_who_can_open_django_admin(client):
     user = User.objects.create_superuser("boss", "boss@example.com", "a long enough password")
     assert user.role == Role.ADMIN
     client.force_login(user)
+    assert client.get(ADMIN, follow=True).redirect_chain[-1][0].startswith(reverse("reps:second_factor_setup"))
+    give_second_factor(client, user)
     assert client.get(ADMIN).status_code == 200
