@@ -6,6 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.parsing import parse_id
 from config.widgets import FastSelect
 from funnel.forms import ChecklistMixin
 from funnel.models import Account, Contact, Opportunity, Stage, StageKind
@@ -22,8 +23,8 @@ class BookChoicesMixin:
         self.fields["account"].queryset = Account.objects.visible_to(user).order_by("name")
         opportunities = Opportunity.objects.visible_to(user).open().select_related("account").order_by("name")
         contacts = Contact.objects.visible_to(user).order_by("name")
-        account = self.data.get("account") if self.is_bound else self.initial.get("account")
-        if str(account or "").isdigit():
+        account = parse_id(self.data.get("account") if self.is_bound else self.initial.get("account"))
+        if account:
             opportunities, contacts = opportunities.filter(account=account), contacts.filter(account=account)
         self.fields["opportunity"].queryset = opportunities
         self.fields["contact"].queryset = contacts
@@ -87,10 +88,8 @@ class ActivityForm(BookChoicesMixin, ChecklistMixin, forms.ModelForm):
             .order_by("pipeline", "order")
         )
         self.fields["move_to"].widget = FastSelect(choices=self.fields["move_to"].choices)
-        chosen = self.data.get("move_to") if self.is_bound else None
-        self.add_checklist(
-            self.fields["move_to"].queryset.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
-        )
+        chosen = parse_id(self.data.get("move_to")) if self.is_bound else None
+        self.add_checklist(self.fields["move_to"].queryset.filter(pk=chosen).first() if chosen else None)
 
     def clean(self):
         cleaned = super().clean()

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from config.parsing import parse_date, parse_id
 from funnel.access import get_for_user
 from funnel.models import Account, Contact, Opportunity
 from funnel.services import FunnelError
@@ -22,10 +23,10 @@ from .models import Activity, DailyLog, PlanItem
 
 
 def _parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Http404 from None
+    day = parse_date(value)
+    if day is None:  # not a date, or one outside the dates the app accepts (config.parsing)
+        raise Http404
+    return day
 
 
 def _with_contents(logs):
@@ -126,9 +127,8 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _plan_item(request: HttpRequest, value) -> PlanItem | None:
-    if not value:
-        return None
-    return PlanItem.objects.filter(pk=value, daily_log__rep=request.user).first()
+    pk = parse_id(value)
+    return PlanItem.objects.filter(pk=pk, daily_log__rep=request.user).first() if pk else None
 
 
 @login_required
@@ -202,9 +202,9 @@ def account_search(request: HttpRequest) -> HttpResponse:
 @login_required
 def account_choices(request: HttpRequest) -> HttpResponse:
     """The opportunity and contact choices of one customer (swapped into the form out of band)."""
-    account = request.GET.get("account", "")
+    account = parse_id(request.GET.get("account"))
     opportunities, contacts = Opportunity.objects.none(), Contact.objects.none()
-    if account.isdigit():
+    if account:
         opportunities = Opportunity.objects.visible_to(request.user).open().filter(account=account).order_by("name")
         contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("name")
     return render(request, "activity_log/_account_choices.html", {"opportunities": opportunities, "contacts": contacts})

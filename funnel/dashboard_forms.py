@@ -16,7 +16,7 @@ from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
-from .filters import owner_choices, pipeline_in_view, team_choices
+from .filters import owner_choices, pipeline_in_view, team_choices, within_date_bounds
 from .models import Opportunity, Pipeline, Source, StageChange
 
 PERIODS = [  # the default first, so an unfiltered page's select shows the period it reports
@@ -66,8 +66,12 @@ class DashboardFilterForm(forms.Form):
         label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect
     )
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False, widget=FastSelect)
-    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput({"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
+    start = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
+    )
+    end = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
+    )
     sort = forms.ChoiceField(
         label=_("Sort reps by"),
         choices=[(key, label) for key, (label, _key, _desc) in REP_SORTS.items()],

@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.parsing import parse_id
 from config.widgets import FastSelect
 from reps.forms import PersonChoiceField
 from reps.models import User
@@ -103,8 +104,8 @@ class MoveForm(ChecklistMixin, forms.Form):
         if opportunity.probability_override is None:
             del self.fields["keep_probability"]
         # Show the checklist of the stage being moved to: the posted one, or ?move_to= from the page.
-        chosen = self.data.get("stage") if self.is_bound else self.initial.get("stage")
-        stage = self.fields["stage"].queryset.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
+        chosen = parse_id(self.data.get("stage") if self.is_bound else self.initial.get("stage"))
+        stage = self.fields["stage"].queryset.filter(pk=chosen).first() if chosen else None
         self.fields["stage"].widget.attrs["data-reload-param"] = "move_to"
         self.add_checklist(stage)
 
@@ -135,9 +136,8 @@ class ReopenForm(ChecklistMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = open_stages().filter(pipeline=opportunity.pipeline).order_by("order")
         self.fields["version"].initial = opportunity.version
-        stage = (
-            self.fields["stage"].queryset.filter(pk=self.data.get("stage") or None).first() if self.is_bound else None
-        )
+        chosen = parse_id(self.data.get("stage")) if self.is_bound else None
+        stage = self.fields["stage"].queryset.filter(pk=chosen).first() if chosen else None
         self.add_checklist(stage)
 
 
@@ -175,9 +175,10 @@ class BulkForm(forms.Form):
         picked = {}
         for value in self.cleaned_data["pick"]:
             pk, _sep, version = value.partition(":")
-            if not (pk.isdigit() and version.isdigit()):
+            pk, version = parse_id(pk), parse_id(version)
+            if pk is None or version is None:
                 raise forms.ValidationError(_("The selection is malformed. Reload the page and try again."))
-            picked[int(pk)] = int(version)
+            picked[pk] = version
         return picked
 
     def clean(self):
