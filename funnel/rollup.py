@@ -17,12 +17,12 @@ import io
 import itertools
 import json
 import zoneinfo
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from reps.models import User
@@ -90,154 +90,191 @@ def _claim_state() -> RollupState | None:
 
 
 def _rebuild(zones: dict[int, str]) -> int:
+    if connection.vendor == "postgresql":  # every stage change sorted by owner: in memory, not on disk
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
     for model in (DealDay, FlowDay, OpenDeals):
         model.objects.all().delete()
-    owners = sorted(Opportunity.objects.order_by().values_list("owner_id", flat=True).distinct())
     totals: dict[type, dict] = {DealDay: {}, FlowDay: {}}
-    for batch in _batches(owners):
-        facts = _facts(batch, zones)
+    owners = 0
+    for batch in _in_batches(_facts_by_owner(Q(), zones)):
+        owners += batch.pop("owners")
         for model in (DealDay, FlowDay):
-            _add_all(totals[model], facts[model], +1)
-        for model, rows in facts.items():
+            _add_all(totals[model], batch[model], +1)
+        for model, rows in batch.items():
             _insert(model, rows)
     for model, rows in totals.items():
         _insert(model, {(ALL_OWNERS, *key): values for key, values in rows.items()})
-    return len(owners)
+    return owners
 
 
 def _recompute(owners: set[int], zones: dict[int, str]) -> int:
     """Replaces the rows of `owners` with freshly computed ones, and moves the all-owners rows by the
-    difference between the old and the new rows."""
+    difference between the old and the new rows (an owner left without deals keeps no rows)."""
     delta: dict[type, dict] = {DealDay: {}, FlowDay: {}}
-    for batch in _batches(sorted(owners)):
-        facts = _facts(batch, zones)
+    for model in (DealDay, FlowDay):
+        _add_all(delta[model], _stored(model, owners), -1)
+    for model in (DealDay, FlowDay, OpenDeals):
+        model.objects.filter(owner_id__in=owners).delete()
+    for batch in _in_batches(_facts_by_owner(Q(owner_id__in=owners), zones)):
+        batch.pop("owners")
         for model in (DealDay, FlowDay):
-            _add_all(delta[model], _stored(model, batch), -1)
-            _add_all(delta[model], facts[model], +1)
-        for model, rows in facts.items():
-            model.objects.filter(owner_id__in=batch).delete()
+            _add_all(delta[model], batch[model], +1)
+        for model, rows in batch.items():
             _insert(model, rows)
     for model, changes in delta.items():
         _apply_to_all_owners(model, changes)
     return len(owners)
 
 
-def _batches(owners: list[int]) -> Iterator[tuple[int, ...]]:
-    for start in range(0, len(owners), OWNERS_PER_BATCH):
-        yield tuple(owners[start : start + OWNERS_PER_BATCH])
+def _in_batches(facts: Iterator[dict[type, dict]]) -> Iterator[dict]:
+    """Owners' facts gathered OWNERS_PER_BATCH at a time, so rows are written in a few large copies."""
+    batch: dict = {DealDay: {}, FlowDay: {}, OpenDeals: {}, "owners": 0}
+    for owner_facts in facts:
+        for model, rows in owner_facts.items():
+            batch[model].update(rows)
+        batch["owners"] += 1
+        if batch["owners"] == OWNERS_PER_BATCH:
+            yield batch
+            batch = {DealDay: {}, FlowDay: {}, OpenDeals: {}, "owners": 0}
+    if batch["owners"]:
+        yield batch
 
 
 # --- the facts --------------------------------------------------------------------------------------
+# Values are lists in the order of DEAL_FIELDS, FLOW_FIELDS and OPEN_FIELDS (FlowDay's lengths: a dict).
 
 
-def _facts(owners: tuple[int, ...], zones: dict[int, str]) -> dict[type, dict]:
-    """The rows of `owners`, keyed (owner, day, pipeline, source[, stage, prev_day]), from their deals now."""
+def _facts_by_owner(deals: Q, zones: dict[int, str]) -> Iterator[dict[type, dict]]:
+    """The rows of each owner of the deals matching `deals`, one owner at a time, from their deals now.
+
+    Two streams ordered by owner (their deals, and their deals' stage changes in time order), walked side
+    by side, so a rebuild holds one owner's facts at a time."""
     stages = {pk: (order, kind) for pk, order, kind in Stage.objects.values_list("pk", "order", "kind")}
-    deals = {
-        row[0]: row
-        for row in Opportunity.objects.filter(owner_id__in=owners)
-        .order_by()
+    local = _LocalDays(zones)
+    deal_rows = (
+        Opportunity.objects.filter(deals)
+        .order_by("owner_id", "pk")
         .values_list("pk", "owner_id", "pipeline_id", "source_id", "status", "amount", "probability_override",
                      "stage_id", "created_at", "closed_at")
-        .iterator(chunk_size=5000)
-    }  # fmt: skip
-    facts = {DealDay: defaultdict(_zeros), FlowDay: defaultdict(_zeros), OpenDeals: defaultdict(_zeros)}
-    local = _LocalDays(zones)
-    for deal in deals.values():
-        _deal_facts(deal, local, facts)
-    for deal_id, changes in _changes_by_deal(owners):
-        _move_facts(deals[deal_id], changes, stages, local, facts)
-    return facts
-
-
-def _changes_by_deal(owners: tuple[int, ...]) -> Iterator[tuple[int, list[tuple[int, datetime]]]]:
-    changes = (
-        StageChange.objects.filter(opportunity__owner_id__in=owners)
-        .order_by("opportunity_id", "at", "id")
-        .values_list("opportunity_id", "to_stage_id", "at")
-        .iterator(chunk_size=10000)
+        .iterator(chunk_size=20000)
+    )  # fmt: skip
+    change_rows = (
+        StageChange.objects.filter(opportunity__in=Opportunity.objects.filter(deals).values("pk"))
+        .order_by("opportunity__owner_id", "opportunity_id", "at", "id")
+        .values_list("opportunity__owner_id", "opportunity_id", "to_stage_id", "at")
+        .iterator(chunk_size=20000)
     )
-    for deal_id, rows in itertools.groupby(changes, key=lambda row: row[0]):
-        yield deal_id, [(stage, at) for _deal, stage, at in rows]
+    changes_of = itertools.groupby(change_rows, key=lambda row: row[0])
+    pending = next(changes_of, None)
+    for owner, rows in itertools.groupby(deal_rows, key=lambda row: row[1]):
+        facts = {DealDay: {}, FlowDay: {}, OpenDeals: {}}
+        owner_deals = {row[0]: row for row in rows}
+        for deal in owner_deals.values():
+            _deal_facts(deal, local, facts)
+        while pending is not None and pending[0] < owner:  # changes of deals that match no longer
+            pending = next(changes_of, None)
+        if pending is not None and pending[0] == owner:
+            for deal_id, moves in itertools.groupby(pending[1], key=lambda row: row[1]):
+                if deal_id in owner_deals:
+                    _move_facts(owner_deals[deal_id], [(row[2], row[3]) for row in moves], stages, local, facts)
+            pending = next(changes_of, None)
+        yield facts
 
 
 class _LocalDays:
-    """An owner's local day of a moment, with each zone looked up once."""
+    """An owner's local day of a moment. Every time zone's offset is a whole number of quarter hours, so
+    the day is looked up once per zone and quarter hour (astimezone is the slow part of a rebuild)."""
 
     def __init__(self, zones: dict[int, str]):
-        self.zones = zones
-        self.cache: dict[str, zoneinfo.ZoneInfo] = {}
+        self.zones = {owner: zoneinfo.ZoneInfo(name or "UTC") for owner, name in zones.items()}
+        self.utc = zoneinfo.ZoneInfo("UTC")
+        self.days: dict[tuple, date] = {}
 
     def __call__(self, owner: int, moment: datetime) -> date:
-        name = self.zones.get(owner) or "UTC"
-        zone = self.cache.get(name) or self.cache.setdefault(name, zoneinfo.ZoneInfo(name))
-        return moment.astimezone(zone).date()
+        zone = self.zones.get(owner, self.utc)
+        key = (zone, int(moment.timestamp()) // 900)
+        day = self.days.get(key)
+        if day is None:
+            day = self.days[key] = moment.astimezone(zone).date()
+        return day
 
 
-def _zeros() -> dict:
-    return defaultdict(int)
+def _deal_row(facts: dict, key: tuple) -> list:
+    row = facts[DealDay].get(key)
+    if row is None:
+        row = facts[DealDay][key] = [0, 0, 0, 0, Decimal(0), 0.0, 0, 0, 0, 0.0]
+    return row
+
+
+def _flow_row(facts: dict, key: tuple) -> list:
+    row = facts[FlowDay].get(key)
+    if row is None:
+        row = facts[FlowDay][key] = [0, 0, 0, 0.0, {}]
+    return row
 
 
 def _deal_facts(deal: tuple, local: _LocalDays, facts: dict) -> None:
     pk, owner, pipeline, source, status, amount, override, stage, created, closed = deal
-    row = facts[DealDay][(owner, local(owner, created), pipeline, source)]
-    row["created"] += 1
-    row["created_won"] += status == StageKind.WON
+    row = _deal_row(facts, (owner, local(owner, created), pipeline, source))
+    row[0] += 1  # created
     if status == StageKind.OPEN:
-        held = facts[OpenDeals][(owner, pipeline, stage, source)]
-        held["count"] += 1
-        held["amount"] += amount
+        held = facts[OpenDeals].setdefault((owner, pipeline, stage, source), [0, Decimal(0), Decimal(0), Decimal(0)])
+        held[0] += 1
+        held[1] += amount
         if override is None:
-            held["plain_amount"] += amount
+            held[2] += amount
         else:
-            held["override_weighted"] += amount * override / Decimal(100)
+            held[3] += amount * override / Decimal(100)
     elif closed is not None:
-        row = facts[DealDay][(owner, local(owner, closed), pipeline, source)]
+        closing = _deal_row(facts, (owner, local(owner, closed), pipeline, source))
         if status == StageKind.WON:
-            row["won"] += 1
-            row["won_amount"] += amount
-            row["won_seconds"] += (closed - created).total_seconds()
+            row[1] += 1  # created_won: of the deals created that day
+            closing[2] += 1
+            closing[4] += amount
+            closing[5] += (closed - created).total_seconds()
         else:
-            row["lost"] += 1
+            closing[3] += 1
 
 
 def _move_facts(deal: tuple, changes: list, stages: dict, local: _LocalDays, facts: dict) -> None:
     """Each entry into an open stage (went on later? previous entry's day) and each stay that ended."""
-    _pk, owner, pipeline, source = deal[:4]
+    owner, pipeline, source = deal[1], deal[2], deal[3]
     later: list[int | None] = [None] * len(changes)  # the highest not-lost order entered after each change
     highest = None
     for index in range(len(changes) - 1, -1, -1):
         later[index] = highest
         order, kind = stages[changes[index][0]]
-        if kind != StageKind.LOST:
-            highest = order if highest is None else max(highest, order)
+        if kind != StageKind.LOST and (highest is None or order > highest):
+            highest = order
     previous_entry: dict[int, date] = {}
     for index, (stage, at) in enumerate(changes):
         order, kind = stages[stage]
         if kind != StageKind.OPEN:
             continue
-        day, prev_day = local(owner, at), previous_entry.get(stage)
+        day = local(owner, at)
+        prev_day = previous_entry.get(stage)
         previous_entry[stage] = day
         advanced = later[index] is not None and later[index] > order
-        entry = facts[FlowDay][(owner, day, pipeline, source, stage, prev_day)]
-        entry["entered"] += 1
-        entry["advanced"] += advanced
+        entry = _flow_row(facts, (owner, day, pipeline, source, stage, prev_day))
+        entry[0] += 1
+        entry[1] += advanced
         if prev_day is None:  # a deal's first entry into the stage; re-entries are read from FlowDay
-            first = facts[DealDay][(owner, day, pipeline, source)]
-            first["entered"] += 1
-            first["advanced"] += advanced
+            first = _deal_row(facts, (owner, day, pipeline, source))
+            first[6] += 1
+            first[7] += advanced
         if index + 1 < len(changes):
             left = changes[index + 1][1]
             seconds = (left - at).total_seconds()
             end_day = local(owner, left)
-            stay = facts[FlowDay][(owner, end_day, pipeline, source, stage, None)]
-            stay["stays"] += 1
-            stay["stay_seconds"] += seconds
-            lengths = stay.setdefault("lengths", defaultdict(int))
-            lengths[str(int(seconds // DAY))] += 1
-            total = facts[DealDay][(owner, end_day, pipeline, source)]
-            total["stays"] += 1
-            total["stay_seconds"] += seconds
+            stay = _flow_row(facts, (owner, end_day, pipeline, source, stage, None))
+            stay[2] += 1
+            stay[3] += seconds
+            length = str(int(seconds // DAY))
+            stay[4][length] = stay[4].get(length, 0) + 1
+            total = _deal_row(facts, (owner, end_day, pipeline, source))
+            total[8] += 1
+            total[9] += seconds
 
 
 # --- storing ------------------------------------------------------------------------------------------
@@ -255,26 +292,24 @@ def _value_fields(model: type) -> tuple[str, ...]:
     return {DealDay: DEAL_FIELDS, FlowDay: FLOW_FIELDS, OpenDeals: OPEN_FIELDS}[model]
 
 
-def _stored(model: type, owners: tuple[int, ...]) -> dict:
-    fields = _key_fields(model) + _value_fields(model)
-    width = len(_key_fields(model))
-    return {
-        row[:width]: dict(zip(_value_fields(model), row[width:], strict=True))
-        for row in model.objects.filter(owner_id__in=owners).values_list(*fields).iterator(chunk_size=10000)
-    }
+def _stored(model: type, owners: set[int]) -> dict:
+    keys = _key_fields(model)
+    rows = model.objects.filter(owner_id__in=owners).values_list(*keys, *_value_fields(model))
+    return {row[: len(keys)]: list(row[len(keys) :]) for row in rows.iterator(chunk_size=20000)}
 
 
 def _add_all(into: dict, rows: dict, sign: int) -> None:
     """Adds (sign +1) or takes away (-1) owner rows into rows keyed without the owner."""
     for key, values in rows.items():
-        target = into.setdefault(key[1:], {})
-        for field, value in values.items():
-            if field == "lengths":
-                lengths = target.setdefault("lengths", {})
-                for days, count in value.items():
-                    lengths[days] = lengths.get(days, 0) + sign * count
+        target = into.get(key[1:])
+        if target is None:
+            target = into[key[1:]] = [{} if isinstance(value, dict) else 0 for value in values]
+        for index, value in enumerate(values):
+            if isinstance(value, dict):
+                for length, count in value.items():
+                    target[index][length] = target[index].get(length, 0) + sign * count
             else:
-                target[field] = target.get(field, 0) + sign * value
+                target[index] += sign * value
 
 
 def _apply_to_all_owners(model: type, delta: dict) -> None:
@@ -282,7 +317,8 @@ def _apply_to_all_owners(model: type, delta: dict) -> None:
     delta = {key: values for key, values in delta.items() if _moves_anything(values)}
     if not delta:
         return
-    keys = _key_fields(model)[1:]
+    keys, fields = _key_fields(model)[1:], _value_fields(model)
+    counts = [index for index, field in enumerate(fields) if field in COUNTS]
     current = {
         tuple(getattr(row, field) for field in keys): row
         for row in model.objects.filter(owner_id=ALL_OWNERS, day__in={key[0] for key in delta})
@@ -293,46 +329,43 @@ def _apply_to_all_owners(model: type, delta: dict) -> None:
         if row is None:
             new[(ALL_OWNERS, *key)] = values
             continue
-        for field, value in values.items():
-            if field == "lengths":
-                lengths = dict(row.lengths)
+        merged = [getattr(row, field) for field in fields]
+        for index, value in enumerate(values):
+            if isinstance(value, dict):
+                lengths = dict(merged[index])
                 for length, count in value.items():
                     lengths[length] = lengths.get(length, 0) + count
-                row.lengths = {length: count for length, count in lengths.items() if count}
+                merged[index] = {length: count for length, count in lengths.items() if count}
             else:
-                setattr(row, field, getattr(row, field) + value)
-        (changed if any(getattr(row, field, 0) for field in COUNTS) else emptied).append(row)
+                merged[index] += value
+        for field, value in zip(fields, merged, strict=True):
+            setattr(row, field, value)
+        (changed if any(merged[index] for index in counts) else emptied).append(row)
     model.objects.filter(pk__in=[row.pk for row in emptied]).delete()
-    model.objects.bulk_update(changed, list(_value_fields(model)), batch_size=1000)
+    model.objects.bulk_update(changed, list(fields), batch_size=1000)
     _insert(model, new)
 
 
-def _moves_anything(values: dict) -> bool:
-    for field, value in values.items():
-        if field == "lengths":
-            if any(value.values()):
-                return True
-        elif abs(value) > 1e-6:
-            return True
-    return False
+def _moves_anything(values: list) -> bool:
+    return any(any(value.values()) if isinstance(value, dict) else abs(value) > 1e-6 for value in values)
 
 
 def _insert(model: type, rows: dict) -> None:
     """Writes rows ({key: values}); PostgreSQL copies them in (a rebuild writes millions)."""
+    if not rows:
+        return
     keys, fields = _key_fields(model), _value_fields(model)
     if connection.vendor != "postgresql":
         model.objects.bulk_create(
-            [
-                model(**dict(zip(keys, key, strict=True)), **{field: _value(values, field) for field in fields})
-                for key, values in rows.items()
-            ],
+            [model(**dict(zip(keys, key, strict=True)), **dict(zip(fields, _cells(values), strict=True)))
+             for key, values in rows.items()],
             batch_size=2000,
-        )
+        )  # fmt: skip
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     for key, values in rows.items():
-        cells = [_value(values, field) for field in fields]
+        cells = _cells(values)
         writer.writerow([*key, *(json.dumps(cell, separators=(",", ":")) if isinstance(cell, dict) else cell
                                  for cell in cells)])  # fmt: skip
     buffer.seek(0)
@@ -342,7 +375,6 @@ def _insert(model: type, rows: dict) -> None:
         )
 
 
-def _value(values: dict, field: str):
-    if field == "lengths":
-        return {days: count for days, count in (values.get("lengths") or {}).items() if count}
-    return values.get(field, 0)
+def _cells(values: list) -> list:
+    """A row's values as stored: lengths without zero counts."""
+    return [{k: n for k, n in value.items() if n} if isinstance(value, dict) else value for value in values]
