@@ -457,8 +457,6 @@ def stage_archive(*, stage: Stage, target: Stage, by: User) -> int:
     """
     if target.pipeline_id != stage.pipeline_id or target.pk == stage.pk:
         raise FunnelError(_("Choose another active stage of the same pipeline."))
-
-        raise FunnelError(_("Choose another active stage of the same pipeline."))
     if target.kind != stage.kind:
         raise FunnelError(_("Move the opportunities to a stage of the same kind."))
     _deals_in(stage)
