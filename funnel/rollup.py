@@ -22,7 +22,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from reps.models import User
@@ -97,7 +96,7 @@ def _rebuild(zones: dict[int, str]) -> int:
         model.objects.all().delete()
     totals: dict[type, dict] = {DealDay: {}, FlowDay: {}}
     owners = 0
-    for batch in _in_batches(_facts_by_owner(Q(), zones)):
+    for batch in _in_batches(_facts_by_owner(None, zones)):
         owners += batch.pop("owners")
         for model in (DealDay, FlowDay):
             _add_all(totals[model], batch[model], +1)
@@ -116,7 +115,7 @@ def _recompute(owners: set[int], zones: dict[int, str]) -> int:
         _add_all(delta[model], _stored(model, owners), -1)
     for model in (DealDay, FlowDay, OpenDeals):
         model.objects.filter(owner_id__in=owners).delete()
-    for batch in _in_batches(_facts_by_owner(Q(owner_id__in=owners), zones)):
+    for batch in _in_batches(_facts_by_owner(owners, zones)):
         batch.pop("owners")
         for model in (DealDay, FlowDay):
             _add_all(delta[model], batch[model], +1)
@@ -145,22 +144,22 @@ def _in_batches(facts: Iterator[dict[type, dict]]) -> Iterator[dict]:
 # Values are lists in the order of DEAL_FIELDS, FLOW_FIELDS and OPEN_FIELDS (FlowDay's lengths: a dict).
 
 
-def _facts_by_owner(deals: Q, zones: dict[int, str]) -> Iterator[dict[type, dict]]:
-    """The rows of each owner of the deals matching `deals`, one owner at a time, from their deals now.
+def _facts_by_owner(owners: set[int] | None, zones: dict[int, str]) -> Iterator[dict[type, dict]]:
+    """The rows of each of `owners` (None: everyone), one owner at a time, from their deals now.
 
     Two streams ordered by owner (their deals, and their deals' stage changes in time order), walked side
     by side, so a rebuild holds one owner's facts at a time."""
     stages = {pk: (order, kind) for pk, order, kind in Stage.objects.values_list("pk", "order", "kind")}
     local = _LocalDays(zones)
     deal_rows = (
-        Opportunity.objects.filter(deals)
+        (Opportunity.objects.all() if owners is None else Opportunity.objects.filter(owner_id__in=owners))
         .order_by("owner_id", "pk")
         .values_list("pk", "owner_id", "pipeline_id", "source_id", "status", "amount", "probability_override",
                      "stage_id", "created_at", "closed_at")
         .iterator(chunk_size=20000)
     )  # fmt: skip
     change_rows = (
-        StageChange.objects.filter(opportunity__in=Opportunity.objects.filter(deals).values("pk"))
+        (StageChange.objects.all() if owners is None else StageChange.objects.filter(opportunity__owner_id__in=owners))
         .order_by("opportunity__owner_id", "opportunity_id", "at", "id")
         .values_list("opportunity__owner_id", "opportunity_id", "to_stage_id", "at")
         .iterator(chunk_size=20000)
@@ -313,37 +312,33 @@ def _add_all(into: dict, rows: dict, sign: int) -> None:
 
 
 def _apply_to_all_owners(model: type, delta: dict) -> None:
-    """Moves the all-owners rows by `delta` (keyed without the owner); a row whose counts reach 0 goes."""
+    """Moves the all-owners rows by `delta` (keyed without the owner): the rows it touches are read, deleted
+    and written back changed (a row whose counts reach 0 is not written back)."""
     delta = {key: values for key, values in delta.items() if _moves_anything(values)}
     if not delta:
         return
     keys, fields = _key_fields(model)[1:], _value_fields(model)
     counts = [index for index, field in enumerate(fields) if field in COUNTS]
-    current = {
-        tuple(getattr(row, field) for field in keys): row
-        for row in model.objects.filter(owner_id=ALL_OWNERS, day__in={key[0] for key in delta})
-    }
-    new, changed, emptied = {}, [], []
+    rows = model.objects.filter(owner_id=ALL_OWNERS, day__in={key[0] for key in delta}).values_list(
+        "pk", *keys, *fields
+    )
+    current = {row[1 : 1 + len(keys)]: (row[0], list(row[1 + len(keys) :])) for row in rows.iterator(chunk_size=20000)}
+    touched, merged = [], {}
     for key, values in delta.items():
-        row = current.get(key)
-        if row is None:
-            new[(ALL_OWNERS, *key)] = values
-            continue
-        merged = [getattr(row, field) for field in fields]
+        pk, base = current.get(key, (None, [{} if isinstance(value, dict) else 0 for value in values]))
+        if pk is not None:
+            touched.append(pk)
         for index, value in enumerate(values):
             if isinstance(value, dict):
-                lengths = dict(merged[index])
                 for length, count in value.items():
-                    lengths[length] = lengths.get(length, 0) + count
-                merged[index] = {length: count for length, count in lengths.items() if count}
+                    base[index][length] = base[index].get(length, 0) + count
             else:
-                merged[index] += value
-        for field, value in zip(fields, merged, strict=True):
-            setattr(row, field, value)
-        (changed if any(merged[index] for index in counts) else emptied).append(row)
-    model.objects.filter(pk__in=[row.pk for row in emptied]).delete()
-    model.objects.bulk_update(changed, list(fields), batch_size=1000)
-    _insert(model, new)
+                base[index] += value
+        if any(base[index] for index in counts):
+            merged[(ALL_OWNERS, *key)] = base
+    for start in range(0, len(touched), 5000):
+        model.objects.filter(pk__in=touched[start : start + 5000]).delete()
+    _insert(model, merged)
 
 
 def _moves_anything(values: list) -> bool:
