@@ -158,7 +158,11 @@ class Account(models.Model):
         ordering = ["name"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["owner", "name"], name="account_owner_name")]
+        indexes = [
+            models.Index(fields=["owner", "name"], name="account_owner_name"),
+            # The customer picker's first names for everyone (funnel.pickers); its search has trigram indexes.
+            models.Index(fields=["name", "id"], name="account_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -181,6 +185,7 @@ class Contact(models.Model):
         ordering = ["name"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        indexes = [models.Index(fields=["name", "id"], name="contact_name")]  # the contact picker (funnel.pickers)
 
     def __str__(self) -> str:
         return self.name
@@ -256,6 +261,8 @@ class Opportunity(models.Model):
             models.Index(fields=["stage", "last_activity_at"], name="opp_stage_last_activity"),
             models.Index(fields=["status", "next_step_date"], name="opp_status_next_step"),
             models.Index(fields=["owner", "next_step_date"], name="opp_owner_next_step"),
+            # The deal picker's names (funnel.pickers), open deals only; its search has trigram indexes.
+            models.Index(fields=["name", "id"], condition=Q(status="open"), name="opp_open_name"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
