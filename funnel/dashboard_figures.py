@@ -19,7 +19,7 @@ from reps.models import Role, User, person_name
 
 from .metrics import TOTALS, ratio
 from .models import Opportunity, Pipeline, Source, Stage
-from .rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState
+from .rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
 
 REFRESH_ASKED = "funnel:rollup-refresh-asked"
 REFRESH_ASK_EVERY = 30  # seconds: a page read asks for a refresh at most this often
@@ -248,10 +248,8 @@ def flow(scope: FigureScope, stages: list[Stage]) -> list[dict]:
         .order_by()
     }  # fmt: skip
     lengths: dict[int, dict[int, int]] = {}
-    for stage_id, row_lengths in scope.days(FlowDay).filter(stays__gt=0).values_list("stage_id", "lengths"):
-        merged = lengths.setdefault(stage_id, {})
-        for days, count in row_lengths.items():
-            merged[int(days)] = merged.get(int(days), 0) + count
+    for row in scope.days(StayLength).values("stage_id", "days").annotate(n=Sum("stays")).order_by():
+        lengths.setdefault(row["stage_id"], {})[row["days"]] = row["n"]
     rows = []
     for stage in stages:
         row = sums.get(stage.pk) or {}

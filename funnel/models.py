@@ -452,6 +452,9 @@ class AlertQuerySet(ScopedQuerySet):
         return self.open().filter(acknowledged_at__isnull=True).exclude(snoozed_until__gt=now)
 
 
+OPEN = Q(resolved_at__isnull=True)  # an open alert, for the partial indexes below
+
+
 class Alert(models.Model):
     """A finding of the funnel-health scan, about one rep's deal, funnel stage, inflow or day, or a team's
     funnel stage or forecast (then `rep` is the team's manager, who the alert is for, and `team` is set).
@@ -465,20 +468,56 @@ class Alert(models.Model):
         _("severity"), max_length=8, choices=AlertSeverity.choices, default=AlertSeverity.WARNING
     )
     key = models.CharField(_("key"), max_length=200)
+    # The scan writes alerts in bulk (600,000 at a million deals): the references are not checked by the
+    # database row by row (a check locks each alerted deal: 16 s of a first scan) nor indexed whole (Meta
+    # indexes them where they are read). The scan takes them from the rows it reads; Django still cascades.
     rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.CASCADE, related_name="alerts"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("rep"),
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        db_index=False,
+        db_constraint=False,
     )
     opportunity = models.ForeignKey(
-        Opportunity, verbose_name=_("opportunity"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Opportunity,
+        verbose_name=_("opportunity"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     team = models.ForeignKey(
-        "reps.Team", verbose_name=_("team"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "reps.Team",
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     pipeline = models.ForeignKey(
-        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Pipeline,
+        verbose_name=_("pipeline"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     stage = models.ForeignKey(
-        Stage, verbose_name=_("stage"), on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        Stage,
+        verbose_name=_("stage"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     day = models.DateField(_("day"), null=True, blank=True)
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
@@ -492,6 +531,8 @@ class Alert(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     ack_reason = models.CharField(_("reason"), max_length=300, blank=True)
     snoozed_until = models.DateTimeField(_("snoozed until"), null=True, blank=True)
@@ -508,8 +549,23 @@ class Alert(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["resolved_at", "kind"], name="alert_resolved_kind"),
-            models.Index(fields=["rep", "resolved_at"], name="alert_rep_resolved"),
+            # Open alerts per kind (the scan's sync, the inbox's kind filter), per rep (a rep's inbox; a
+            # manager's, walked per member and merged: funnel.alert_pages), resolved ones, and the few set aside.
+            models.Index("kind", F("first_seen").desc(), F("id").desc(), condition=OPEN, name="alert_open_kind_newest"),
+            models.Index("rep", F("first_seen").desc(), F("id").desc(), condition=OPEN, name="alert_rep_open_newest"),
+            models.Index(F("resolved_at").desc(), F("id").desc(), condition=~OPEN, name="alert_resolved_newest"),
+            models.Index(
+                "rep", F("resolved_at").desc(), F("id").desc(), condition=~OPEN, name="alert_rep_resolved_newest"
+            ),
+            models.Index(
+                F("first_seen").desc(),
+                F("id").desc(),
+                condition=OPEN & (Q(acknowledged_at__isnull=False) | Q(snoozed_until__isnull=False)),
+                name="alert_set_aside_newest",
+            ),
+            models.Index("team", condition=Q(team__isnull=False), name="alert_team"),
+            models.Index("pipeline", condition=Q(pipeline__isnull=False), name="alert_pipeline"),
+            models.Index("acknowledged_by", condition=Q(acknowledged_by__isnull=False), name="alert_acknowledged_by"),
             # The inbox and the dashboard's panel, newest first, walk these instead of sorting every open
             # alert. last_seen is deliberately in no index: each scan rewrites it on every open alert, and
             # PostgreSQL can then update in place (HOT, see migration 0011) without touching the indexes.
@@ -597,4 +653,4 @@ class Target(models.Model):
 
 
 # The dashboard's rollup tables live in their own module; imported here so Django registers them.
-from .rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState  # noqa: E402, F401
+from .rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength  # noqa: E402, F401

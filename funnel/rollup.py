@@ -15,7 +15,6 @@ its previous entry into the same stage), the stays that ended (their length), it
 import csv
 import io
 import itertools
-import json
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -27,12 +26,13 @@ from django.utils import timezone
 from reps.models import User
 
 from .models import Opportunity, Stage, StageChange, StageKind
-from .rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState
+from .rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
 
 OWNERS_PER_BATCH = 25
 DEAL_FIELDS = ("created", "created_won", "won", "lost", "won_amount", "won_seconds", "entered", "advanced",
                "stays", "stay_seconds")  # fmt: skip
-FLOW_FIELDS = ("entered", "advanced", "stays", "stay_seconds", "lengths")
+FLOW_FIELDS = ("entered", "advanced", "stays", "stay_seconds")
+LENGTH_FIELDS = ("stays",)
 OPEN_FIELDS = ("count", "amount", "plain_amount", "override_weighted")
 COUNTS = {"created", "created_won", "won", "lost", "entered", "advanced", "stays", "count"}
 DAY = 86400
@@ -92,13 +92,13 @@ def _rebuild(zones: dict[int, str]) -> int:
     if connection.vendor == "postgresql":  # every stage change sorted by owner: in memory, not on disk
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '256MB'")
-    for model in (DealDay, FlowDay, OpenDeals):
+    for model in (DealDay, FlowDay, StayLength, OpenDeals):
         model.objects.all().delete()
-    totals: dict[type, dict] = {DealDay: {}, FlowDay: {}}
+    totals: dict[type, dict] = {DealDay: {}, FlowDay: {}, StayLength: {}}
     owners = 0
     for batch in _in_batches(_facts_by_owner(None, zones)):
         owners += batch.pop("owners")
-        for model in (DealDay, FlowDay):
+        for model in (DealDay, FlowDay, StayLength):
             _add_all(totals[model], batch[model], +1)
         for model, rows in batch.items():
             _insert(model, rows)
@@ -110,14 +110,14 @@ def _rebuild(zones: dict[int, str]) -> int:
 def _recompute(owners: set[int], zones: dict[int, str]) -> int:
     """Replaces the rows of `owners` with freshly computed ones, and moves the all-owners rows by the
     difference between the old and the new rows (an owner left without deals keeps no rows)."""
-    delta: dict[type, dict] = {DealDay: {}, FlowDay: {}}
-    for model in (DealDay, FlowDay):
+    delta: dict[type, dict] = {DealDay: {}, FlowDay: {}, StayLength: {}}
+    for model in (DealDay, FlowDay, StayLength):
         _add_all(delta[model], _stored(model, owners), -1)
-    for model in (DealDay, FlowDay, OpenDeals):
+    for model in (DealDay, FlowDay, StayLength, OpenDeals):
         model.objects.filter(owner_id__in=owners).delete()
     for batch in _in_batches(_facts_by_owner(owners, zones)):
         batch.pop("owners")
-        for model in (DealDay, FlowDay):
+        for model in (DealDay, FlowDay, StayLength):
             _add_all(delta[model], batch[model], +1)
         for model, rows in batch.items():
             _insert(model, rows)
@@ -128,20 +128,20 @@ def _recompute(owners: set[int], zones: dict[int, str]) -> int:
 
 def _in_batches(facts: Iterator[dict[type, dict]]) -> Iterator[dict]:
     """Owners' facts gathered OWNERS_PER_BATCH at a time, so rows are written in a few large copies."""
-    batch: dict = {DealDay: {}, FlowDay: {}, OpenDeals: {}, "owners": 0}
+    batch: dict = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}, "owners": 0}
     for owner_facts in facts:
         for model, rows in owner_facts.items():
             batch[model].update(rows)
         batch["owners"] += 1
         if batch["owners"] == OWNERS_PER_BATCH:
             yield batch
-            batch = {DealDay: {}, FlowDay: {}, OpenDeals: {}, "owners": 0}
+            batch = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}, "owners": 0}
     if batch["owners"]:
         yield batch
 
 
 # --- the facts --------------------------------------------------------------------------------------
-# Values are lists in the order of DEAL_FIELDS, FLOW_FIELDS and OPEN_FIELDS (FlowDay's lengths: a dict).
+# Values are lists in the order of DEAL_FIELDS, FLOW_FIELDS, LENGTH_FIELDS and OPEN_FIELDS.
 
 
 def _facts_by_owner(owners: set[int] | None, zones: dict[int, str]) -> Iterator[dict[type, dict]]:
@@ -167,7 +167,7 @@ def _facts_by_owner(owners: set[int] | None, zones: dict[int, str]) -> Iterator[
     changes_of = itertools.groupby(change_rows, key=lambda row: row[0])
     pending = next(changes_of, None)
     for owner, rows in itertools.groupby(deal_rows, key=lambda row: row[1]):
-        facts = {DealDay: {}, FlowDay: {}, OpenDeals: {}}
+        facts = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}}
         owner_deals = {row[0]: row for row in rows}
         for deal in owner_deals.values():
             _deal_facts(deal, local, facts)
@@ -209,7 +209,7 @@ def _deal_row(facts: dict, key: tuple) -> list:
 def _flow_row(facts: dict, key: tuple) -> list:
     row = facts[FlowDay].get(key)
     if row is None:
-        row = facts[FlowDay][key] = [0, 0, 0, 0.0, {}]
+        row = facts[FlowDay][key] = [0, 0, 0, 0.0]
     return row
 
 
@@ -269,8 +269,8 @@ def _move_facts(deal: tuple, changes: list, stages: dict, local: _LocalDays, fac
             stay = _flow_row(facts, (owner, end_day, pipeline, source, stage, None))
             stay[2] += 1
             stay[3] += seconds
-            length = str(int(seconds // DAY))
-            stay[4][length] = stay[4].get(length, 0) + 1
+            length = facts[StayLength].setdefault((owner, end_day, pipeline, source, stage, int(seconds // DAY)), [0])
+            length[0] += 1
             total = _deal_row(facts, (owner, end_day, pipeline, source))
             total[8] += 1
             total[9] += seconds
@@ -284,11 +284,13 @@ def _key_fields(model: type) -> tuple[str, ...]:
         return ("owner_id", "day", "pipeline_id", "source_id")
     if model is FlowDay:
         return ("owner_id", "day", "pipeline_id", "source_id", "stage_id", "prev_day")
+    if model is StayLength:
+        return ("owner_id", "day", "pipeline_id", "source_id", "stage_id", "days")
     return ("owner_id", "pipeline_id", "stage_id", "source_id")
 
 
 def _value_fields(model: type) -> tuple[str, ...]:
-    return {DealDay: DEAL_FIELDS, FlowDay: FLOW_FIELDS, OpenDeals: OPEN_FIELDS}[model]
+    return {DealDay: DEAL_FIELDS, FlowDay: FLOW_FIELDS, StayLength: LENGTH_FIELDS, OpenDeals: OPEN_FIELDS}[model]
 
 
 def _stored(model: type, owners: set[int]) -> dict:
@@ -302,13 +304,9 @@ def _add_all(into: dict, rows: dict, sign: int) -> None:
     for key, values in rows.items():
         target = into.get(key[1:])
         if target is None:
-            target = into[key[1:]] = [{} if isinstance(value, dict) else 0 for value in values]
+            target = into[key[1:]] = [0] * len(values)
         for index, value in enumerate(values):
-            if isinstance(value, dict):
-                for length, count in value.items():
-                    target[index][length] = target[index].get(length, 0) + sign * count
-            else:
-                target[index] += sign * value
+            target[index] += sign * value
 
 
 def _apply_to_all_owners(model: type, delta: dict) -> None:
@@ -325,15 +323,10 @@ def _apply_to_all_owners(model: type, delta: dict) -> None:
     current = {row[1 : 1 + len(keys)]: (row[0], list(row[1 + len(keys) :])) for row in rows.iterator(chunk_size=20000)}
     touched, merged = [], {}
     for key, values in delta.items():
-        pk, base = current.get(key, (None, [{} if isinstance(value, dict) else 0 for value in values]))
+        pk, base = current.get(key, (None, [0] * len(values)))
         if pk is not None:
             touched.append(pk)
-        for index, value in enumerate(values):
-            if isinstance(value, dict):
-                for length, count in value.items():
-                    base[index][length] = base[index].get(length, 0) + count
-            else:
-                base[index] += value
+        base = [old + change for old, change in zip(base, values, strict=True)]
         if any(base[index] for index in counts):
             merged[(ALL_OWNERS, *key)] = base
     for start in range(0, len(touched), 5000):
@@ -342,7 +335,7 @@ def _apply_to_all_owners(model: type, delta: dict) -> None:
 
 
 def _moves_anything(values: list) -> bool:
-    return any(any(value.values()) if isinstance(value, dict) else abs(value) > 1e-6 for value in values)
+    return any(abs(value) > 1e-6 for value in values)
 
 
 def _insert(model: type, rows: dict) -> None:
@@ -352,24 +345,16 @@ def _insert(model: type, rows: dict) -> None:
     keys, fields = _key_fields(model), _value_fields(model)
     if connection.vendor != "postgresql":
         model.objects.bulk_create(
-            [model(**dict(zip(keys, key, strict=True)), **dict(zip(fields, _cells(values), strict=True)))
+            [model(**dict(zip(keys, key, strict=True)), **dict(zip(fields, values, strict=True)))
              for key, values in rows.items()],
             batch_size=2000,
         )  # fmt: skip
         return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for key, values in rows.items():
-        cells = _cells(values)
-        writer.writerow([*key, *(json.dumps(cell, separators=(",", ":")) if isinstance(cell, dict) else cell
-                                 for cell in cells)])  # fmt: skip
+    writer.writerows([*key, *values] for key, values in rows.items())
     buffer.seek(0)
     with connection.cursor() as cursor:
         cursor.cursor.copy_expert(
             f"COPY {model._meta.db_table} ({', '.join((*keys, *fields))}) FROM STDIN WITH (FORMAT csv)", buffer
         )
-
-
-def _cells(values: list) -> list:
-    """A row's values as stored: lengths without zero counts."""
-    return [{k: n for k, n in value.items() if n} if isinstance(value, dict) else value for value in values]

@@ -51,8 +51,8 @@ class FlowDay(models.Model):
     entered / advanced: the entries into the stage that day whose previous entry of the same deal into
     the stage was on `prev_day` (None: its first entry), and how many of those went on to a later,
     not-lost stage at any time after. A deal enters a stage in a period once if that previous entry lies
-    before the period. stays / stay_seconds / lengths: stays in the stage that ended that day (on rows
-    without prev_day), their total length and their count per whole days of length (for the median).
+    before the period. stays / stay_seconds: stays in the stage that ended that day (on rows without
+    prev_day) and their total length; StayLength counts them by length, for the median.
     """
 
     owner_id = models.BigIntegerField()
@@ -65,7 +65,6 @@ class FlowDay(models.Model):
     advanced = models.IntegerField(default=0)
     stays = models.IntegerField(default=0)
     stay_seconds = models.FloatField(default=0)
-    lengths = models.JSONField(default=dict)
 
     class Meta:
         indexes = [
@@ -77,6 +76,25 @@ class FlowDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id} {self.day} {self.stage_id}"
+
+
+class StayLength(models.Model):
+    """How many of one owner's stays in one open stage that ended on one of their days lasted `days` whole
+    days (one pipeline and source): the median days in stage is read from these counts."""
+
+    owner_id = models.BigIntegerField()
+    day = models.DateField()
+    pipeline_id = models.BigIntegerField()
+    source_id = models.BigIntegerField(null=True)
+    stage_id = models.BigIntegerField()
+    days = models.IntegerField()
+    stays = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner_id", "pipeline_id", "day"], name="staylength_owner_day")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} {self.day} {self.stage_id} {self.days}"
 
 
 class OpenDeals(models.Model):

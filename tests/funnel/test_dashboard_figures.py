@@ -23,7 +23,7 @@ from django.utils import timezone
 from funnel import dashboard_figures, rollup, services
 from funnel.dashboard_figures import FigureScope
 from funnel.models import Opportunity, Stage, StageChange, StageKind
-from funnel.rollup_models import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt
+from funnel.rollup_models import ALL_OWNERS, DealDay, OpenDeals, RollupDirt, StayLength
 from reps.models import Role, User
 from tests.factories import OpportunityFactory, SourceFactory, UserFactory
 
@@ -403,9 +403,8 @@ def from_rollup(pipeline, start: date, end: date) -> dict:
     period = org(pipeline, start=start, end=end)
     rows = dashboard_figures.flow(period, stages_of(pipeline))
     lengths = {}
-    for row in FlowDay.objects.filter(owner_id=ALL_OWNERS, day__gte=start, day__lte=end):
-        for days, count in row.lengths.items():
-            lengths[row.stage_id, int(days)] = lengths.get((row.stage_id, int(days)), 0) + count
+    for row in StayLength.objects.filter(owner_id=ALL_OWNERS, day__gte=start, day__lte=end):
+        lengths[row.stage_id, row.days] = lengths.get((row.stage_id, row.days), 0) + row.stays
     return {
         "created": sum(row["count"] for row in dashboard_figures.inflow_by_week(period)),
         "won": dashboard_figures.outcomes(period)["won"],

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from config import jobs
 from funnel import rollup, services
 from funnel.models import Stage
-from funnel.rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState
+from funnel.rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
 from reps.models import Role, User
 from tests.factories import OpportunityFactory, SourceFactory, UserFactory
 
@@ -74,7 +74,7 @@ def test_a_rollup_never_built_says_the_figures_are_being_prepared(client_for, de
 def test_any_custom_period_is_added_up_at_read_time_and_stores_nothing(client_for, deals):
     client = client_for(deals["manager"])
     client.get("/dashboard/")
-    tables = (DealDay, FlowDay, OpenDeals, RollupState)
+    tables = (DealDay, FlowDay, StayLength, OpenDeals, RollupState)
     before = [list(model.objects.order_by("pk").values()) for model in tables]
     first = date(2025, 1, 1)
     for offset in range(40):  # forty one-off views, as a script or a curious user would ask
