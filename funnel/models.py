@@ -254,6 +254,12 @@ class Opportunity(models.Model):
             models.Index(fields=["created_at"], name="opp_created"),
             models.Index(fields=["closed_at"], name="opp_closed"),
             models.Index(fields=["status", "expected_close_date"], name="opp_status_close_date"),
+            # The dashboard's forecast: a period's open deals per owner, read from the index alone.
+            models.Index(
+                fields=["status", "pipeline", "expected_close_date"],
+                include=["owner", "stage", "source", "amount", "probability_override"],
+                name="opp_forecast",
+            ),
             # The home page: the latest deals of everyone in view, and the stalled panel's candidates (the
             # first of each stage by entry or last activity, and the first by next step date).
             models.Index(fields=["-updated_at", "-id"], name="opp_recent"),
