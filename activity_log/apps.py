@@ -9,12 +9,19 @@ class ActivityLogConfig(AppConfig):
     verbose_name = _("Daily log")
 
     def ready(self) -> None:
-        from funnel.hooks import register_diagnosis, register_home_panel, register_timeline_source
+        from funnel.hooks import (
+            register_diagnosis,
+            register_home_panel,
+            register_picker_recent,
+            register_timeline_source,
+        )
         from funnel.models import AlertKind
 
         from .health import missing_log_findings
+        from .picks import recent_picks
         from .timeline import home_panel, opportunity_activities
 
         register_timeline_source(opportunity_activities)
         register_home_panel(home_panel)
         register_diagnosis(AlertKind.MISSING_LOG, missing_log_findings)
+        register_picker_recent(recent_picks)

@@ -1,38 +1,51 @@
-"""Forms of the rep's day. Choices are limited to the rep's own book (QUALITY S9)."""
+"""Forms of the rep's day. Choices are limited to the rep's own book (QUALITY S9); customers, deals and
+contacts are pickers (funnel.pickers), so the forms stay small however large the book."""
 
 import uuid
+from datetime import date
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.fields import BoundedDateField, LocalDateTimeField
 from config.parsing import parse_id
 from config.widgets import FastSelect
+from funnel import pickers
 from funnel.forms import ChecklistMixin
-from funnel.models import Account, Contact, Opportunity, Stage, StageKind
+from funnel.models import Opportunity, Stage, StageKind
+from funnel.pickers import model_picker
+from funnel.services import stage_gate_problems
 from reps.models import User
 
 from .models import Activity, ActivityKind, DailyLog, PlanItem
 
 
 class BookChoicesMixin:
-    """Customer, opportunity and contact choices from the user's book, narrowed to the chosen customer."""
+    """The kind, and pickers over the user's book: deals and contacts narrowed to the chosen customer."""
 
     def limit_to_book(self, user: User) -> None:
         self.fields["kind"].queryset = ActivityKind.objects.filter(is_active=True)
-        self.fields["account"].queryset = Account.objects.visible_to(user).order_by("name")
-        opportunities = Opportunity.objects.visible_to(user).open().select_related("account").order_by("name")
-        contacts = Contact.objects.visible_to(user).order_by("name")
-        account = parse_id(self.data.get("account") if self.is_bound else self.initial.get("account"))
-        if account:
-            opportunities, contacts = opportunities.filter(account=account), contacts.filter(account=account)
-        self.fields["opportunity"].queryset = opportunities
-        self.fields["contact"].queryset = contacts
-        for name in ("kind", "account", "opportunity", "contact"):
-            self.fields[name].widget = FastSelect(choices=self.fields[name].choices)
+        self.fields["kind"].widget = FastSelect(choices=self.fields["kind"].choices)
+        pickers.setup(self, user)
+
+
+def log_records(log: DailyLog) -> dict[str, list]:
+    """The customers, open deals and contacts of a day's plan and activities (loaded with the page), which
+    the day's plan form offers first."""
+    items = [*log.plan.all(), *log.activities.all()]
+    return {
+        "account": [item.account for item in items],
+        "opportunity": [item.opportunity for item in items if item.opportunity and item.opportunity.status == "open"],
+        "contact": [item.contact for item in items],
+    }
 
 
 class PlanItemForm(BookChoicesMixin, forms.ModelForm):
+    account = model_picker(PlanItem, "account", "customer")
+    opportunity = model_picker(PlanItem, "opportunity", "opportunity")
+    contact = model_picker(PlanItem, "contact", "contact")
+
     class Meta:
         model = PlanItem
         fields = ["kind", "account", "opportunity", "contact", "goal"]
@@ -41,19 +54,99 @@ class PlanItemForm(BookChoicesMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.limit_to_book(user)
 
+    def offering(self, log: DailyLog | None) -> "PlanItemForm":
+        """Offers the day's own customers, deals and contacts first (the page has them already)."""
+        if log is not None:
+            pickers.hold(self, log_records(log))
+        return self
 
-class ActivityForm(BookChoicesMixin, ChecklistMixin, forms.ModelForm):
+
+class MoveStageField(forms.ModelChoiceField):
+    """A target stage, named with its pipeline only while no deal (so no pipeline) is chosen."""
+
+    with_pipeline = True
+
+    def label_from_instance(self, stage: Stage) -> str:
+        name = f"{stage.pipeline.name} · {stage.name}" if self.with_pipeline else stage.name
+        return f"{name} ({stage.probability}%)"
+
+
+class MoveFieldsMixin(ChecklistMixin):
+    """ "This moved the deal to…": the chosen deal's pipeline's stages (open and won, not its own), the version
+    of the deal the user saw, and the target's gate (its empty required fields and its checklist) shown before
+    saving. The move itself is funnel.services.opportunity_move's, through activity_record."""
+
+    def add_move_fields(self) -> None:
+        deal = self.move_deal = self._chosen_deal()
+        stages = (
+            Stage.objects.filter(is_archived=False, pipeline__is_active=True)
+            .exclude(kind=StageKind.LOST)
+            .select_related("pipeline")
+            .order_by("pipeline", "order")
+        )
+        if deal is not None:
+            stages = stages.filter(pipeline=deal.pipeline_id).exclude(pk=deal.stage_id)
+            if not self.is_bound:  # the version of the deal this form shows
+                self.initial.update(move_version=deal.version, move_opportunity=deal.pk)
+        field = self.fields["move_to"]
+        field.queryset, field.with_pipeline = stages, deal is None
+        field.widget = FastSelect(choices=field.choices)
+        chosen = parse_id(self.data.get("move_to") if self.is_bound else self.initial.get("move_to"))
+        target = self.move_target = stages.filter(pk=chosen).first() if chosen else None
+        self.add_checklist(target)
+        self.gate_missing = (
+            stage_gate_problems(self._as_the_visit_leaves_it(deal), target)[0] if deal and target else []
+        )
+
+    def _chosen_deal(self) -> Opportunity | None:
+        pk = parse_id(self["opportunity"].value())
+        rows = self.fields["opportunity"].queryset
+        return rows.select_related("stage", "pipeline").filter(pk=pk).first() if pk else None
+
+    def _as_the_visit_leaves_it(self, deal: Opportunity) -> Opportunity:
+        """The deal as saving this visit leaves it before the move: a next step written replaces the deal's
+        (activity_log.services._activity_create)."""
+        next_step = str(self["next_step"].value() or "").strip()
+        if next_step:
+            deal.next_step, deal.next_step_date = next_step[:200], _as_date(self["next_date"].value())
+        return deal
+
+    def clean_move_fields(self, cleaned: dict) -> None:
+        if not cleaned.get("move_to"):
+            return
+        opportunity = cleaned.get("opportunity")
+        if opportunity is None:
+            self.add_error("move_to", _("Choose the opportunity to move."))
+        elif cleaned.get("move_opportunity") != opportunity.pk:
+            # The version on the form is another deal's, or none: the user has not seen this deal's state.
+            cleaned["move_version"] = None
+
+
+def _as_date(value) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return BoundedDateField(required=False).clean(value)
+    except forms.ValidationError:
+        return None
+
+
+class ActivityForm(BookChoicesMixin, MoveFieldsMixin, forms.ModelForm):
     """Log a visit in under 30 seconds: kind, customer and outcome are all that is required."""
 
+    account = model_picker(Activity, "account", "customer")
+    opportunity = model_picker(Activity, "opportunity", "opportunity")
+    contact = model_picker(Activity, "contact", "contact")
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
     plan_item = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    move_to = forms.ModelChoiceField(
+    move_to = MoveStageField(
         label=_("Move the opportunity to"),
         queryset=Stage.objects.none(),
         required=False,
         help_text=_("Optional: the stage this activity brought the deal to."),
     )
     move_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    move_opportunity = forms.IntegerField(widget=forms.HiddenInput, required=False)
     amend_reason = forms.CharField(
         label=_("Reason for adding to a submitted day"),
         max_length=300,
@@ -64,37 +157,24 @@ class ActivityForm(BookChoicesMixin, ChecklistMixin, forms.ModelForm):
     class Meta:
         model = Activity
         fields = ["kind", "account", "opportunity", "contact", "when", "place", "outcome", "next_step", "next_date"]
-        widgets = {
-            "when": forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-            "next_date": forms.DateInput(attrs={"type": "date"}),
-            "outcome": forms.Textarea(attrs={"rows": 2}),
-        }
+        field_classes = {"when": LocalDateTimeField, "next_date": BoundedDateField}
+        widgets = {"outcome": forms.Textarea(attrs={"rows": 2})}
         labels = {"when": _("When")}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_to_book(user)
-        self.fields["when"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
         if not self.is_bound:
             self.initial.setdefault("when", timezone.localtime().replace(second=0, microsecond=0))
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
             self.initial.setdefault(
                 "kind", ActivityKind.objects.filter(is_active=True).values_list("pk", flat=True).first()
             )
-        self.fields["move_to"].queryset = (
-            Stage.objects.filter(is_archived=False, pipeline__is_active=True)
-            .exclude(kind=StageKind.LOST)
-            .select_related("pipeline")
-            .order_by("pipeline", "order")
-        )
-        self.fields["move_to"].widget = FastSelect(choices=self.fields["move_to"].choices)
-        chosen = parse_id(self.data.get("move_to")) if self.is_bound else None
-        self.add_checklist(self.fields["move_to"].queryset.filter(pk=chosen).first() if chosen else None)
+        self.add_move_fields()
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("move_to") and not cleaned.get("opportunity"):
-            self.add_error("move_to", _("Choose the opportunity to move."))
+        self.clean_move_fields(cleaned)
         return cleaned
 
 

@@ -13,7 +13,6 @@ urlpatterns = [
     path("<int:pk>/submit/", views.submit, name="submit"),
     path("activity/new/", views.activity_new, name="activity_new"),
     path("activity/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
-    path("customers/", views.account_search, name="account_search"),
-    path("customers/choices/", views.account_choices, name="account_choices"),
+    path("activity/move/", views.activity_move, name="activity_move"),
     path("", include("activity_log.review_urls")),
 ]

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 
 from config.parsing import parse_date, parse_id
 from funnel.access import get_for_user
-from funnel.models import Account, Contact, Opportunity
-from funnel.services import FunnelError
+from funnel.models import Opportunity
+from funnel.services import Busy, FunnelError, StaleVersion
 
 from . import services
 from .access import get_own_activity_for_edit, get_own_log_for_edit, get_own_plan_item_for_edit
@@ -29,10 +29,14 @@ def _parse_day(value: str) -> date:
     return day
 
 
+# What a plan item or an activity shows, and its plan form offers (deals and contacts named with their customer).
+_SHOWN = ("kind", "account", "opportunity__account", "contact__account")
+
+
 def _with_contents(logs):
     return logs.select_related("rep", "reviewed_by").prefetch_related(
-        Prefetch("plan", PlanItem.objects.select_related("kind", "account", "opportunity", "contact")),
-        Prefetch("activities", Activity.objects.select_related("kind", "account", "opportunity", "contact")),
+        Prefetch("plan", PlanItem.objects.select_related(*_SHOWN)),
+        Prefetch("activities", Activity.objects.select_related(*_SHOWN)),
         "amendments__by",
         "comments__author",
     )
@@ -52,7 +56,7 @@ def _day_page(request: HttpRequest, day: date, status: int = 200, **forms) -> Ht
         "today": today,
         "previous_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < today + timedelta(days=1) else None,
-        "plan_form": forms.get("plan_form") or PlanItemForm(user=request.user),
+        "plan_form": (forms.get("plan_form") or PlanItemForm(user=request.user)).offering(log),
         "report_form": forms.get("report_form") or ReportForm(instance=log),
         "editable": log is not None and not log.is_submitted,
     }
@@ -133,12 +137,16 @@ def _plan_item(request: HttpRequest, value) -> PlanItem | None:
 
 @login_required
 def activity_new(request: HttpRequest) -> HttpResponse:
-    """The 30-second form: a double tap or a resubmission records one activity (its idempotency key)."""
+    """The 30-second form: a double tap or a resubmission records one activity (its idempotency key). A move
+    needs the version of the deal the form showed: without it, or with a stale one, nothing is recorded and
+    the page answers 409 with the deal as it is now."""
     item = _plan_item(request, request.POST.get("plan_item") or request.GET.get("plan_item"))
-    initial = {"plan_item": item and item.pk, "account": request.GET.get("account") or (item and item.account_id)}
+    initial = {"plan_item": item and item.pk, "account": parse_id(request.GET.get("account"))}
     if item:
-        initial.update(kind=item.kind_id, opportunity=item.opportunity_id, contact=item.contact_id)
+        initial.update(account=item.account_id, kind=item.kind_id, opportunity=item.opportunity_id)
+        initial.update(contact=item.contact_id)
     form = ActivityForm(request.POST or None, user=request.user, initial=initial)
+    current = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -148,18 +156,42 @@ def activity_new(request: HttpRequest) -> HttpResponse:
                 idempotency_key=data["idempotency_key"],
                 plan_item=item,
                 move_to=data.get("move_to"),
-                move_version=data.get("move_version")
-                or (data["opportunity"].version if data.get("opportunity") else None),
+                move_version=data.get("move_version"),
                 checklist=data.get("checklist", []),
                 amend_reason=data["amend_reason"],
             )
+        except StaleVersion as error:
+            current = _show_current(form, error)
+        except Busy as error:  # someone is changing the deal right now: nothing recorded, the deal as it is
+            form.add_error(None, str(error))
+            current = Opportunity.objects.select_related("stage").get(pk=data["opportunity"].pk)
         except (services.LogError, FunnelError) as error:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Activity recorded."))
             return redirect("log:day", day=activity.daily_log.date.isoformat())
-    status = 422 if form.is_bound else 200
-    return render(request, "activity_log/activity_form.html", {"form": form, "plan_item": item}, status=status)
+    status = 409 if current else 422 if form.is_bound else 200
+    context = {"form": form, "plan_item": item, "current": current}
+    return render(request, "activity_log/activity_form.html", context, status=status)
+
+
+def _show_current(form: ActivityForm, error: StaleVersion):
+    """The conflict on the form, and the deal as it is now: the form then carries that version, so saving
+    again moves the deal knowingly."""
+    form.add_error(None, str(error))
+    current = Opportunity.objects.select_related("stage").get(pk=error.current.pk)
+    form.data = form.data.copy()
+    form.data.update({"move_version": current.version, "move_opportunity": current.pk})
+    return current
+
+
+@login_required
+def activity_move(request: HttpRequest) -> HttpResponse:
+    """The visit form's "moved the deal to" part for the deal and stage chosen (`?opportunity=&move_to=`, and
+    the visit's next step): that deal's stages, its version, the target's gate. Swapped in while choosing."""
+    keys = ("opportunity", "move_to", "next_step", "next_date")
+    form = ActivityForm(user=request.user, initial={key: request.GET.get(key, "")[:300] for key in keys})
+    return render(request, "activity_log/_move.html", {"form": form})
 
 
 def _correction_message(changes: dict, *, submitted: bool) -> str:
@@ -187,24 +219,3 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("log:day", day=activity.daily_log.date.isoformat())
     context = {"form": form, "activity": activity, "submitted": activity.daily_log.is_submitted}
     return render(request, "activity_log/activity_form.html", context, status=422 if form.is_bound else 200)
-
-
-@login_required
-def account_search(request: HttpRequest) -> HttpResponse:
-    """Search-as-you-type for the customer field: matching customers of the user's book as <option>s."""
-    query = request.GET.get("q", "").strip()[:100]
-    accounts = Account.objects.visible_to(request.user).order_by("name")
-    if query:
-        accounts = accounts.filter(name__icontains=query)
-    return render(request, "activity_log/_account_options.html", {"accounts": accounts[:30], "query": query})
-
-
-@login_required
-def account_choices(request: HttpRequest) -> HttpResponse:
-    """The opportunity and contact choices of one customer (swapped into the form out of band)."""
-    account = parse_id(request.GET.get("account"))
-    opportunities, contacts = Opportunity.objects.none(), Contact.objects.none()
-    if account:
-        opportunities = Opportunity.objects.visible_to(request.user).open().filter(account=account).order_by("name")
-        contacts = Contact.objects.visible_to(request.user).filter(account=account).order_by("name")
-    return render(request, "activity_log/_account_choices.html", {"opportunities": opportunities, "contacts": contacts})

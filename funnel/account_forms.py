@@ -4,11 +4,12 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from reps.forms import PersonChoiceField
 from reps.models import Role, User
 
+from . import pickers
 from .account_services import account_duplicates
 from .models import Account, Contact
+from .pickers import PickerField
 
 validate_phone = RegexValidator(
     r"^[0-9+()\-\s./#xX]*$", _("Enter a phone number: digits, spaces and + - ( ) / . # only.")
@@ -22,7 +23,7 @@ def _squeeze(value: str) -> str:
 class AccountForm(forms.ModelForm):
     """Owner choices are the active users within the editor's view; a rep's customers are always their own."""
 
-    owner = PersonChoiceField(label=_("Owner"), queryset=User.objects.none(), empty_label=None)
+    owner = PickerField("person", label=_("Owner"), empty_label=None)
     website = forms.URLField(
         label=_("Website"), required=False, max_length=200, assume_scheme="https", widget=forms.URLInput()
     )
@@ -41,7 +42,7 @@ class AccountForm(forms.ModelForm):
         if user.role == Role.REP:
             del self.fields["owner"]
         else:
-            self.fields["owner"].queryset = User.objects.visible_to(user).active().select_related("team")
+            pickers.setup(self, user)
             self.fields["owner"].initial = self.instance.owner_id if self.instance.pk else user.pk
 
     def clean_name(self) -> str:

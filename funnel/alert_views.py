@@ -16,13 +16,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.widgets import FastSelect
-from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
-from . import alert_services, metrics
+from . import alert_services, metrics, pickers
 from .context_processors import forget_alert_count
-from .filters import Sort, keyset_page, owner_choices, team_choices
+from .filters import Sort, keyset_page, team_choices
 from .models import Alert, AlertKind
+from .pickers import PickerField
 
 PAGE_SIZE = 25
 COUNT_CAP = 10_000  # beyond this the inbox says "over 10,000": counting a million open alerts says no more
@@ -42,14 +42,14 @@ class AlertFilterForm(forms.Form):
         label=gettext_lazy("Kind"), choices=[("", gettext_lazy("All kinds")), *AlertKind.choices], required=False
     )
     state = forms.ChoiceField(label=gettext_lazy("State"), choices=STATES, required=False)
-    rep = PersonChoiceField(label=gettext_lazy("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    rep = PickerField("person", label=gettext_lazy("Rep"), required=False)
     team = forms.ModelChoiceField(
         label=gettext_lazy("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect
     )
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["rep"].queryset = owner_choices(user)
+        pickers.setup(self, user)
         self.fields["team"].queryset = team_choices(user)
 
     def apply(self, alerts: QuerySet[Alert], now: datetime) -> QuerySet[Alert]:

@@ -13,11 +13,12 @@ from django.utils.translation import gettext_lazy as _
 
 from config.fields import ReadOnceChoiceField
 from config.widgets import FastSelect
-from reps.forms import PersonChoiceField
 from reps.models import Role, Team, User
 
+from . import pickers
 from .filters import owner_choices, pipeline_in_view, team_choices, within_date_bounds
 from .models import Opportunity, Pipeline, Source, StageChange
+from .pickers import PickerField
 
 PERIODS = [  # the default first, so an unfiltered page's select shows the period it reports
     ("90d", _("Last 90 days")),
@@ -58,7 +59,7 @@ def period_dates(period: str, today: date) -> tuple[date, date]:
 
 class DashboardFilterForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
-    owner = PersonChoiceField(label=_("Rep"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    owner = PickerField("person", label=_("Rep"), required=False)
     pipeline = ReadOnceChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
@@ -82,7 +83,7 @@ class DashboardFilterForm(forms.Form):
     def __init__(self, data, *, user: User):
         super().__init__(data)
         self.fields["team"].queryset = team_choices(user)
-        self.fields["owner"].queryset = owner_choices(user)
+        pickers.setup(self, user)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["source"].queryset = Source.objects.all()
         for field in self.fields.values():  # Bootstrap classes here, so the template renders fields without crispy

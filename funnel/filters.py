@@ -23,12 +23,12 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
-from reps.forms import PersonChoiceField
 from reps.models import Team, User
 
-from . import health
+from . import health, pickers
 from .metrics import period_bounds
 from .models import Opportunity, Pipeline, Source, Stage, StageKind
+from .pickers import PickerField
 
 FAR_FUTURE = date(9999, 12, 31)
 NO_SOURCE = "none"  # ?source=none: the deals without a source (the dashboard's "No source" row)
@@ -132,7 +132,7 @@ class OpportunityFilterForm(forms.Form):
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
-    owner = PersonChoiceField(label=_("Owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    owner = PickerField("person", label=_("Owner"), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
     source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
@@ -155,9 +155,7 @@ class OpportunityFilterForm(forms.Form):
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
         # Departed reps too, so the deals a dashboard figure counts under them can be listed (a handover).
-        self.fields["owner"].queryset = User.objects.visible_to(user).order_by(
-            "-is_active", "first_name", "last_name", "username"
-        )
+        pickers.setup(self, user, all=True)
         self.fields["team"].queryset = team_choices(user)
         self.fields["source"].queryset = Source.objects.all()
 

@@ -4,13 +4,14 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from config.fields import BoundedDateField
 from config.parsing import parse_id
 from config.widgets import FastSelect
-from reps.forms import PersonChoiceField
 from reps.models import User
 
-from .filters import owner_choices
-from .models import Account, Contact, LostReason, Opportunity, Source, Stage, StageKind
+from . import pickers
+from .models import LostReason, Opportunity, Source, Stage, StageKind
+from .pickers import PickerField, model_picker
 from .services import EDITABLE_FIELDS
 
 
@@ -43,29 +44,28 @@ class ChecklistMixin:
 class OpportunityForm(ChecklistMixin, forms.ModelForm):
     """Create (with owner and first stage) or edit (with the version the user saw) an opportunity."""
 
+    account = model_picker(Opportunity, "account", "customer")
+    contact = model_picker(Opportunity, "contact", "contact")
+
     class Meta:
         model = Opportunity
         fields = EDITABLE_FIELDS
-        widgets = {
-            "expected_close_date": forms.DateInput(attrs={"type": "date"}),
-            "next_step_date": forms.DateInput(attrs={"type": "date"}),
-            "description": forms.Textarea(attrs={"rows": 3}),
-        }
+        field_classes = {"expected_close_date": BoundedDateField, "next_step_date": BoundedDateField}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"probability_override": _("Leave empty to use the stage's probability.")}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["account"].queryset = Account.objects.visible_to(user).order_by("name")
-        self.fields["contact"].queryset = Contact.objects.visible_to(user).select_related("account")
         self.fields["source"].queryset = Source.objects.filter(is_active=True)
         if self.instance.pk is None:
-            self.fields["owner"] = PersonChoiceField(label=_("Owner"), queryset=owner_choices(user), initial=user)
+            self.fields["owner"] = PickerField("person", label=_("Owner"), initial=user.pk)
             default = open_stages().filter(pipeline__is_default=True).order_by("order").first()
             self.fields["stage"] = StageChoiceField(label=_("Stage"), queryset=open_stages(), initial=default)
             self.add_checklist(self._chosen_stage() or default)
         else:
             self.fields["version"] = forms.IntegerField(widget=forms.HiddenInput, initial=self.instance.version)
+        pickers.setup(self, user)
 
     def _chosen_stage(self) -> Stage | None:
         try:
@@ -142,12 +142,13 @@ class ReopenForm(ChecklistMixin, forms.Form):
 
 
 class ReassignForm(forms.Form):
-    owner = PersonChoiceField(label=_("New owner"), queryset=User.objects.none())
+    owner = PickerField("person", label=_("New owner"))
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, opportunity: Opportunity, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owner_choices(user).exclude(pk=opportunity.owner_id)
+        pickers.setup(self, user)
+        self.fields["owner"].queryset = self.fields["owner"].queryset.exclude(pk=opportunity.owner_id)
         self.fields["version"].initial = opportunity.version
 
 
@@ -156,13 +157,13 @@ class BulkForm(forms.Form):
 
     ACTIONS = [("reassign", _("Reassign to")), ("move", _("Move to stage"))]
     action = forms.ChoiceField(label=_("Action"), choices=ACTIONS, widget=FastSelect)
-    owner = PersonChoiceField(label=_("New owner"), queryset=User.objects.none(), required=False, widget=FastSelect)
+    owner = PickerField("person", label=_("New owner"), required=False)
     stage = StageChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
     pick = forms.MultipleChoiceField(required=True, error_messages={"required": _("Select at least one opportunity.")})
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owner_choices(user)
+        pickers.setup(self, user)
         self.fields["stage"].queryset = (
             Stage.objects.filter(is_archived=False, pipeline__is_active=True)
             .exclude(kind=StageKind.LOST)

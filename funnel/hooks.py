@@ -54,3 +54,23 @@ def register_diagnosis(kind: str, diagnosis: Diagnosis) -> Diagnosis:
 
 def registered_diagnoses() -> dict[str, Diagnosis]:
     return dict(_diagnoses)
+
+
+PickerRecent = Callable[..., dict[str, list[int]]]
+_picker_recent: list[PickerRecent] = []
+
+
+def register_picker_recent(source: PickerRecent) -> PickerRecent:
+    """`source(user=...)` returns ids the user worked on lately, per picker source ("customer", ...), most
+    recent first: the pickers offer them before anything is typed (funnel.pickers)."""
+    if source not in _picker_recent:
+        _picker_recent.append(source)
+    return source
+
+
+def picker_recent(*, user) -> dict[str, list[int]]:
+    merged: dict[str, list[int]] = {}
+    for source in _picker_recent:
+        for name, ids in source(user=user).items():
+            merged.setdefault(name, []).extend(ids)
+    return merged

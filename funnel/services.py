@@ -71,6 +71,17 @@ class StaleVersion(FunnelError):
         )
 
 
+class MissingVersion(StaleVersion):
+    """A write that does not say which version of the deal the user saw: a conflict, never a pass."""
+
+    def __init__(self, current: Opportunity):
+        self.current = current
+        FunnelError.__init__(
+            self,
+            _("Check the current state of “%(name)s” before changing it, then save again.") % {"name": current.name},
+        )
+
+
 class Busy(FunnelError):
     """Another transaction holds a row this write needs (a lock timeout or a deadlock), even after a retry."""
 
@@ -157,9 +168,12 @@ def _check_gate(opportunity: Opportunity, stage: Stage, checklist: Iterable[str]
 
 
 def _locked(opportunity: Opportunity, version: int | None) -> Opportunity:
-    """The row as it is now, locked for this transaction; refuses a stale version."""
+    """The row as it is now, locked for this transaction (the row alone: see the lock order above);
+    refuses a stale or a missing version."""
     current = Opportunity.objects.select_for_update(of=("self",)).get(pk=opportunity.pk)
-    if version is not None and current.version != version:
+    if version is None:
+        raise MissingVersion(current)
+    if current.version != version:
         raise StaleVersion(current)
     return current
 
@@ -421,7 +435,7 @@ def opportunities_bulk_reassign(*, ids: dict[int, int | None], owner: User, by: 
     _check_bulk_scope(ids=ids, by=by)
     with transaction.atomic():
         for opportunity in _bulk_targets(ids=ids, by=by):
-            opportunity_reassign(opportunity=opportunity, owner=owner, by=by, version=None)
+            opportunity_reassign(opportunity=opportunity, owner=owner, by=by, version=opportunity.version)
     return len(ids)
 
 
@@ -433,7 +447,7 @@ def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: Use
         problems = []
         for opportunity in _bulk_targets(ids=ids, by=by):
             try:
-                opportunity_move(opportunity=opportunity, stage=stage, by=by, version=None)
+                opportunity_move(opportunity=opportunity, stage=stage, by=by, version=opportunity.version)
             except Busy:
                 raise  # the whole request is retried, not reported as this deal's problem
             except FunnelError as error:

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import board_views, export, views
+from . import board_views, export, picker_views, views
 
 app_name = "funnel"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("opportunities/<int:pk>/reopen/", views.opportunity_reopen, name="opportunity_reopen"),
     path("opportunities/<int:pk>/reassign/", views.opportunity_reassign, name="opportunity_reassign"),
     path("board/", board_views.board, name="board"),
+    path("pick/<slug:source>/", picker_views.pick, name="pick"),
     path("board/<int:pk>/move/", board_views.board_move, name="board_move"),
     path("dashboard/", include("funnel.dashboard_urls")),
     path("customers/", include("funnel.account_urls")),

@@ -85,6 +85,7 @@ class UserAdmin(DjangoUserAdmin):
 class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "manager"]
     search_fields = ["name"]
+    autocomplete_fields = ["manager"]  # searched as typed: people may number in the thousands
 
 
 @admin.register(Territory)

@@ -15,10 +15,22 @@ document.addEventListener("DOMContentLoaded", () => {
       window.location.assign(url);
     });
   });
-  // After the customer search refills the customer list, let the form react as if one was picked.
+  // Pickers (funnel/pickers.py): after a search or a customer change refills a picker's options, say how many
+  // matched (for screen readers) and let the form react as if an option was picked (a customer's deals, a
+  // deal's stages). Enter in a search box searches at once instead of sending the form.
   document.body.addEventListener("htmx:afterSwap", (event) => {
-    if (event.detail.target.id === "id_account") {
-      event.detail.target.dispatchEvent(new Event("change", { bubbles: true }));
+    const select = event.detail.target;
+    const picker = select.closest?.("[data-picker]");
+    if (select.tagName !== "SELECT" || !picker) return;
+    const status = picker.querySelector(".picker-status");
+    if (status) status.textContent = select.options[0]?.dataset.status || "";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+  document.body.addEventListener("keydown", (event) => {
+    const input = event.target;
+    if (event.key === "Enter" && input.matches?.("[data-picker] input[type=search]")) {
+      event.preventDefault();
+      window.htmx?.trigger(input, "search");
     }
   });
 });

@@ -95,12 +95,14 @@ def test_rep_on_a_phone_plans_logs_clears_and_submits_the_day_in_chinese(
     page.get_by_test_id("log-activity").click()
     expect(page).to_have_url(live_server.url + "/log/activity/new/")
     page.locator("#id_kind").select_option(str(visit.pk))
-    page.locator("#account-search").fill("滨江")
+    page.locator("#id_account__q").fill("滨江")  # the customer picker searches as the rep types
     expect(page.locator("#id_account")).to_have_value(str(binjiang.pk))
     expect(page.locator("#id_opportunity option")).to_have_count(2)  # narrowed to 滨江's one deal
     page.locator("#id_opportunity").select_option(str(deal.pk))
     page.locator("#id_outcome").fill("谈妥价格，进入商务谈判。")
     page.locator("details:has(#id_move_to) summary").click()
+    # Only the deal's own pipeline's stages, not its current one nor "lost": Qualified, Negotiation, Won.
+    expect(page.locator("#id_move_to option")).to_have_count(4)
     page.locator("#id_move_to").select_option(str(negotiation.pk))
     screenshot(page, "phone-zh-log-activity-form")
     form = page.locator("main form[method=post]")
