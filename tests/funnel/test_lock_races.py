@@ -192,3 +192,36 @@ def test_inside_a_callers_transaction_a_lock_conflict_is_busy_at_once(db):
     with pytest.raises(services.Busy), transaction.atomic():
         write()
     assert len(calls) == 1  # the outermost writer retries its whole transaction
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_postgresql")
+def test_a_visit_that_moves_a_deal_someone_holds_answers_409_and_records_nothing(rep, stages, monkeypatch):
+    from activity_log.models import Activity, ActivityKind
+
+    deal = OpportunityFactory(owner=rep, stage=stages["Qualified"])
+    options = {**connection.settings_dict["OPTIONS"], "options": "-c lock_timeout=200"}
+    monkeypatch.setitem(connection.settings_dict, "OPTIONS", options)
+    holding, release = threading.Event(), threading.Event()
+    kind, _created = ActivityKind.objects.get_or_create(name="Visit")  # a flushed database has no default kinds
+    visit = {"kind": kind.pk, "account": deal.account_id, "opportunity": deal.pk,
+             "when": "2026-03-04T09:00", "outcome": "Agreed the proposal", "idempotency_key": "held-deal",
+             "move_to": stages["Proposal"].pk, "move_version": deal.version}  # fmt: skip
+
+    def hold_the_deal():
+        with transaction.atomic():
+            Opportunity.objects.select_for_update().get(pk=deal.pk)
+            holding.set()
+            release.wait(10)
+
+    def record_the_visit():
+        holding.wait(10)
+        response = signed_in(rep).post(reverse("log:activity_new"), visit)
+        release.set()
+        return response
+
+    _held, response = run_together(hold_the_deal, record_the_visit)
+    assert response.status_code == 409
+    assert "Someone else is changing this deal right now" in response.content.decode()
+    assert not Activity.objects.exists()
+    assert Opportunity.objects.get(pk=deal.pk).stage == stages["Qualified"]
