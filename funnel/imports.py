@@ -304,7 +304,7 @@ def _create_opportunities(checks: list[RowCheck], by: User) -> None:
             for deal, check in zip(deals, checks, strict=True)
         ]
     )
-    rollup.mark_dirty(deal.owner_id for deal in deals)  # the dashboards fold the new deals in
+    rollup.mark_deals_dirty((deal.owner_id, deal.pk) for deal in deals)  # the dashboards fold the new deals in
 
 
 def _opportunity(check: RowCheck, now) -> Opportunity:

@@ -1,10 +1,11 @@
 """The dashboard's rollup (funnel.rollup_models): per owner and local day, what the period figures add up.
 
-Every write that changes an owner's deals (a move, an edit, a new deal, a new owner) marks the owner dirty
-in its own transaction (`mark_dirty`); `refresh` recomputes the rows of the dirty owners from their deals
-and stage changes, and adjusts the all-owners rows by the difference. The refresh is a job (beat every
-minute, `make run`'s loop, or started by a dashboard read that finds dirt: config.jobs), so a page reads
-figures at most about a minute old and says as of when. `refresh(rebuild=True)` recomputes everything
+Every write that changes a deal (a move, an edit, a new deal, a new owner) marks it and its owner dirty in
+its own transaction (`mark_deals_dirty`); `refresh` recomputes that owner's rows on the days the deal has
+facts on, from every deal of theirs with a fact on those days, and adjusts the all-owners rows by the
+difference. A changed time zone or stage order recomputes the owners whole (`mark_dirty`). The refresh is
+a job (beat every minute, `make run`'s loop, or started by a dashboard read that finds dirt: config.jobs),
+so a page reads figures at most about a minute old and says as of when. `refresh(rebuild=True)` recomputes everything
 (after a bulk load, or when the rollup has never been built).
 
 The facts are computed here, in Python, from each deal's stage changes in time order, one way for every
@@ -17,10 +18,11 @@ import io
 import itertools
 import zoneinfo
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from reps.models import User
@@ -39,9 +41,18 @@ DAY = 86400
 
 
 def mark_dirty(owner_ids: Iterable[int | None]) -> None:
-    """Notes that these owners' rollup rows are out of date; call it inside the transaction that changes
-    their deals, so the note and the change are stored together or not at all."""
+    """Notes that every row of these owners is out of date (their time zone or their pipeline's stages
+    changed); call it inside the transaction that makes the change."""
     RollupDirt.objects.bulk_create([RollupDirt(owner_id=pk) for pk in sorted({pk for pk in owner_ids if pk})])
+
+
+def mark_deals_dirty(deals: Iterable[tuple[int, int]]) -> None:
+    """Notes that these deals changed, as (owner, deal) pairs: a deal and its owner, and also the owner it
+    left when it was reassigned. Call it inside the transaction that changes them, so the note and the
+    change are stored together or not at all; the refresh recomputes those owners' rows on those deals' days."""
+    RollupDirt.objects.bulk_create(
+        [RollupDirt(owner_id=owner, opportunity_id=deal) for owner, deal in sorted(set(deals)) if owner]
+    )
 
 
 def mark_pipeline_dirty(pipeline_id: int) -> None:
@@ -71,10 +82,15 @@ def refresh(*, rebuild: bool = False) -> dict:
             RollupDirt.objects.all().delete()
             owners = _rebuild(zones)
         else:
-            claimed = list(RollupDirt.objects.values_list("pk", "owner_id"))
-            RollupDirt.objects.filter(pk__in=[pk for pk, _owner in claimed]).delete()
+            claimed = list(RollupDirt.objects.values_list("pk", "owner_id", "opportunity_id"))
+            RollupDirt.objects.filter(pk__in=[pk for pk, _owner, _deal in claimed]).delete()
             moved = {int(pk) for pk, zone in state.zones.items() if zones.get(int(pk), zone) != zone}
-            owners = _recompute({owner for _pk, owner in claimed} | moved, zones)
+            whole = {owner for _pk, owner, deal in claimed if deal is None} | moved
+            deals: dict[int, set[int]] = {}
+            for _pk, owner, deal in claimed:
+                if deal is not None and owner not in whole:
+                    deals.setdefault(owner, set()).add(deal)
+            owners = (_recompute(whole, zones) if whole else 0) + _recompute_days(deals, zones)
         state.zones = {str(pk): zone for pk, zone in zones.items()}
         state.refreshed_at = timezone.now()
         state.save(update_fields=["zones", "refreshed_at"])
@@ -104,6 +120,7 @@ def _rebuild(zones: dict[int, str]) -> int:
             _insert(model, rows)
     for model, rows in totals.items():
         _insert(model, {(ALL_OWNERS, *key): values for key, values in rows.items()})
+    _insert(OpenDeals, _open_deals(None))
     return owners
 
 
@@ -121,21 +138,93 @@ def _recompute(owners: set[int], zones: dict[int, str]) -> int:
             _add_all(delta[model], batch[model], +1)
         for model, rows in batch.items():
             _insert(model, rows)
+    _insert(OpenDeals, _open_deals(owners))
     for model, changes in delta.items():
         _apply_to_all_owners(model, changes)
     return len(owners)
 
 
+def _recompute_days(deals: dict[int, set[int]], zones: dict[int, str]) -> int:
+    """For each owner, recomputes their rows on the days their changed deals have facts on (the day each
+    was created and each day it moved, in the owner's zone), from every deal of theirs with a fact on those
+    days; the all-owners rows move by the difference. A move costs the owner's few deals of those days."""
+    if not deals:
+        return 0
+    local, delta = _LocalDays(zones), {DealDay: {}, FlowDay: {}, StayLength: {}}
+    for owner, changed in deals.items():
+        days = _fact_days(owner, changed, local)
+        moments = _day_ranges(days, zones.get(owner))
+        moved = StageChange.objects.filter(moments("at"), opportunity__owner_id=owner).values("opportunity_id")
+        affected = Opportunity.objects.filter(Q(pk__in=moved) | moments("created_at"), owner_id=owner)
+        changes = StageChange.objects.filter(opportunity__in=affected.values("pk"))
+        for model in (DealDay, FlowDay, StayLength):
+            _add_all(delta[model], _stored(model, {owner}, days), -1)
+            model.objects.filter(owner_id=owner, day__in=days).delete()
+        for facts in _facts(affected, changes, local):
+            for model in (DealDay, FlowDay, StayLength):
+                rows = {key: values for key, values in facts[model].items() if key[1] in days}
+                _add_all(delta[model], rows, +1)
+                _insert(model, rows)
+    OpenDeals.objects.filter(owner_id__in=deals).delete()
+    _insert(OpenDeals, _open_deals(set(deals)))
+    for model, changes in delta.items():
+        _apply_to_all_owners(model, changes)
+    return len(deals)
+
+
+def _fact_days(owner: int, deals: set[int], local: "_LocalDays") -> set[date]:
+    """The owner's days the deals have facts on: created, and each move (an entry, a stay's end, a close)."""
+    moments = [at for (at,) in StageChange.objects.filter(opportunity_id__in=deals).values_list("at")]
+    moments += Opportunity.objects.filter(pk__in=deals).values_list("created_at", flat=True)
+    return {local(owner, moment) for moment in moments}
+
+
+def _day_ranges(days: set[date], zone_name: str | None):
+    """A function giving the condition "`field` falls on one of `days`" in the zone, as half-open ranges."""
+    zone = zoneinfo.ZoneInfo(zone_name or "UTC")
+    bounds = [(datetime.combine(day, time.min, zone), datetime.combine(day + timedelta(days=1), time.min, zone))
+              for day in sorted(days)]  # fmt: skip
+
+    def condition(field: str) -> Q:
+        found = Q(pk__in=[])
+        for start, end in bounds:
+            found |= Q(**{f"{field}__gte": start, f"{field}__lt": end})
+        return found
+
+    return condition
+
+
+def _open_deals(owners: set[int] | None) -> dict:
+    """Open deals now per owner, pipeline, stage and source, summed by the database."""
+    deals = Opportunity.objects.open() if owners is None else Opportunity.objects.open().filter(owner_id__in=owners)
+    no_override, override = Q(probability_override__isnull=True), Q(probability_override__isnull=False)
+    rows = (
+        deals.values("owner_id", "pipeline_id", "stage_id", "source_id")
+        .annotate(
+            n=Count("*"),
+            total=Sum("amount"),
+            plain=Sum("amount", filter=no_override),
+            over=Sum(F("amount") * F("probability_override") / Decimal(100), filter=override),
+        )
+        .order_by()
+    )
+    return {
+        (row["owner_id"], row["pipeline_id"], row["stage_id"], row["source_id"]):
+            [row["n"], row["total"], row["plain"] or Decimal(0), row["over"] or Decimal(0)]
+        for row in rows
+    }  # fmt: skip
+
+
 def _in_batches(facts: Iterator[dict[type, dict]]) -> Iterator[dict]:
     """Owners' facts gathered OWNERS_PER_BATCH at a time, so rows are written in a few large copies."""
-    batch: dict = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}, "owners": 0}
+    batch: dict = {DealDay: {}, FlowDay: {}, StayLength: {}, "owners": 0}
     for owner_facts in facts:
         for model, rows in owner_facts.items():
             batch[model].update(rows)
         batch["owners"] += 1
         if batch["owners"] == OWNERS_PER_BATCH:
             yield batch
-            batch = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}, "owners": 0}
+            batch = {DealDay: {}, FlowDay: {}, StayLength: {}, "owners": 0}
     if batch["owners"]:
         yield batch
 
@@ -145,29 +234,33 @@ def _in_batches(facts: Iterator[dict[type, dict]]) -> Iterator[dict]:
 
 
 def _facts_by_owner(owners: set[int] | None, zones: dict[int, str]) -> Iterator[dict[type, dict]]:
-    """The rows of each of `owners` (None: everyone), one owner at a time, from their deals now.
+    """The rows of each of `owners` (None: everyone), one owner at a time, from their deals now."""
+    if owners is None:
+        return _facts(Opportunity.objects.all(), StageChange.objects.all(), _LocalDays(zones))
+    deals = Opportunity.objects.filter(owner_id__in=owners)
+    return _facts(deals, StageChange.objects.filter(opportunity__owner_id__in=owners), _LocalDays(zones))
 
-    Two streams ordered by owner (their deals, and their deals' stage changes in time order), walked side
-    by side, so a rebuild holds one owner's facts at a time."""
+
+def _facts(deals, changes, local: "_LocalDays") -> Iterator[dict[type, dict]]:
+    """The rows of `deals` (with `changes`, their stage changes), one owner at a time.
+
+    Two streams ordered by owner (the deals, and their stage changes in time order), walked side by side,
+    so a rebuild holds one owner's facts at a time."""
     stages = {pk: (order, kind) for pk, order, kind in Stage.objects.values_list("pk", "order", "kind")}
-    local = _LocalDays(zones)
     deal_rows = (
-        (Opportunity.objects.all() if owners is None else Opportunity.objects.filter(owner_id__in=owners))
-        .order_by("owner_id", "pk")
-        .values_list("pk", "owner_id", "pipeline_id", "source_id", "status", "amount", "probability_override",
-                     "stage_id", "created_at", "closed_at")
+        deals.order_by("owner_id", "pk")
+        .values_list("pk", "owner_id", "pipeline_id", "source_id", "status", "amount", "created_at", "closed_at")
         .iterator(chunk_size=20000)
-    )  # fmt: skip
+    )
     change_rows = (
-        (StageChange.objects.all() if owners is None else StageChange.objects.filter(opportunity__owner_id__in=owners))
-        .order_by("opportunity__owner_id", "opportunity_id", "at", "id")
+        changes.order_by("opportunity__owner_id", "opportunity_id", "at", "id")
         .values_list("opportunity__owner_id", "opportunity_id", "to_stage_id", "at")
         .iterator(chunk_size=20000)
     )
     changes_of = itertools.groupby(change_rows, key=lambda row: row[0])
     pending = next(changes_of, None)
     for owner, rows in itertools.groupby(deal_rows, key=lambda row: row[1]):
-        facts = {DealDay: {}, FlowDay: {}, StayLength: {}, OpenDeals: {}}
+        facts = {DealDay: {}, FlowDay: {}, StayLength: {}}
         owner_deals = {row[0]: row for row in rows}
         for deal in owner_deals.values():
             _deal_facts(deal, local, facts)
@@ -214,18 +307,10 @@ def _flow_row(facts: dict, key: tuple) -> list:
 
 
 def _deal_facts(deal: tuple, local: _LocalDays, facts: dict) -> None:
-    pk, owner, pipeline, source, status, amount, override, stage, created, closed = deal
+    _pk, owner, pipeline, source, status, amount, created, closed = deal
     row = _deal_row(facts, (owner, local(owner, created), pipeline, source))
     row[0] += 1  # created
-    if status == StageKind.OPEN:
-        held = facts[OpenDeals].setdefault((owner, pipeline, stage, source), [0, Decimal(0), Decimal(0), Decimal(0)])
-        held[0] += 1
-        held[1] += amount
-        if override is None:
-            held[2] += amount
-        else:
-            held[3] += amount * override / Decimal(100)
-    elif closed is not None:
+    if status != StageKind.OPEN and closed is not None:
         closing = _deal_row(facts, (owner, local(owner, closed), pipeline, source))
         if status == StageKind.WON:
             row[1] += 1  # created_won: of the deals created that day
@@ -293,9 +378,10 @@ def _value_fields(model: type) -> tuple[str, ...]:
     return {DealDay: DEAL_FIELDS, FlowDay: FLOW_FIELDS, StayLength: LENGTH_FIELDS, OpenDeals: OPEN_FIELDS}[model]
 
 
-def _stored(model: type, owners: set[int]) -> dict:
+def _stored(model: type, owners: set[int], days: set[date] | None = None) -> dict:
     keys = _key_fields(model)
-    rows = model.objects.filter(owner_id__in=owners).values_list(*keys, *_value_fields(model))
+    rows = model.objects.filter(owner_id__in=owners)
+    rows = (rows if days is None else rows.filter(day__in=days)).values_list(*keys, *_value_fields(model))
     return {row[: len(keys)]: list(row[len(keys) :]) for row in rows.iterator(chunk_size=20000)}
 
 

@@ -119,10 +119,12 @@ class OpenDeals(models.Model):
 
 
 class RollupDirt(models.Model):
-    """An owner whose rows are out of date: written in the same transaction as the change (a stage move,
-    an edit, a new owner), cleared by the refresh that recomputes the owner's rows."""
+    """An owner whose rows are out of date on the days of one changed deal (or all their rows, without a
+    deal): written in the same transaction as the change (a stage move, an edit, a new owner), cleared by
+    the refresh that recomputes them."""
 
     owner_id = models.BigIntegerField(db_index=True)
+    opportunity_id = models.BigIntegerField(null=True)
     marked_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

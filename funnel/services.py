@@ -228,7 +228,7 @@ def _enter_stage(
     opportunity.stage_entered_at = at
     opportunity.version += 1
     opportunity.save()
-    rollup.mark_dirty([opportunity.owner_id])
+    rollup.mark_deals_dirty([(opportunity.owner_id, opportunity.pk)])
     return opportunity
 
 
@@ -249,7 +249,7 @@ def opportunity_create(
     opportunity.stage_entered_at = opportunity.created_at = now
     opportunity.save()
     StageChange.objects.create(opportunity=opportunity, to_stage=stage, by=by, at=now, checklist=confirmed)
-    rollup.mark_dirty([owner.pk])
+    rollup.mark_deals_dirty([(owner.pk, opportunity.pk)])
     return opportunity
 
 
@@ -271,7 +271,7 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
         setattr(current, field, data[field])
     current.version += 1
     current.save()
-    rollup.mark_dirty([current.owner_id])
+    rollup.mark_deals_dirty([(current.owner_id, current.pk)])
     if changes:
         audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=current, detail=changes)
     return current
@@ -393,7 +393,7 @@ def opportunity_reassign(*, opportunity: Opportunity, owner: User, by: User, ver
             obj=current,
             detail={"owner": [current.owner_id, owner.pk]},
         )
-        rollup.mark_dirty([current.owner_id, owner.pk])
+        rollup.mark_deals_dirty([(current.owner_id, current.pk), (owner.pk, current.pk)])
         current.owner = owner
         current.version += 1
         current.save()

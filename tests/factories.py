@@ -118,7 +118,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _after_postgeneration(cls, instance, create, results=None):
         if create:  # as the services do: the dashboard's rollup folds the owner in before its next read
-            rollup.mark_dirty([instance.owner_id])
+            rollup.mark_deals_dirty([(instance.owner_id, instance.pk)])
 
 
 class StageChangeFactory(factory.django.DjangoModelFactory):
@@ -131,7 +131,7 @@ class StageChangeFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _after_postgeneration(cls, instance, create, results=None):
         if create:
-            rollup.mark_dirty([instance.opportunity.owner_id])
+            rollup.mark_deals_dirty([(instance.opportunity.owner_id, instance.opportunity_id)])
 
 
 def give_second_factor(client, user) -> None:
