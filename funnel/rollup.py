@@ -155,12 +155,16 @@ def _recompute_days(deals: dict[int, set[int]], zones: dict[int, str]) -> int:
         days = _fact_days(owner, changed, local)
         moments = _day_ranges(days, zones.get(owner))
         moved = StageChange.objects.filter(moments("at"), opportunity__owner_id=owner).values("opportunity_id")
-        affected = Opportunity.objects.filter(Q(pk__in=moved) | moments("created_at"), owner_id=owner)
-        changes = StageChange.objects.filter(opportunity__in=affected.values("pk"))
+        affected = list(
+            Opportunity.objects.filter(Q(pk__in=moved) | moments("created_at"), owner_id=owner).values_list(
+                "pk", flat=True
+            )
+        )  # read once: a few dozen ids, then two plain lookups by id
+        changes = StageChange.objects.filter(opportunity_id__in=affected)
         for model in (DealDay, FlowDay, StayLength):
             _add_all(delta[model], _stored(model, {owner}, days), -1)
             model.objects.filter(owner_id=owner, day__in=days).delete()
-        for facts in _facts(affected, changes, local):
+        for facts in _facts(Opportunity.objects.filter(pk__in=affected), changes, local):
             for model in (DealDay, FlowDay, StayLength):
                 rows = {key: values for key, values in facts[model].items() if key[1] in days}
                 _add_all(delta[model], rows, +1)
