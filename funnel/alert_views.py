@@ -19,8 +19,9 @@ from config.widgets import FastSelect
 from reps.models import Role, Team, User
 
 from . import alert_services, metrics, pickers
+from .alert_pages import inbox_page
 from .context_processors import forget_alert_count
-from .filters import Sort, keyset_page, team_choices
+from .filters import Sort, team_choices
 from .models import Alert, AlertKind
 from .pickers import PickerField
 
@@ -70,9 +71,21 @@ class AlertFilterForm(forms.Form):
         state = values.get("state") or "open"
         if state == "resolved":
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
-        attention = alerts.needing_attention(now)
-        chosen = attention if state == "open" else alerts.open().exclude(pk__in=attention.values("pk"))
-        return chosen.order_by("-first_seen", "-id")
+        if state == "open":
+            return alerts.needing_attention(now).order_by("-first_seen", "-id")
+        set_aside = Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=now)  # the rest of the open ones
+        return alerts.open().filter(set_aside).order_by("-first_seen", "-id")
+
+    def owners(self, user: User) -> QuerySet[User] | None:
+        """The people whose alerts apply() can keep, when they are a few (the rep or team filter, a rep, a
+        manager's teams), for the inbox to page each one's alerts; None when anyone's can be there (an admin)."""
+        values = self.values
+        if values.get("rep"):
+            return User.objects.filter(pk=values["rep"].pk)
+        if values.get("team"):  # a team's own alerts go to its manager, or to whoever managed it then
+            addressed = Alert.objects.filter(team=values["team"]).values("rep")
+            return User.objects.filter(Q(team=values["team"]) | Q(pk__in=addressed))
+        return None if user.role == Role.ADMIN else User.objects.visible_to(user)
 
     @property
     def values(self) -> dict:
@@ -128,9 +141,8 @@ def subject_url(alert: Alert, viewer: User) -> str:
 def alert_list(request: HttpRequest) -> HttpResponse:
     filters, now = AlertFilterForm(request.GET, user=request.user), timezone.now()
     alerts = filters.apply(Alert.objects.visible_to(request.user), now)
-    related = alerts.select_related("rep", "opportunity", "stage", "team", "pipeline", "acknowledged_by")
     cursor = request.GET.get("after", "")
-    page, next_cursor = keyset_page(related, cursor, filters.ordering, PAGE_SIZE)
+    page, next_cursor = inbox_page(alerts, cursor, filters.ordering, PAGE_SIZE, filters.owners(request.user))
     counted = metrics.count_up_to(alerts, COUNT_CAP)
     query = request.GET.copy()
     query.pop("after", None)

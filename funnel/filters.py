@@ -247,12 +247,19 @@ def after_cursor(rows: QuerySet, cursor: str, sort: Sort) -> QuerySet:
     One row comparison, (key, id) < (value, pk), which PostgreSQL starts an index scan from: rows of one scan
     share a first_seen, so "key < value OR (key = value AND id < pk)" walked every tie from the top.
     """
-    parsed = parse_cursor(cursor)
-    value = _cursor_key(_sort_field(rows, sort.key), parsed[0]) if parsed else None
-    if value is None:
+    values = cursor_values(rows, cursor, sort)
+    if values is None:
         return rows
     after = TupleLessThan if sort.descending else TupleGreaterThan
-    return rows.filter(after(Tuple(F(sort.key), F("pk")), (value, parsed[1])))
+    return rows.filter(after(Tuple(F(sort.key), F("pk")), values))
+
+
+def cursor_values(rows: QuerySet, cursor: str, sort: Sort) -> tuple | None:
+    """The (sort value, id) a cursor points after, the value read as the sorted field's type; None when the
+    cursor is malformed (then the page is the first)."""
+    parsed = parse_cursor(cursor)
+    value = _cursor_key(_sort_field(rows, sort.key), parsed[0]) if parsed else None
+    return None if value is None else (value, parsed[1])
 
 
 def _cursor_key(field: Field, raw) -> object | None:

@@ -557,11 +557,18 @@ class Alert(models.Model):
         indexes = [
             # Open alerts per kind (the scan's sync, the inbox's kind filter), per rep (a rep's inbox; a
             # manager's, walked per member and merged: funnel.alert_pages), resolved ones, and the few set aside.
+            # The per-rep ones run one way (all descending), so (rep, first_seen, id) < (…) is one index bound.
             models.Index("kind", F("first_seen").desc(), F("id").desc(), condition=OPEN, name="alert_open_kind_newest"),
-            models.Index("rep", F("first_seen").desc(), F("id").desc(), condition=OPEN, name="alert_rep_open_newest"),
+            models.Index(
+                F("rep").desc(), F("first_seen").desc(), F("id").desc(), condition=OPEN, name="alert_rep_open_newest"
+            ),
             models.Index(F("resolved_at").desc(), F("id").desc(), condition=~OPEN, name="alert_resolved_newest"),
             models.Index(
-                "rep", F("resolved_at").desc(), F("id").desc(), condition=~OPEN, name="alert_rep_resolved_newest"
+                F("rep").desc(),
+                F("resolved_at").desc(),
+                F("id").desc(),
+                condition=~OPEN,
+                name="alert_rep_resolved_newest",
             ),
             models.Index(
                 F("first_seen").desc(),
