@@ -140,6 +140,9 @@ def activity_new(request: HttpRequest) -> HttpResponse:
     """The 30-second form: a double tap or a resubmission records one activity (its idempotency key). A move
     needs the version of the deal the form showed: without it, or with a stale one, nothing is recorded and
     the page answers 409 with the deal as it is now."""
+    if request.method == "POST" and (recorded := _recorded_before(request)) is not None:
+        messages.success(request, _("Activity recorded."))  # a resubmission: answered as the first one was
+        return redirect("log:day", day=recorded.daily_log.date.isoformat())
     item = _plan_item(request, request.POST.get("plan_item") or request.GET.get("plan_item"))
     initial = {"plan_item": item and item.pk, "account": parse_id(request.GET.get("account"))}
     if item:
@@ -173,6 +176,15 @@ def activity_new(request: HttpRequest) -> HttpResponse:
     status = 409 if current else 422 if form.is_bound else 200
     context = {"form": form, "plan_item": item, "current": current}
     return render(request, "activity_log/activity_form.html", context, status=status)
+
+
+def _recorded_before(request: HttpRequest) -> Activity | None:
+    """The activity this very form recorded already (its idempotency key): a resubmission after the deal has
+    moved would no longer pass the form's checks, yet is one activity, not an error."""
+    key = request.POST.get("idempotency_key", "")
+    if not key or len(key) > 64:
+        return None
+    return Activity.objects.filter(idempotency_key=key, daily_log__rep=request.user).select_related("daily_log").first()
 
 
 def _show_current(form: ActivityForm, error: StaleVersion):

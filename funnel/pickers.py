@@ -240,7 +240,8 @@ class PickerSelect(forms.Select):
         if source.depends_on:  # a customer's deals: asked again when the customer changes
             triggers = ", ".join(f"change from:[name='{dependency}']" for dependency in source.depends_on)
             refresh = format_html(
-                ' hx-get="{}" hx-trigger="{}" hx-include="this{}" hx-target="this" hx-swap="innerHTML"',
+                ' hx-get="{}" hx-trigger="{}" hx-include="this{}" hx-target="this" hx-swap="innerHTML"'
+                ' hx-sync="this:replace"',
                 url,
                 triggers,
                 depends,
@@ -253,7 +254,7 @@ class PickerSelect(forms.Select):
             'aria-label="{search_label}" aria-controls="{select_id}" aria-describedby="{select_id}__status" '
             'hx-get="{url}" hx-trigger="input changed delay:250ms, search" hx-target="previous select" '
             'hx-include="previous select{depends}" hx-swap="innerHTML" hx-sync="this:replace">'
-            '<div id="{select_id}__status" class="form-text picker-status" role="status" aria-live="polite">'
+            '<div id="{select_id}__status" class="form-text picker-status" aria-live="polite">'
             "{status}</div></div>",
             invalid=" is-invalid" if "is-invalid" in attrs.get("class", "") else "",
             name=name,

@@ -243,3 +243,14 @@ def test_a_date_at_the_calendars_ends_is_a_form_error(client_for, rep, deal, fie
     assert response.status_code == 422
     assert "Enter a date between 1900-01-01 and 2999-12-31." in response.content.decode()
     assert not Activity.objects.exists()
+
+
+def test_the_same_form_sent_again_after_its_move_is_the_same_activity(client_for, rep, deal, stages):
+    """A resubmission (back, then send) once the deal is in the new stage: one activity, one move, no error."""
+    client = client_for(rep)
+    data = move_post(deal, stages["Proposal"])
+    assert client.post(NEW, data).status_code == 302
+    again = client.post(NEW, data)
+    assert again.status_code == 302
+    assert Activity.objects.count() == 1
+    assert Opportunity.objects.get(pk=deal.pk).stage_changes.count() == 1

@@ -8,6 +8,7 @@ Run on PostgreSQL after `seed_demo --opportunities N` (issue: no unbounded choic
 import statistics
 import time
 import tracemalloc
+from urllib.parse import urlencode
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -18,9 +19,12 @@ from funnel.management.commands.bench_funnel import clocked, percentile
 from funnel.models import Account, Opportunity
 from reps.models import User
 
-# Picker searches: a prefix that matches many rows, the start of one name, a substring in the middle of many
-# names, one that matches nothing, and two Chinese characters (too short for a trigram).
-SEARCHES = ["Bench", "Bench customer 12345", "stomer 99", "zzzz", "滨江"]
+# Picker searches: a text in every name, one name, a text inside 1% of the names, one that matches nothing, two
+# Chinese characters and two letters (too short for a trigram: the start of names).
+SEARCHES = {
+    "customer": ["Bench", "Bench customer 12345", "stomer 99", "zzzz", "滨江", "Be"],
+    "opportunity": ["Bench", "Bench deal 12345", "eal 99", "zzzz", "滨江", "Be"],
+}
 
 
 class Command(BaseCommand):
@@ -60,9 +64,9 @@ class Command(BaseCommand):
             return cases
         if not skip_search:
             cases.append(("pick customer, suggestions", pick))
-            cases += [(f"pick customer “{query}”", f"{pick}?q={query}") for query in SEARCHES]
-            deals = reverse("funnel:pick", args=["opportunity"])
-            cases += [(f"pick deal “{query}”", f"{deals}?q={query.replace('customer', 'deal')}") for query in SEARCHES]
+            for source, queries in SEARCHES.items():
+                url = reverse("funnel:pick", args=[source])
+                cases += [(f"pick {source[:8]} “{query}”", f"{url}?{urlencode({'q': query})}") for query in queries]
             cases.append(("pick person “bench_rep1”", f"{reverse('funnel:pick', args=['person'])}?q=bench_rep1"))
         return cases
 
