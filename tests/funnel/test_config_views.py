@@ -423,6 +423,27 @@ def test_source_list_shows_use_counts_and_empty_state(admin_user, rep, pipeline,
     assert [(s.name, s.uses) for s in response.context["items"]] == [("Website", 1)]
 
 
+def test_settings_pages_count_deals_up_to_the_cap_and_say_over_it(admin_user, rep, pipeline, client_for, monkeypatch):
+    from funnel import config_views
+
+    monkeypatch.setattr(config_views, "COUNT_CAP", 2)  # as 10,000 for a million deals, at the size of a test
+    proposal, source = stage(pipeline, "Proposal"), Source.objects.create(name="Website")
+    OpportunityFactory.create_batch(3, owner=rep, stage=proposal, source=source)
+    client = client_for(admin_user)
+    pages = [
+        reverse("funnel:settings"),
+        reverse("funnel:pipeline_detail", args=[pipeline.pk]),
+        reverse("funnel:source_list"),
+    ]
+    for url in pages:  # the cell holds "over 2", not the 3 a full count would have found
+        assert '<td class="num">over 2</td>' in client.get(url).content.decode(), url
+    archive = client.get(reverse("funnel:stage_archive", args=[proposal.pk])).content.decode()
+    assert "This stage holds over 2 opportunities." in archive and "Over 2 of them are open." in archive
+    OpportunityFactory(owner=rep, stage=stage(pipeline, "Negotiation"))
+    detail = client.get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+    assert {s.name: s.held for s in detail.context["stages"]}["Negotiation"] == 1  # exact below the cap
+
+
 def test_admin_deactivates_a_lost_reason(admin_user, client_for):
     reason = LostReason.objects.create(name="Price")
     response = client_for(admin_user).post(reverse("funnel:lost_reason_edit", args=[reason.pk]), {"name": "Price"})
