@@ -240,7 +240,12 @@ class Opportunity(models.Model):
         verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         indexes = [
-            models.Index(fields=["owner", "status", "stage"], name="opp_owner_status_stage"),
+            # Also the board's column totals for a rep or a team, read from the index alone.
+            models.Index(
+                fields=["owner", "status", "stage"],
+                include=["pipeline", "amount", "probability_override"],
+                name="opp_owner_status_stage",
+            ),
             models.Index(fields=["status", "stage"], name="opp_status_stage"),
             # The list's default order, walked from the top for everyone, a manager's team, a rep;
             # and the board's newest cards per column.

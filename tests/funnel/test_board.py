@@ -88,7 +88,7 @@ def test_board_query_count_does_not_grow_with_cards(
     client = client_for(manager)
     client.get(reverse("funnel:board"))
     # session, user with their team (navbar), the active pipelines (the default, and the filter's choices),
-    # stages, cards per open stage (3), column totals, stages, the stall days of the open stages (the "Stalled"
+    # stages, cards per open stage (3), column totals, the stall days of the open stages (the "Stalled"
     # badge), 3 more filter choice lists: fixed by the pipeline, not by the number of cards
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         client.get(reverse("funnel:board"))
