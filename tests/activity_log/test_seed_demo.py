@@ -162,3 +162,19 @@ def test_large_bulk_load_on_postgresql_rebuilds_every_index_and_key_it_set_aside
         assert deal.owner_id == deal.account.owner_id and deal.closed_at == (
             None if deal.status == "open" else deal.stage_entered_at
         )
+
+
+def test_bench_pages_crawls_every_role_from_the_home_page_and_prints_a_row_per_route():
+    seed(opportunities=20, reps=2, teams=1)
+    out = StringIO()
+    call_command("bench_pages", users="admin,bench_manager01,bench_rep001", requests=1, per_route=1, stdout=out)
+    text = out.getvalue()
+    sections = text.split("\n\n")
+    for username in ("admin", "bench_manager01", "bench_rep001"):
+        section = next(part for part in sections if part.startswith(username))
+        rows = {line.split()[0]: line.split()[1:] for line in section.splitlines()[2:]}
+        assert rows["funnel:home"][:2] == ["1", "200"]  # one URL sampled, answered 200
+        assert "funnel:opportunity_detail" in rows and "funnel:alert_list" in rows
+        assert "reps:logout" not in rows
+    assert "settings" in text.split("bench_manager01")[0]  # only the admin reaches the settings
+    assert "slowest routes (p95):" in text
