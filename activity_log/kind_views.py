@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from config.messages import saved_or_unchanged
 from reps.models import AuditAction
 from reps.second_factor import require_second_factor
 from reps.services import audit_record
@@ -80,7 +81,7 @@ def kind_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and _save(
         form, lambda: kind_services.kind_update(kind=kind, by=request.user, **form.cleaned_data)
     ):
-        messages.success(request, _("“%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        saved_or_unchanged(request, form, _("“%(name)s” saved.") % {"name": form.cleaned_data["name"]})
         return redirect("log:kinds")
     status = 422 if form.is_bound else 200
     return render(request, "activity_log/kind_edit.html", {"kind": kind, "form": form}, status=status)

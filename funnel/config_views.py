@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from config.messages import saved_or_unchanged
 from reps.models import AuditAction, AuditEvent
 from reps.second_factor import require_second_factor
 from reps.services import audit_record
@@ -162,7 +163,7 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and _attempt(
         form, lambda: config_services.pipeline_update(pipeline=pipeline, by=request.user, **form.cleaned_data)
     ):
-        messages.success(request, _("Pipeline saved."))
+        saved_or_unchanged(request, form, _("Pipeline saved."))
         return redirect("funnel:pipeline_detail", pipeline.pk)
     return render(request, "funnel/config/pipeline_detail.html", {**_stage_table(pipeline), "form": form})
 
@@ -237,7 +238,7 @@ def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and _attempt(
         form, lambda: config_services.stage_update(stage=stage, by=request.user, data=form.cleaned_data)
     ):
-        messages.success(request, _("Stage “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        saved_or_unchanged(request, form, _("Stage “%(name)s” saved.") % {"name": form.cleaned_data["name"]})
         return redirect("funnel:pipeline_detail", stage.pipeline_id)
     return render(request, "funnel/config/stage_form.html", {"pipeline": stage.pipeline, "form": form, "stage": stage})
 
@@ -286,7 +287,7 @@ def health_settings(request: HttpRequest) -> HttpResponse:
         form,
         lambda: config_services.health_settings_update(by=request.user, working_days=form.cleaned_data["working_days"]),
     ):
-        messages.success(request, _("Working days saved."))
+        saved_or_unchanged(request, form, _("Working days saved."))
         return redirect("funnel:health_settings")
     pipelines = Pipeline.objects.order_by("-is_active", "-is_default", "name")
     return render(request, "funnel/config/health_settings.html", {"form": form, "pipelines": pipelines})
@@ -300,7 +301,7 @@ def pipeline_health(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and _attempt(
         form, lambda: config_services.pipeline_health_update(pipeline=pipeline, by=request.user, data=form.cleaned_data)
     ):
-        messages.success(request, _("Funnel-health thresholds of “%(name)s” saved.") % {"name": pipeline.name})
+        saved_or_unchanged(request, form, _("Funnel-health thresholds of “%(name)s” saved.") % {"name": pipeline.name})
         return redirect("funnel:health_settings")
     stages = pipeline.stages.filter(kind=StageKind.OPEN).order_by("order", "pk")
     return render(request, "funnel/config/pipeline_health.html", {"pipeline": pipeline, "form": form, "stages": stages})
@@ -368,7 +369,7 @@ def item_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     item = get_object_or_404(spec.model, pk=pk)
     form = NamedItemForm(_posted(request), model=spec.model, item=item)
     if form.is_valid() and _attempt(form, lambda: spec.update(item, by=request.user, **form.cleaned_data)):
-        messages.success(request, _("“%(name)s” saved.") % {"name": form.cleaned_data["name"]})
+        saved_or_unchanged(request, form, _("“%(name)s” saved.") % {"name": form.cleaned_data["name"]})
         return redirect(spec.list_url)
     return render(request, "funnel/config/item_edit.html", {"spec": spec, "item": item, "form": form})
 

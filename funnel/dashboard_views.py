@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.messages import saved_or_unchanged
 from reps.models import User
 
 from . import dashboard_figures, export_services, health, metrics, target_services
@@ -343,7 +344,7 @@ def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid() and _saved(
         form, lambda: target_services.target_update(target=target, by=request.user, **form.cleaned_data)
     ):
-        messages.success(request, _("Target saved."))
+        saved_or_unchanged(request, form, _("Target saved."))
         return redirect("funnel:target_list")
     return render(request, "funnel/dashboard/target_edit.html", {"target": target, "form": form})
 

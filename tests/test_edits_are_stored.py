@@ -191,3 +191,29 @@ def test_saving_a_deal_unchanged_says_so_and_writes_nothing(client_for, rep, pip
     assert said(response) == ["Nothing to save: the values are the ones already recorded."]
     assert Opportunity.objects.get(pk=deal.pk).version == deal.version  # a colleague's open form stays current
     assert not audited(AuditAction.FIELD_CHANGED, deal)
+
+
+@pytest.fixture
+def settings_pages(admin_user, stages, team1) -> list[str]:
+    source = Source.objects.create(name="Trade fair")
+    target = Target.objects.create(team=team1, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31),
+                                   amount=Decimal("500000.00"), created_by=admin_user)  # fmt: skip
+    pipeline = stages["Proposal"].pipeline
+    return [
+        reverse("funnel:stage_edit", args=[stages["Proposal"].pk]),
+        reverse("funnel:pipeline_detail", args=[pipeline.pk]),
+        reverse("funnel:pipeline_health", args=[pipeline.pk]),
+        reverse("funnel:health_settings"),
+        reverse("funnel:source_edit", args=[source.pk]),
+        reverse("log:kind_edit", args=[ActivityKind.objects.get(name="Demo").pk]),
+        reverse("funnel:target_edit", args=[target.pk]),
+    ]
+
+
+def test_a_settings_page_saved_unchanged_says_so_and_audits_nothing(client_for, admin_user, settings_pages):
+    client = client_for(admin_user)
+    for url in settings_pages:
+        response = edit(client, url)
+        assert response.status_code == 302, url
+        assert said(response) == ["Nothing to save: the values are the ones already recorded."], url
+    assert not AuditEvent.objects.filter(action=AuditAction.CONFIG_CHANGED).exists()
