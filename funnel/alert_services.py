@@ -99,15 +99,52 @@ def stalled_sync(*, now: datetime) -> tuple[int, int, int]:
     statement fills it (minutes at 100,000 deals). Returns (new, seen, resolved).
     """
     _lock([AlertKind.STALLED])
+    if connection.vendor == "postgresql":
+        return _stalled_sync_postgresql(now)
     deals = health.stalled(now).order_by()
     open_alerts = Alert.objects.open().filter(kind=AlertKind.STALLED)
     resolved = open_alerts.filter(~Exists(deals.filter(pk=OuterRef("opportunity_id")))).update(resolved_at=now)
     seen = open_alerts.update(last_seen=now)
     unalerted = deals.values("pk").difference(open_alerts.order_by().values("opportunity_id"))
-    new = _insert_stalled(Opportunity.objects.filter(pk__in=unalerted).order_by(), now)
-    if new + resolved >= ANALYZE_AFTER:
+    return _insert_stalled(Opportunity.objects.filter(pk__in=unalerted).order_by(), now), seen, resolved
+
+
+# The stalled deals of this scan, found once (one pass over the open deals) and read by the three statements.
+_STALLED_SQL = {
+    "resolve": (
+        "UPDATE funnel_alert SET resolved_at = %(now)s WHERE resolved_at IS NULL AND kind = %(kind)s "
+        "AND NOT EXISTS (SELECT 1 FROM scan_stalled AS s WHERE s.id = funnel_alert.opportunity_id)"
+    ),
+    "seen": "UPDATE funnel_alert SET last_seen = %(now)s WHERE resolved_at IS NULL AND kind = %(kind)s",
+    "insert": (
+        "INSERT INTO funnel_alert (kind, severity, key, rep_id, opportunity_id, stage_id, first_seen, last_seen, "
+        "ack_reason) SELECT %(kind)s, %(severity)s, %(prefix)s || s.id, s.owner_id, s.id, s.stage_id, %(now)s, "
+        "%(now)s, '' FROM scan_stalled AS s WHERE s.id IN (SELECT id FROM scan_stalled EXCEPT "
+        "SELECT opportunity_id FROM funnel_alert WHERE resolved_at IS NULL AND kind = %(kind)s) "
+        "ON CONFLICT DO NOTHING"
+    ),
+}
+
+
+def _stalled_sync_postgresql(now: datetime) -> tuple[int, int, int]:
+    """stalled_sync's three statements over a temporary table of this scan's stalled deals; hashes and sorts
+    of 600,000 rows get the memory they need (this transaction only) instead of spilling to files."""
+    select, params = health.stalled(now).order_by().values("pk", "owner_id", "stage_id").query.sql_with_params()
+    values = {"now": now, "kind": AlertKind.STALLED.value, "severity": AlertSeverity.WARNING.value}
+    counts = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE scan_stalled (id, owner_id, stage_id) ON COMMIT DROP AS {select}", params
+        )
+        cursor.execute("ANALYZE scan_stalled")
+        for step in ("resolve", "seen", "insert"):
+            cursor.execute(_STALLED_SQL[step], {**values, "prefix": f"{AlertKind.STALLED}:opp:"})
+            counts[step] = cursor.rowcount
+        cursor.execute("DROP TABLE scan_stalled")  # within a caller's transaction (tests), not at commit
+    if counts["insert"] + counts["resolve"] >= ANALYZE_AFTER:
         _analyze_alerts()
-    return new, seen, resolved
+    return counts["insert"], counts["seen"], counts["resolve"]
 
 
 def _analyze_alerts() -> None:
