@@ -197,7 +197,8 @@ class Picked(str):
     @classmethod
     def read(cls, value, query) -> "Picked":
         picked = cls(value or "")
-        picked.query = " ".join(str(query or "").split())[:MAX_QUERY]
+        # Whitespace squeezed; NUL dropped (PostgreSQL refuses it in a query's text, config.parsing.has_nul).
+        picked.query = " ".join(str(query or "").replace("\x00", "").split())[:MAX_QUERY]
         return picked
 
 

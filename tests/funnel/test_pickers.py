@@ -212,3 +212,11 @@ def test_one_or_two_characters_match_the_start_of_names(client_for, rep, pipelin
     assert "type three letters or more to search inside names" in short
     assert labels(pick(client, "customer", q="华为杭"))[1:] == ["华为杭州"]
     assert labels(pick(client, "customer", q="州华为"))[1:] == ["杭州华为"]
+
+
+@pytest.mark.parametrize("query", ["%", "_", "x" * 10_000, "' OR 1=1--", "Ningbo%"])
+def test_odd_searches_are_plain_text(client_for, rep, pipeline, query):
+    AccountFactory(owner=rep, name="Ningbo Port")
+    response = client_for(rep).get(reverse("funnel:pick", args=["customer"]), {"q": query})
+    assert response.status_code == 200
+    assert "Ningbo Port" not in response.content.decode()
