@@ -151,7 +151,11 @@ class NamedItemForm(NamedItemCreateForm):
         super().__init__(*args, model=model, item=item, **kwargs)
 
 
-def _whole_number(label: str, low: int, high: int | None, message: str, **kwargs) -> forms.IntegerField:
+# A count of deals in a threshold: within the database's small integers (32,767), and beyond any real team.
+MOST_DEALS = 10_000
+
+
+def _whole_number(label: str, low: int, high: int, message: str, **kwargs) -> forms.IntegerField:
     """An IntegerField whose range errors all say `message`, so the admin reads what is allowed."""
     errors = {"min_value": message, "max_value": message, "invalid": message}
     return forms.IntegerField(label=label, min_value=low, max_value=high, error_messages=errors, **kwargs)
@@ -170,15 +174,15 @@ class PipelineHealthForm(forms.Form):
     blockage_min_deals = _whole_number(
         _("Blockage minimum deals"),
         1,
-        None,
-        _("Enter a whole number of 1 or more."),
+        MOST_DEALS,
+        _("Enter a whole number from 1 to 10,000."),
         help_text=_("…and it holds at least this many open deals: two stalled deals are not a pile-up."),
     )
     inflow_minimum = _whole_number(
         _("Minimum new deals"),
         0,
-        None,
-        _("Enter a whole number of 0 or more."),
+        MOST_DEALS,
+        _("Enter a whole number from 0 to 10,000."),
         help_text=_(
             "A rep's cup is empty when fewer new deals than this came in over the inflow weeks. 0 turns the check off."
         ),

@@ -1,3 +1,4 @@
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -16,8 +17,14 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Admin")
 
 
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """The tz database's zone names, read once per process (it walks the database's files)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in known_time_zones():
         raise ValidationError(_("“%(value)s” is not a known time zone."), params={"value": value})
 
 
