@@ -226,3 +226,13 @@ def test_another_reps_idempotency_key_is_a_form_error_not_their_activity(rep, te
     assert response.context["form"].non_field_errors()
     assert Activity.objects.count() == 1
     assert not DailyLog.objects.filter(rep=rep, activities__isnull=False).exists()
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00", "9999-12-31T23:59"])
+def test_an_activity_at_a_far_moment_is_a_form_error(when, rep, client):
+    kind = ActivityKind.objects.get(name="Visit")
+    data = {"kind": kind.pk, "account": AccountFactory(owner=rep).pk, "when": when, "outcome": "x"}
+    response = client.post(reverse("log:activity_new"), data)
+    assert response.status_code == 422
+    assert "when" in response.context["form"].errors
+    assert not Activity.objects.exists()
