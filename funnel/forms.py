@@ -162,6 +162,7 @@ class BulkForm(forms.Form):
     pick = forms.MultipleChoiceField(required=True, error_messages={"required": _("Select at least one opportunity.")})
 
     def __init__(self, *args, user: User, **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")  # the list's filter form above has an owner and a stage too
         super().__init__(*args, **kwargs)
         pickers.setup(self, user)
         self.fields["stage"].queryset = (
