@@ -11,12 +11,12 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from config.fields import ReadOnceChoiceField
+from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.widgets import FastSelect
 from reps.models import Role, Team, User
 
 from . import pickers
-from .filters import owner_choices, pipeline_in_view, team_choices, within_date_bounds
+from .filters import owner_choices, pipeline_in_view, team_choices
 from .models import Opportunity, Pipeline, Source, StageChange
 from .pickers import PickerField
 
@@ -67,12 +67,8 @@ class DashboardFilterForm(forms.Form):
         label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect
     )
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False, widget=FastSelect)
-    start = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
-    )
-    end = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
-    )
+    start = BoundedDateField(label=_("From"), required=False)
+    end = BoundedDateField(label=_("To"), required=False)
     sort = forms.ChoiceField(
         label=_("Sort reps by"),
         choices=[(key, label) for key, (label, _key, _desc) in REP_SORTS.items()],

@@ -20,7 +20,7 @@ from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.fields import ReadOnceChoiceField
+from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
 from reps.models import Team, User
@@ -109,21 +109,10 @@ def _day_range(field: str, first: date | None, last: date | None) -> Q:
     return condition
 
 
-def within_date_bounds(day: date) -> None:
-    """A day filter or period outside the dates the app accepts (config.parsing) is a form error: the day
-    after 9999-12-31 that a date range needs does not exist."""
-    if not EARLIEST_DATE <= day <= LATEST_DATE:
-        raise ValidationError(
-            _("Enter a date between %(first)s and %(last)s."),
-            code="date_out_of_range",
-            params={"first": EARLIEST_DATE.isoformat(), "last": LATEST_DATE.isoformat()},
-        )
-
-
 def _date_field(label) -> forms.DateField:
-    return forms.DateField(
-        label=label, required=False, widget=forms.DateInput({"type": "date"}), validators=[within_date_bounds]
-    )
+    """A day of a range: one outside the dates the app accepts is a form error (the day after 9999-12-31 that a
+    range needs does not exist)."""
+    return BoundedDateField(label=label, required=False)
 
 
 class OpportunityFilterForm(forms.Form):
