@@ -198,12 +198,13 @@ def scan_funnel(now: datetime | None = None) -> dict[str, tuple[int, int, int]]:
     """Runs every diagnosis and syncs its alerts; returns {kind: (new, seen, resolved)}."""
     now = now or db_now()
     diagnoses = {**DIAGNOSES, **hooks.registered_diagnoses()}
-    return {
-        str(kind): SYNCS[kind](now=now)
-        if kind in SYNCS
-        else alerts_sync(findings=diagnosis(now=now), kinds=[kind], now=now)
-        for kind, diagnosis in diagnoses.items()
-    }
+    with health.one_reading():
+        return {
+            str(kind): SYNCS[kind](now=now)
+            if kind in SYNCS
+            else alerts_sync(findings=diagnosis(now=now), kinds=[kind], now=now)
+            for kind, diagnosis in diagnoses.items()
+        }
 
 
 @transaction.atomic

@@ -12,6 +12,9 @@ diagnosed, so team findings need deals of at least two members.
 """
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -30,6 +33,8 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from reps.models import User
 
 from .metrics import WEIGHTED_AMOUNT, period_bounds
 from .models import AlertKind, AlertSeverity, Opportunity, Pipeline, Stage, StageKind, Target
@@ -123,9 +128,31 @@ def _open_stages_by_pipeline() -> dict[int, list[int]]:
     return stages
 
 
+_one_reading: ContextVar[dict | None] = ContextVar("health_one_reading", default=None)
+
+
+@contextmanager
+def one_reading() -> Iterator[None]:
+    """Within a scan, the diagnoses that group the same open deals (gap, empty cup) read them once."""
+    token = _one_reading.set({})
+    try:
+        yield
+    finally:
+        _one_reading.reset(token)
+
+
 def _held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int]]:
     """(owner, team, team's manager, pipeline, stage) for each stage holding an active owner's open deals:
-    one GROUP BY."""
+    one GROUP BY, once per scan (see one_reading)."""
+    shared = _one_reading.get()
+    if scope is None and shared is not None:
+        if "held" not in shared:
+            shared["held"] = _read_held_stages(None)
+        return shared["held"]
+    return _read_held_stages(scope)
+
+
+def _read_held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int]]:
     return list(
         _open_deals(scope)
         .filter(owner__is_active=True)
@@ -233,49 +260,57 @@ def blockage_findings(now: datetime, scope: QuerySet[Opportunity] | None = None)
     """Per rep and stage, and per team funnel and stage: at least the pipeline's blockage_min_deals open
     deals, of which at least blockage_share % are stalled.
 
-    Three queries: the stages for the stalled rule, then one GROUP BY per rep and one per team, each
-    joined to its pipeline's thresholds.
+    Three queries: the stages for the stalled rule, one GROUP BY per owner and stage joined to the
+    pipeline's thresholds, and the owners' teams; a team's piles are its active members' rows added up.
     """
-    condition = stalled_condition(now)
-    return _rep_blockages(condition, scope) + _team_blockages(condition, scope)
+    rows = list(
+        _open_deals(scope)
+        .values_list("owner_id", "stage_id", *THRESHOLDS)
+        .annotate(n=Count("pk"), stalled=Count("pk", filter=stalled_condition(now)))
+        .order_by()
+    )
+    teams = {
+        pk: (team_id, manager_id)
+        for pk, team_id, manager_id in User.objects.filter(is_active=True, team__manager__isnull=False).values_list(
+            "pk", "team_id", "team__manager_id"
+        )
+    }
+    return _rep_blockages(rows) + _team_blockages(rows, teams)
 
 
 THRESHOLDS = ("pipeline__blockage_share", "pipeline__blockage_min_deals")
 
 
-def _piles(deals: QuerySet[Opportunity], condition: Q, *group: str, **counts) -> QuerySet:
-    """`group` + (stage, share, min deals, deals, stalled deals) per group and stage holding enough deals."""
-    return (
-        deals.values_list(*group, "stage_id", *THRESHOLDS)
-        .annotate(n=Count("pk"), stalled=Count("pk", filter=condition), **counts)
-        .filter(n__gte=F("pipeline__blockage_min_deals"))
-        .values_list(*group, "stage_id", "pipeline__blockage_share", "n", "stalled")
-        .order_by()
-    )
+def _blocked(share: int, minimum: int, n: int, n_stalled: int) -> bool:
+    return n >= minimum and n_stalled * 100 >= share * n
 
 
-def _blocked(share: int, n: int, n_stalled: int) -> bool:
-    return n_stalled * 100 >= share * n
-
-
-def _rep_blockages(condition: Q, scope: QuerySet[Opportunity] | None) -> list[dict]:
+def _rep_blockages(rows: list[tuple]) -> list[dict]:
     return [
         finding(AlertKind.BLOCKAGE, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id,
                 severity=AlertSeverity.CRITICAL)
-        for owner_id, stage_id, share, n, n_stalled in _piles(_open_deals(scope), condition, "owner_id")
-        if _blocked(share, n, n_stalled)
+        for owner_id, stage_id, share, minimum, n, n_stalled in rows
+        if _blocked(share, minimum, n, n_stalled)
     ]  # fmt: skip
 
 
-def _team_blockages(condition: Q, scope: QuerySet[Opportunity] | None) -> list[dict]:
-    deals = _open_deals(scope).filter(owner__is_active=True, owner__team__manager__isnull=False)
-    rows = _piles(deals, condition, "owner__team_id", "owner__team__manager_id", members=Count("owner", distinct=True))
-    rows = rows.filter(members__gte=TEAM_MIN_MEMBERS)
+def _team_blockages(rows: list[tuple], teams: dict[int, tuple[int, int]]) -> list[dict]:
+    """The rows of active members of managed teams, added up per team and stage (TEAM_MIN_MEMBERS or more)."""
+    piles, members = defaultdict(lambda: [0, 0]), defaultdict(set)
+    thresholds = {}
+    for owner_id, stage_id, share, minimum, n, n_stalled in rows:
+        if owner_id in teams:
+            funnel = (*teams[owner_id], stage_id)
+            piles[funnel][0] += n
+            piles[funnel][1] += n_stalled
+            members[funnel].add(owner_id)
+            thresholds[funnel] = (share, minimum)
     return [
         finding(AlertKind.BLOCKAGE, f"team:{team_id}:stage:{stage_id}", rep_id=manager_id, team_id=team_id,
                 stage_id=stage_id, severity=AlertSeverity.CRITICAL)
-        for team_id, manager_id, stage_id, share, n, n_stalled in rows
-        if _blocked(share, n, n_stalled)
+        for (team_id, manager_id, stage_id), (n, n_stalled) in piles.items()
+        if len(members[team_id, manager_id, stage_id]) >= TEAM_MIN_MEMBERS
+        and _blocked(*thresholds[team_id, manager_id, stage_id], n, n_stalled)
     ]  # fmt: skip
 
 
