@@ -220,3 +220,14 @@ def test_odd_searches_are_plain_text(client_for, rep, pipeline, query):
     response = client_for(rep).get(reverse("funnel:pick", args=["customer"]), {"q": query})
     assert response.status_code == 200
     assert "Ningbo Port" not in response.content.decode()
+
+
+def test_a_search_sorts_a_bounded_set_of_the_users_own_matches(client_for, rep, cast, pipeline, monkeypatch):
+    """In a large table the matches sorted by name are at most CANDIDATES, all of them the user's."""
+    monkeypatch.setattr("funnel.pickers.CANDIDATES", 2)
+    for name in ["Delta harbour", "Alpha harbour", "Charlie harbour"]:
+        AccountFactory(owner=rep, name=name)
+    AccountFactory(owner=cast["teammate"], name="Aardvark harbour")
+    found = labels(pick(client_for(rep), "customer", q="harbour"))[1:]
+    assert len(found) == 2 and found == sorted(found)
+    assert "Aardvark harbour" not in found

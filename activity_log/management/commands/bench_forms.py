@@ -34,6 +34,7 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=10, help="Timed requests per case.")
         parser.add_argument("--users", default="bench_rep001,bench_manager01,admin", help="Comma-separated usernames.")
         parser.add_argument("--skip-search", action="store_true", help="Only the pages, not the picker endpoint.")
+        parser.add_argument("--only", default="", help="Only the cases whose name holds this text (e.g. pick).")
 
     def handle(self, *args, **options):
         users = list(User.objects.filter(username__in=options["users"].split(",")).order_by("username"))
@@ -48,6 +49,8 @@ class Command(BaseCommand):
         )
         for user in users:
             for case, url in self.cases(user, options["skip_search"]):
+                if options["only"] not in case:
+                    continue
                 self.stdout.write(self.measure(case, user, url, options["requests"]))
 
     def cases(self, user: User, skip_search: bool) -> list[tuple[str, str]]:
