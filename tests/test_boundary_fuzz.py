@@ -14,9 +14,11 @@ is audited (a failed sign-in or code), and reading a page may refresh a roll-up.
 """
 
 import base64
+import functools
 import hashlib
 import inspect
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -179,7 +181,11 @@ def params_read(path: str) -> dict[str, set[str]]:
     """The query and POST parameters a view reads from the request: by name, or as the fields of a form class
     bound to request.GET / request.POST; in its own body or in the functions of its module that its body calls
     (one level: `_list_context(request)` reads `after`)."""
-    view = inspect.unwrap(resolve(path).func)
+    return _params_of(inspect.unwrap(resolve(path).func))
+
+
+@functools.cache
+def _params_of(view) -> dict[str, set[str]]:
     module = inspect.getmodule(view)
     sources = [inspect.getsource(view)]
     for name, helper in vars(module).items():
@@ -399,7 +405,15 @@ def _page_context_only(store, signal, sender, template, context, **kwargs):
         store["context"], store["templates"] = ContextList([copy(context)]), [template]
 
 
-def test_no_input_is_a_server_error_or_changes_data_when_refused(world, client_for, monkeypatch):
+@pytest.fixture
+def quiet():
+    """Thousands of refusals log a warning (and audits a line) each: only errors are kept, as 5xx are."""
+    logging.disable(logging.WARNING)
+    yield
+    logging.disable(logging.NOTSET)
+
+
+def test_no_input_is_a_server_error_or_changes_data_when_refused(world, client_for, monkeypatch, quiet):
     monkeypatch.setattr("django.test.client.store_rendered_templates", _page_context_only)
     started, cpu_started = time.monotonic(), time.process_time()
     by_role, visited = clients(world, client_for), set()
