@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from config.parsing import parse_date, parse_id
+from config.parsing import has_nul, parse_date, parse_id
 from funnel.access import get_for_user
 from funnel.models import Opportunity
 from funnel.services import Busy, FunnelError, StaleVersion
@@ -182,7 +182,7 @@ def _recorded_before(request: HttpRequest) -> Activity | None:
     """The activity this very form recorded already (its idempotency key): a resubmission after the deal has
     moved would no longer pass the form's checks, yet is one activity, not an error."""
     key = request.POST.get("idempotency_key", "")
-    if not key or len(key) > 64:
+    if not key or len(key) > 64 or has_nul(key):  # read before the form: a multipart NUL reaches here
         return None
     return Activity.objects.filter(idempotency_key=key, daily_log__rep=request.user).select_related("daily_log").first()
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from config.messages import saved_or_unchanged
+from config.parsing import parse_ids
 from reps.models import AuditAction, AuditEvent
 from reps.second_factor import require_second_factor
 from reps.services import audit_record
@@ -181,10 +182,7 @@ def pipeline_set_default(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _posted_ids(request: HttpRequest) -> list[int]:
-    try:
-        return [int(value) for value in request.POST.getlist("stage")]
-    except ValueError:
-        return []  # refused below as "not exactly this pipeline's stages"
+    return parse_ids(request.POST.getlist("stage")) or []  # [] is refused below: "not exactly this pipeline's"
 
 
 @admin_view

@@ -5,6 +5,8 @@ import unicodedata
 
 from django.contrib.auth.backends import ModelBackend
 
+from config.parsing import has_nul
+
 from .models import User
 
 
@@ -19,8 +21,8 @@ def find_login_user(typed) -> User | None:
     """The account a typed username signs in to: the exact name, else the one name equal but for case;
     None when there is none, or several differing only by case and none exactly."""
     name = normalise_username(typed)
-    if not name or len(name) > User._meta.get_field("username").max_length:
-        return None
+    if not name or len(name) > User._meta.get_field("username").max_length or has_nul(name):
+        return None  # NUL: a multipart sign-in is not read by config.middleware, and PostgreSQL refuses it
     candidates = list(User._default_manager.select_related("team").filter(username__iexact=name)[:10])
     exact = [user for user in candidates if user.username == name]
     if exact:

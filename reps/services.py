@@ -66,7 +66,8 @@ def login_key(*, username: str) -> str:
     """The throttle's name for a typed username: the account it would sign in to, else the name read as the
     sign-in reads it, case folded. " rep3", "rep3 ", "\trep3", "REP3" and "ｒｅｐ3" share one counter (S34)."""
     user = find_login_user(username)
-    return (user.username if user else normalise_username(username)).casefold()[:150]
+    name = user.username if user else normalise_username(username).replace("\x00", "")  # PostgreSQL stores no NUL
+    return name.casefold()[:150]
 
 
 def login_is_throttled(*, key: str, ip: str | None) -> bool:

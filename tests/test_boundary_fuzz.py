@@ -338,8 +338,8 @@ def send(client: Client, target: Target, name: str, value: str):
     data[name] = [value]
     if target.method == "get":
         return client.get(urlsplit(target.url).path, data)
-    if target.multipart:
-        return client.post(target.url, data)
+    if target.multipart or "\x00" in value:  # a urlencoded NUL stops at config.middleware: a multipart one
+        return client.post(target.url, data)  # reaches the view, as an attacker's would
     body = "&".join(f"{_quote(key)}={_quote(item)}" for key, items in data.items() for item in items)
     return client.post(target.url, body, content_type="application/x-www-form-urlencoded")
 

@@ -236,3 +236,18 @@ def test_an_activity_at_a_far_moment_is_a_form_error(when, rep, client):
     assert response.status_code == 422
     assert "when" in response.context["form"].errors
     assert not Activity.objects.exists()
+
+
+def test_a_nul_in_a_multipart_idempotency_key_is_a_form_error(rep, client):
+    """A multipart body is not read by the NUL middleware: the view reads this key before its form does."""
+    data = {
+        "kind": ActivityKind.objects.get(name="Visit").pk,
+        "account": AccountFactory(owner=rep).pk,
+        "when": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "outcome": "x",
+        "idempotency_key": "k\x00",
+    }
+    response = client.post(reverse("log:activity_new"), data)
+    assert response.status_code == 422
+    assert "idempotency_key" in response.context["form"].errors
+    assert not Activity.objects.exists()

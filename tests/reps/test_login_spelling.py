@@ -61,3 +61,12 @@ def test_an_overlong_or_empty_name_finds_nobody(rep):
     assert find_login_user("r1" + " " * 5 + "x" * 200) is None
     assert find_login_user("   ") is None
     assert normalise_username(None) == ""
+
+
+@pytest.mark.parametrize("username", ["r3\x00", "\x00"])
+def test_a_nul_in_a_multipart_sign_in_is_a_refusal_not_an_error(username, other_rep, password):
+    """The NUL middleware reads urlencoded forms only; the sign-in reads the name before its form does."""
+    client = Client()
+    response = client.post(LOGIN, {"username": username, "password": password})  # multipart
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
