@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 
 from config import jobs
 from reps.models import Role, User, person_name
@@ -38,6 +38,8 @@ class FigureScope:
     start: date
     end: date
     everyone: bool = False  # the owners are every user: the all-owners rows answer
+    # (pk, username, first name, last name, role) of each owner, read with their ids: names without a query
+    names: tuple[tuple, ...] = ()
 
     def owners_q(self, *, field: str = "owner_id") -> Q:
         return Q(**{field: ALL_OWNERS}) if self.everyone else Q(**{f"{field}__in": self.owner_ids})
@@ -67,20 +69,32 @@ class FigureScope:
 
 
 def figure_scope(
-    users: QuerySet[User], pipeline: Pipeline, source: Source | None, start: date, end: date
+    users: QuerySet[User], pipeline: Pipeline, source: Source | None, start: date, end: date, *, days: bool = True
 ) -> FigureScope:
-    """The scope of `users` (already visibility-scoped and narrowed by the filter): their ids, and whether
-    they are everyone (two queries)."""
-    rows = list(users.order_by("pk").values_list("pk", "is_active"))
+    """The scope of `users` (already visibility-scoped and narrowed by the filter): their ids and names, and
+    whether they are everyone (a second query, only when the day rows will be read: `days`)."""
+    rows = list(users.order_by("pk").values_list("pk", "is_active", "username", "first_name", "last_name", "role"))
     return FigureScope(
-        owner_ids=tuple(pk for pk, _active in rows),
-        people_ids=tuple(pk for pk, active in rows if active),
+        owner_ids=tuple(row[0] for row in rows),
+        people_ids=tuple(row[0] for row in rows if row[1]),
         pipeline=pipeline,
         source=source,
         start=start,
         end=end,
-        everyone=len(rows) == User.objects.count(),
+        everyone=days and len(rows) == User.objects.count(),
+        names=tuple((pk, username, first, last, role) for pk, _active, username, first, last, role in rows),
     )
+
+
+def _people(scope: FigureScope, pks: set[int]) -> list[tuple]:
+    """(pk, username, first name, last name, role) of these owners and of the scope's active reps: from the
+    scope when it read them, else one query."""
+    wanted = set(pks) | set(scope.people_ids)
+    found = scope.names or User.objects.filter(pk__in=wanted).values_list(
+        "pk", "username", "first_name", "last_name", "role"
+    )
+    active = set(scope.people_ids)
+    return [row for row in found if row[0] in pks or (row[0] in active and row[4] == Role.REP)]
 
 
 def figures(scope: FigureScope, stages: list[Stage]) -> tuple[dict, datetime | None]:
@@ -102,8 +116,13 @@ def as_of() -> datetime | None:
     """When the rollup was last brought up to date. If changes wait to be folded in (or it was never built),
     a refresh is started, at most every REFRESH_ASK_EVERY seconds, and the page answers with the rows as
     they are: a large organisation's page never waits for it."""
-    refreshed_at = RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
-    waiting = refreshed_at is None or RollupDirt.objects.exists()
+    state = (
+        RollupState.objects.filter(pk=1)
+        .annotate(waiting=Exists(RollupDirt.objects.all()))
+        .values_list("refreshed_at", "waiting")
+    ).first()
+    refreshed_at, waiting = state if state else (None, True)
+    waiting = waiting or refreshed_at is None
     if waiting and cache.add(REFRESH_ASKED, True, REFRESH_ASK_EVERY):
         from .tasks import refresh_rollup_task  # tasks import this module's callers
 
@@ -128,6 +147,10 @@ def by_stage(scope: FigureScope, stages: list[Stage]) -> list[dict]:
         .annotate(n=Sum("count"), total=Sum("amount"), plain=Sum("plain_amount"), over=Sum("override_weighted"))
         .order_by()
     }
+    return _stage_rows(sums, stages)
+
+
+def _stage_rows(sums: dict[int, dict], stages: list[Stage]) -> list[dict]:
     rows = []
     for stage in stages:
         row = sums.get(stage.pk)
@@ -140,16 +163,23 @@ def by_stage(scope: FigureScope, stages: list[Stage]) -> list[dict]:
     return rows
 
 
-def _open_by_owner(scope: FigureScope, stages: list[Stage]) -> dict[int, dict]:
-    """Each owner's open deals now: count, amount and weighted amount (open deals sit in open stages)."""
-    probability = {stage.pk: stage.probability for stage in stages}
-    owners: dict[int, dict] = {}
-    rows = (
+def _open_rows(scope: FigureScope) -> list[dict]:
+    return list(
         scope.open_deals()
         .values("owner_id", "stage_id")
         .annotate(n=Sum("count"), total=Sum("amount"), plain=Sum("plain_amount"), over=Sum("override_weighted"))
         .order_by()
     )
+
+
+def _open_by_owner(scope: FigureScope, stages: list[Stage]) -> dict[int, dict]:
+    """Each owner's open deals now: count, amount and weighted amount (open deals sit in open stages)."""
+    return _owner_totals(_open_rows(scope), stages)
+
+
+def _owner_totals(rows: list[dict], stages: list[Stage]) -> dict[int, dict]:
+    probability = {stage.pk: stage.probability for stage in stages}
+    owners: dict[int, dict] = {}
     for row in rows:
         owner = owners.setdefault(row["owner_id"], {"open_count": 0, "open_amount": Decimal(0),
                                                     "weighted": Decimal(0)})  # fmt: skip
@@ -166,13 +196,21 @@ def _forecast_by_owner(scope: FigureScope) -> dict[int, dict]:
     return {row.pop("owner_id"): row for row in rows}
 
 
-def open_by_owner(scope: FigureScope, stages: list[Stage]) -> list[dict]:
-    """Each owner's open deals now (name, count, amount, weighted), the heaviest weighted pipeline first."""
-    opened = _open_by_owner(scope, stages)
-    names = {person.pk: str(person) for person in User.objects.filter(pk__in=opened)}
-    rows = [{"owner": names.get(pk, ""), "count": row["open_count"], "total": row["open_amount"],
-             "weighted": row["weighted"]} for pk, row in opened.items() if row["open_count"]]  # fmt: skip
-    return sorted(rows, key=lambda row: (-row["weighted"], row["owner"]))
+def open_funnel(scope: FigureScope, stages: list[Stage]) -> tuple[list[dict], list[dict]]:
+    """The open deals now, per stage (as `by_stage`) and per owner (name, count, amount, weighted; the
+    heaviest weighted pipeline first), from one grouped read of the rollup: a manager's home page."""
+    rows = _open_rows(scope)
+    totals: dict[int, dict] = {}
+    for row in rows:
+        stage = totals.setdefault(row["stage_id"], {"n": 0, "total": Decimal(0), "plain": Decimal(0),
+                                                    "over": Decimal(0)})  # fmt: skip
+        for key in stage:
+            stage[key] += row[key]
+    opened = _owner_totals(rows, stages)
+    names = {pk: person_name(first, last, username) for pk, username, first, last, _role in _people(scope, set(opened))}
+    owners = [{"owner": names.get(pk, ""), "count": row["open_count"], "total": row["open_amount"],
+               "weighted": row["weighted"]} for pk, row in opened.items() if row["open_count"]]  # fmt: skip
+    return _stage_rows(totals, stages), sorted(owners, key=lambda row: (-row["weighted"], row["owner"]))
 
 
 def _sum_forecast(by_owner: dict[int, dict]) -> dict:
@@ -305,23 +343,20 @@ def per_rep(scope: FigureScope, stages: list[Stage], forecast_by_owner: dict[int
         owner["advanced"] = (owner.get("advanced") or 0) + row["advanced"]
     opened = _open_by_owner(scope, stages)
     owners = set(period) | set(opened) | set(forecast_by_owner)
-    people = User.objects.filter(Q(pk__in=owners) | Q(pk__in=scope.people_ids, role=Role.REP))
     rows = [
-        _rep_row(person, opened.get(person.pk, {}), period.get(person.pk, {}), forecast_by_owner.get(person.pk, {}))
-        for person in people.only("pk", "username", "first_name", "last_name", "role")
-        if person.pk in owners or person.role == Role.REP
+        _rep_row(person, opened.get(person[0], {}), period.get(person[0], {}), forecast_by_owner.get(person[0], {}))
+        for person in _people(scope, owners)
     ]
     return sorted(rows, key=lambda row: (-row["weighted"], row["owner"]))
 
 
-def _rep_row(person: User, opened: dict, period: dict, forecast: dict) -> dict:
+def _rep_row(person: tuple, opened: dict, period: dict, forecast: dict) -> dict:
     won, lost = period.get("won") or 0, period.get("lost") or 0
     amount = period.get("won_amount") or Decimal(0)
     entered, advanced, stays = period.get("entered") or 0, period.get("advanced") or 0, period.get("stays") or 0
     return {
-        "owner": person.pk, "owner__username": person.username, "owner__first_name": person.first_name,
-        "owner__last_name": person.last_name, "name": person_name(person.first_name, person.last_name,
-                                                                    person.username),
+        "owner": person[0], "owner__username": person[1], "owner__first_name": person[2],
+        "owner__last_name": person[3], "name": person_name(person[2], person[3], person[1]),
         "open_count": opened.get("open_count", 0), "open_amount": opened.get("open_amount", Decimal(0)),
         "weighted": opened.get("weighted", Decimal(0)), "forecast_weighted": forecast.get("weighted", Decimal(0)),
         "inflow": period.get("inflow") or 0, "won": won, "lost": lost, "won_amount": amount,

@@ -47,12 +47,11 @@ def _team_funnel(request: HttpRequest, pipeline: Pipeline) -> dict:
     """A manager's or an admin's funnel in the default pipeline: everyone's open deals in view, per stage and
     per owner, from the dashboard's rollup (a large team's home page reads a few hundred rows)."""
     today = timezone.localdate()
-    scope = dashboard_figures.figure_scope(User.objects.visible_to(request.user), pipeline, None, today, today)
+    users = User.objects.visible_to(request.user)
+    scope = dashboard_figures.figure_scope(users, pipeline, None, today, today, days=False)
     as_of = dashboard_figures.as_of()
-    stages = metrics.open_stages(pipeline)
-    by_stage = dashboard_figures.by_stage(scope, stages)
+    by_stage, by_owner = dashboard_figures.open_funnel(scope, metrics.open_stages(pipeline))
     totals = {key: sum(row[key] for row in by_stage) for key in ("count", "total", "weighted")}
-    by_owner = dashboard_figures.open_by_owner(scope, stages)
     return {"totals": totals, "by_stage": by_stage, "by_owner": by_owner, "as_of": as_of}
 
 

@@ -174,12 +174,12 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     client = client_for(cast["manager"])
     client.get("/dashboard/")  # the first read folds the new deals into the rollup
     # session, user with their team, the active pipelines (the default, and later the filter's choices), its
-    # open stages, the owners in view and whether they are everyone, the rollup's state and waiting changes;
+    # open stages, the owners in view (with their names) and whether they are everyone, the rollup's state;
     # the figures: forecast per owner, open deals per stage, inflow, flow and its lengths, outcomes, sources,
-    # per rep (period, re-entries, open deals, the people); targets and their won and weighted amounts;
-    # rendering: the filter's other choices (team, rep: the people of the rep's recent plan and visits, then
-    # the chosen one; source); the alerts panel (list, count)
-    with django_assert_num_queries(25):
+    # per rep (period, re-entries, open deals); targets; rendering: the filter's other choices (team, rep:
+    # the people of the rep's recent plan and visits, then the chosen one; source); the alerts panel (list,
+    # count)
+    with django_assert_num_queries(23):
         assert client.get("/dashboard/").status_code == 200
     # A rep's page is added up the same way, from their own rows, with no targets (they are per team).
     client = client_for(cast["rep"])

@@ -87,10 +87,11 @@ def test_home_query_count_does_not_grow_with_rows(client_for, cast, pipeline, ro
         OpportunityFactory(owner=cast["rep"] if index % 2 else cast["teammate"])
     client = client_for(cast["manager"])
     client.get("/")
-    # session, user with their team (navbar), pipeline, the funnel from the dashboard's summary (the owners in view, the
-    # open stages, the summary), recent (and the stall rule's stages for its "Stalled" badges),
+    # session, user with their team (navbar), pipeline, the funnel from the dashboard's rollup (the owners in view
+    # with their names, the rollup's state, the open stages, the open deals per owner and stage), recent (and
+    # the stall rule's stages for its "Stalled" badges),
     # the daily-log panel (today's log, unread comments), the stalled deals (the stall rule's stages, the
     # stages to pick candidates in, the candidates, the ordering's stages, the rows, their capped count), the
     # next steps due (rows with their total)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         assert client.get("/").status_code == 200
