@@ -422,7 +422,7 @@ def payload(write: Write, record, cast, viewer: User, owner: User | None, url: s
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "viewer", "relation"), write_cases())
+@pytest.mark.parametrize(("name", "viewer", "relation"), list(write_cases()))
 def test_write(name, viewer, relation, cast, pipeline, client_for):
     write = WRITES[name]
     owner = cast[OWNER[viewer][relation]] if relation in OWNER[viewer] else None
@@ -450,7 +450,7 @@ def read_cases():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "viewer"), read_cases())
+@pytest.mark.parametrize(("name", "viewer"), list(read_cases()))
 def test_a_post_to_a_page_that_only_reads_changes_nothing(name, viewer, cast, pipeline, client_for):
     url = reverse(name, args=READS[name](cast, cast[viewer]))
     client = client_for(cast[viewer])

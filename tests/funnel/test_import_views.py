@@ -285,9 +285,7 @@ def test_preview_shows_the_first_200_rows_in_constant_queries(
 
 
 # --- the import job and its progress (issue 11.1) ----------------------------------------------------
-def test_the_import_runs_as_a_job_its_page_shows_progress_then_the_result(
-    client_for, rep, pipeline, huaxin, settings
-):
+def test_the_import_runs_as_a_job_its_page_shows_progress_then_the_result(client_for, rep, pipeline, huaxin, settings):
     from funnel.tasks import import_batch_run_task
 
     settings.JOBS_INLINE = False  # the job waits for a commit that never comes inside the test's transaction
