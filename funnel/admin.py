@@ -3,11 +3,25 @@ the app's own pages, whose services run every check (archiving a stage moves its
 probability is 100) and write the audit row; each row here links to its page."""
 
 from django.contrib import admin
+from django.core.paginator import Paginator
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .metrics import count_up_to
 from .models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange
+
+COUNTED_UP_TO = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts no further than COUNTED_UP_TO rows (then says one more): Django admin counts the whole table
+    for its page links, 0.4 s to minutes over millions of deals or stage changes. Search and filters narrow."""
+
+    @cached_property
+    def count(self) -> int:
+        return count_up_to(self.object_list, COUNTED_UP_TO)
 
 
 class ReadOnlyHere:
@@ -80,6 +94,9 @@ class AccountAdmin(ReadOnlyHere, admin.ModelAdmin):
 class OpportunityAdmin(admin.ModelAdmin):
     """Read-only here: opportunities change only through the funnel's services (history, versions)."""
 
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+
     list_display = ["name", "account", "owner", "stage", "amount", "expected_close_date"]
     list_filter = ["pipeline", "status", "stage"]
     search_fields = ["name", "account__name"]
@@ -98,6 +115,9 @@ class OpportunityAdmin(admin.ModelAdmin):
 @admin.register(StageChange)
 class StageChangeAdmin(admin.ModelAdmin):
     """Read-only: stage history is append-only."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
 
     list_display = ["opportunity", "from_stage", "to_stage", "by", "at"]
     list_select_related = ["opportunity", "from_stage", "to_stage", "by"]
