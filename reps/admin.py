@@ -51,6 +51,7 @@ class UserAdmin(DjangoUserAdmin):
     deactivation or reactivation is audited, and deactivation ends the person's sessions."""
 
     list_display = ["username", "get_full_name", "role", "team", "is_active", "last_login"]
+    list_select_related = ["team"]  # one query for the page, not one per person's team
     list_filter = ["role", "team", "is_active"]
     fieldsets = [
         (None, {"fields": ["username", "password"]}),
