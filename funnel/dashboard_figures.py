@@ -7,6 +7,7 @@ shows; a read that finds changes not yet folded in starts a refresh in the backg
 answers at once with what is there.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +26,7 @@ REFRESH_ASKED = "funnel:rollup-refresh-asked"
 # COUNT(*), not COUNT(id): the forecast's index holds no id, and the count is then read from the index alone.
 FORECAST = {**TOTALS, "count": Count("*")}
 REFRESH_ASK_EVERY = 30  # seconds: a page read asks for a refresh at most this often
+FIGURES_KEPT = 15 * 60  # seconds a scope's figures stay in the cache (a refresh changes their key anyway)
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,17 @@ def _people(scope: FigureScope, pks: set[int]) -> list[tuple]:
 
 
 def figures(scope: FigureScope, stages: list[Stage]) -> tuple[dict, datetime | None]:
-    """Every figure of the dashboard and the time the rollup was brought up to date (None: not yet)."""
+    """Every figure of the dashboard and the time the rollup was brought up to date (None: not yet).
+
+    Added up once per scope and rollup refresh: a reader who comes back before the next refresh (or a
+    colleague with the very same scope) is answered from the cache, keyed by everything the figures read."""
     refreshed_at = as_of()
+    key = _cache_key(scope, stages, refreshed_at)
+    found = cache.get(key) if refreshed_at else None
+    if found is not None:
+        return found, refreshed_at
     forecast_by_owner = _forecast_by_owner(scope)
-    return {
+    computed = {
         "by_stage": by_stage(scope, stages),
         "inflow": inflow_by_week(scope),
         "flow": flow(scope, stages),
@@ -109,7 +118,21 @@ def figures(scope: FigureScope, stages: list[Stage]) -> tuple[dict, datetime | N
         "forecast": _sum_forecast(forecast_by_owner),
         "sources": by_source(scope),
         "reps": per_rep(scope, stages, forecast_by_owner),
-    }, refreshed_at
+    }
+    if refreshed_at:
+        cache.set(key, computed, FIGURES_KEPT)
+    return computed, refreshed_at
+
+
+def _cache_key(scope: FigureScope, stages: list[Stage], refreshed_at: datetime | None) -> str:
+    """A digest of the scope (its owners, so a key is only ever read for the same deals), the stages as
+    they are now (a new probability or name changes it) and the rollup's refresh."""
+    parts = (
+        "all" if scope.everyone else scope.owner_ids, scope.people_ids, scope.names, scope.pipeline.pk,
+        scope.source.pk if scope.source else None, scope.start, scope.end, refreshed_at,
+        [(stage.pk, stage.name, stage.probability, stage.order) for stage in stages],
+    )  # fmt: skip
+    return "funnel:figures:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def as_of() -> datetime | None:

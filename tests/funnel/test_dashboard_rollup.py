@@ -145,3 +145,13 @@ def test_every_reader_sees_a_deal_on_its_owners_day(client_for, cast, pipeline):
     for admin in (new_york, shanghai):
         response = client_for(admin).get("/dashboard/", april)
         assert sum(row["count"] for row in response.context["inflow"]) == 1
+
+
+def test_figures_kept_for_one_scope_are_never_read_for_another(client_for, deals):
+    manager = client_for(deals["manager"]).get("/dashboard/")
+    rep = client_for(deals["rep"]).get("/dashboard/")
+    assert proposal(manager)["total"] == Decimal("8000.50")
+    assert proposal(rep)["total"] == Decimal(1000)  # the rep's own deals, not the team's kept figures
+    Stage.objects.filter(name="Proposal").update(probability=50)
+    again = client_for(deals["manager"]).get("/dashboard/")
+    assert proposal(again)["weighted"] == Decimal("4000.25")  # a stage's new probability is a new key
