@@ -1,5 +1,5 @@
 """Forms of the rep's day. Choices are limited to the rep's own book (QUALITY S9); customers, deals and
-contacts are pickers (funnel.pickers), so the forms stay small however large the book."""
+contacts are pickers (funnel.search.pickers), so the forms stay small however large the book."""
 
 import uuid
 from datetime import date
@@ -11,11 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import BoundedDateField, LocalDateTimeField
 from config.parsing import parse_id
 from config.widgets import FastSelect
-from funnel import pickers
-from funnel.forms import ChecklistMixin
 from funnel.models import Opportunity, Stage, StageKind
-from funnel.pickers import model_picker
-from funnel.services import stage_gate_problems
+from funnel.opportunities.forms import ChecklistMixin
+from funnel.opportunities.services import stage_gate_problems
+from funnel.search import pickers
+from funnel.search.pickers import model_picker
 from reps.models import User
 
 from .models import Activity, ActivityKind, DailyLog, PlanItem
@@ -74,7 +74,7 @@ class MoveStageField(forms.ModelChoiceField):
 class MoveFieldsMixin(ChecklistMixin):
     """ "This moved the deal to…": the chosen deal's pipeline's stages (open and won, not its own), the version
     of the deal the user saw, and the target's gate (its empty required fields and its checklist) shown before
-    saving. The move itself is funnel.services.opportunity_move's, through activity_record."""
+    saving. The move itself is funnel.opportunities.services.opportunity_move's, through activity_record."""
 
     def add_move_fields(self) -> None:
         deal = self.move_deal = self._chosen_deal()

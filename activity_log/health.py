@@ -7,7 +7,7 @@ Monday to Friday unless changed). One query for them, one for the reps, one for 
 
 from datetime import date, datetime, timedelta
 
-from funnel.health import finding
+from funnel.health.diagnoses import finding
 from funnel.models import AlertKind, AlertSeverity, HealthSettings
 from reps.models import Role, User
 

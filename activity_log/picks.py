@@ -1,4 +1,4 @@
-"""What the pickers offer a rep before they type (funnel.pickers): today's plan, then their latest activities."""
+"""What the pickers offer a rep before they type (funnel.search.pickers): today's plan, then their latest activities."""
 
 from .models import Activity, PlanItem
 

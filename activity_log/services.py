@@ -13,8 +13,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from funnel import services as funnel_services
 from funnel.models import Account, Opportunity, Stage
+from funnel.opportunities import services as funnel_services
 from reps.models import User
 
 from .models import Activity, Amendment, Comment, DailyLog, PlanItem, PlanItemStatus

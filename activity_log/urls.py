@@ -1,6 +1,9 @@
+"""The daily log's pages under /log/ and the "log" namespace: the day, the transaction card, and the review and
+activity kinds sub-packages' routes."""
+
 from django.urls import include, path
 
-from . import views
+from . import card_views, views
 
 app_name = "log"
 
@@ -14,5 +17,7 @@ urlpatterns = [
     path("activity/new/", views.activity_new, name="activity_new"),
     path("activity/<int:pk>/edit/", views.activity_edit, name="activity_edit"),
     path("activity/move/", views.activity_move, name="activity_move"),
-    path("", include("activity_log.review_urls")),
+    path("card/<int:pk>/", card_views.card, name="card"),
+    path("", include("activity_log.review.urls")),
+    path("", include("activity_log.kinds.urls")),
 ]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from config.parsing import has_nul, parse_date, parse_id
 from funnel.access import get_for_user
 from funnel.models import Opportunity
-from funnel.services import Busy, FunnelError, StaleVersion
+from funnel.opportunities.services import Busy, FunnelError, StaleVersion
 
 from . import services
 from .access import get_own_activity_for_edit, get_own_log_for_edit, get_own_plan_item_for_edit

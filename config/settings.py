@@ -98,7 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "funnel.context_processors.alerts",
+                "funnel.health.context_processors.alerts",
             ],
         },
     },
@@ -117,7 +117,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 # A statement waits at most this long for a row lock; the write is then retried once and, failing that,
-# answered 409 ("someone else is changing this right now"), never left hanging (funnel.services).
+# answered 409 ("someone else is changing this right now"), never left hanging (funnel.opportunities.services).
 DB_LOCK_TIMEOUT_MS = envint("DB_LOCK_TIMEOUT_MS", 5000)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # JIT compilation costs ~200 ms on the dashboard's aggregate queries and saves nothing at this size.
@@ -194,14 +194,14 @@ OTP_TOTP_ISSUER = "Loudou"
 # How many reverse proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0)
 
-# Exports (funnel.export): rows per file and files per user per hour (QUALITY S24).
+# Exports (funnel.transfer.views): rows per file and files per user per hour (QUALITY S24).
 EXPORT_MAX_ROWS = envint("EXPORT_MAX_ROWS", 100_000)
 EXPORTS_PER_HOUR = envint("EXPORTS_PER_HOUR", 10)
-# A finished export's file is kept this long for its creator to download (funnel.export_services).
+# A finished export's file is kept this long for its creator to download (funnel.transfer.exports).
 EXPORT_KEEP_HOURS = envint("EXPORT_KEEP_HOURS", 24)
 # Request bodies: form fields are held in memory up to this size (a larger form post is refused), and an
 # uploaded file past FILE_UPLOAD_MAX_MEMORY_SIZE is spooled to a temporary file. The CSV import refuses a
-# file over its own 5 MB limit before reading it (funnel.import_views).
+# file over its own 5 MB limit before reading it (funnel.transfer.views).
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 

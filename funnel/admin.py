@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .metrics import count_up_to
+from .insights.metrics import count_up_to
 from .models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange
 
 COUNTED_UP_TO = 10_000
@@ -48,7 +48,7 @@ class ReadOnlyHere:
 
 class StageInline(ReadOnlyHere, admin.TabularInline):
     model = Stage
-    app_route = "funnel:stage_edit"
+    app_route = "configuration:stage_edit"
     extra = 0
     fields = ["order", "name", "probability", "stall_days", "kind", "is_archived", "in_the_app"]
     readonly_fields = fields
@@ -56,7 +56,7 @@ class StageInline(ReadOnlyHere, admin.TabularInline):
 
 @admin.register(Pipeline)
 class PipelineAdmin(ReadOnlyHere, admin.ModelAdmin):
-    app_route = "funnel:pipeline_detail"
+    app_route = "configuration:pipeline_detail"
     list_display = ["name", "is_default", "is_active", "in_the_app"]
     fields = ["in_the_app", "name", "is_default", "is_active"]
     readonly_fields = ["in_the_app"]
@@ -65,7 +65,7 @@ class PipelineAdmin(ReadOnlyHere, admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(ReadOnlyHere, admin.ModelAdmin):
-    app_route = "funnel:source_edit"
+    app_route = "configuration:source_edit"
     list_display = ["name", "is_active", "in_the_app"]
     fields = ["in_the_app", "name", "is_active"]
     readonly_fields = ["in_the_app"]
@@ -73,7 +73,7 @@ class SourceAdmin(ReadOnlyHere, admin.ModelAdmin):
 
 class ContactInline(ReadOnlyHere, admin.TabularInline):
     model = Contact
-    app_route = "funnel:contact_edit"
+    app_route = "customers:contact_edit"
     extra = 0
     fields = ["name", "title", "phone", "email", "in_the_app"]
     readonly_fields = fields
@@ -81,7 +81,7 @@ class ContactInline(ReadOnlyHere, admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyHere, admin.ModelAdmin):
-    app_route = "funnel:account_edit"
+    app_route = "customers:edit"
     list_display = ["name", "industry", "city", "owner", "in_the_app"]
     search_fields = ["name"]
     list_select_related = ["owner"]

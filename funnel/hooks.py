@@ -47,7 +47,7 @@ _diagnoses: dict[str, Diagnosis] = {}
 
 
 def register_diagnosis(kind: str, diagnosis: Diagnosis) -> Diagnosis:
-    """`diagnosis(now=...)` returns the findings of one alert kind (see funnel.health.finding)."""
+    """`diagnosis(now=...)` returns the findings of one alert kind (see funnel.health.diagnoses.finding)."""
     _diagnoses[kind] = diagnosis
     return diagnosis
 
@@ -62,7 +62,7 @@ _picker_recent: list[PickerRecent] = []
 
 def register_picker_recent(source: PickerRecent) -> PickerRecent:
     """`source(user=...)` returns ids the user worked on lately, per picker source ("customer", ...), most
-    recent first: the pickers offer them before anything is typed (funnel.pickers)."""
+    recent first: the pickers offer them before anything is typed (funnel.search.pickers)."""
     if source not in _picker_recent:
         _picker_recent.append(source)
     return source

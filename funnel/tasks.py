@@ -3,8 +3,12 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import alert_services, digest, export_services, imports, rollup
-from .services import Busy
+from .health import digest
+from .health import services as alert_services
+from .insights import rollup
+from .opportunities.services import Busy
+from .transfer import exports as export_services
+from .transfer import imports
 
 
 @shared_task(

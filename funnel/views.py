@@ -1,21 +1,18 @@
-from django.contrib import messages
+"""The home page: the funnel of everything the user may see, the stalled deals, the next steps and the panels
+other apps add (funnel.hooks)."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from reps.models import Role, User
 
-from . import dashboard_figures, health, home_panels, hooks, metrics, services
-from .access import get_opportunity_for_user
-from .filters import OpportunityFilterForm, keyset_page
-from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
+from . import hooks
+from .health import diagnoses
+from .insights import figures, metrics
 from .models import Opportunity, Pipeline
-
-PAGE_SIZE = 25
+from .opportunities import home_panels
 
 
 @login_required
@@ -35,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         **funnel,
         "pipeline": pipeline,
-        "recent": health.flag_stalled(visible.select_related("account", "owner", "stage"), now)[:8],
+        "recent": diagnoses.flag_stalled(visible.select_related("account", "owner", "stage"), now)[:8],
         "panels": hooks.home_panels(user=request.user),
         "stalled": home_panels.stalled_panel(request.user, now),
         "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),
@@ -48,236 +45,8 @@ def _team_funnel(request: HttpRequest, pipeline: Pipeline) -> dict:
     per owner, from the dashboard's rollup (a large team's home page reads a few hundred rows)."""
     today = timezone.localdate()
     users = User.objects.visible_to(request.user)
-    scope = dashboard_figures.figure_scope(users, pipeline, None, today, today, days=False)
-    as_of = dashboard_figures.as_of()
-    by_stage, by_owner = dashboard_figures.open_funnel(scope, metrics.open_stages(pipeline))
+    scope = figures.figure_scope(users, pipeline, None, today, today, days=False)
+    as_of = figures.as_of()
+    by_stage, by_owner = figures.open_funnel(scope, metrics.open_stages(pipeline))
     totals = {key: sum(row[key] for row in by_stage) for key in ("count", "total", "weighted")}
     return {"totals": totals, "by_stage": by_stage, "by_owner": by_owner, "as_of": as_of}
-
-
-def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> dict:
-    filters = OpportunityFilterForm(request.GET, user=request.user)
-    visible = filters.apply(Opportunity.objects.visible_to(request.user))
-    now = timezone.now()
-    rows, next_cursor = keyset_page(
-        health.flag_stalled(visible.select_related("account", "owner", "stage"), now),
-        request.GET.get("after", ""),
-        filters.ordering,
-        PAGE_SIZE,
-    )
-    return {
-        "filters": filters,
-        "rows": rows,
-        "count": visible.count(),
-        "next_cursor": next_cursor,
-        "is_first_page": not request.GET.get("after"),
-        "bulk_form": bulk_form or BulkForm(user=request.user),
-        "now": now,
-    }
-
-
-@login_required
-def opportunity_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "funnel/opportunity_list.html", _list_context(request))
-
-
-@login_required
-@require_POST
-def opportunity_bulk(request: HttpRequest) -> HttpResponse:
-    """Reassign or move every selected deal, or none of them (QUALITY S7)."""
-    form = BulkForm(request.POST, user=request.user)
-    if form.is_valid():
-        try:
-            if form.cleaned_data["action"] == "reassign":
-                count = services.opportunities_bulk_reassign(
-                    ids=form.cleaned_data["pick"], owner=form.cleaned_data["owner"], by=request.user
-                )
-            else:
-                count = services.opportunities_bulk_move(
-                    ids=form.cleaned_data["pick"], stage=form.cleaned_data["stage"], by=request.user
-                )
-        except services.FunnelError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("%(count)d opportunities updated.") % {"count": count})
-            return redirect(f"{reverse('funnel:opportunity_list')}?{request.GET.urlencode()}")
-    context = _list_context(request, bulk_form=form)
-    return render(request, "funnel/opportunity_list.html", context, status=409 if form.is_valid() else 400)
-
-
-@login_required
-def opportunity_create(request: HttpRequest) -> HttpResponse:
-    form = OpportunityForm(request.POST or None, user=request.user, initial={"account": request.GET.get("account")})
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            opportunity = services.opportunity_create(
-                by=request.user,
-                owner=form.cleaned_data["owner"],
-                stage=form.cleaned_data["stage"],
-                data=form.field_data(),
-                checklist=form.cleaned_data.get("checklist", []),
-            )
-        except services.FunnelError as error:
-            form.add_error(None, str(error))
-            status = 409 if isinstance(error, services.Busy) else 200
-        else:
-            messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opportunity.name})
-            return redirect("funnel:opportunity_detail", opportunity.pk)
-    return render(request, "funnel/opportunity_form.html", {"form": form}, status=status)
-
-
-@login_required
-def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = OpportunityForm(request.POST or None, instance=opportunity, user=request.user)
-    current = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = services.opportunity_update(
-                opportunity=opportunity, by=request.user, version=form.cleaned_data["version"], data=form.field_data()
-            )
-        except services.StaleVersion as error:
-            form.add_error(None, str(error))
-            current = error.current
-            form.data = form.data.copy()
-            form.data["version"] = current.version  # a second save now overwrites knowingly
-        except services.Busy as error:
-            form.add_error(None, str(error))
-            current = get_opportunity_for_user(request, pk)
-        else:
-            if saved.version == form.cleaned_data["version"]:
-                messages.info(request, _("Nothing to save: the values are the ones already recorded."))
-            else:
-                messages.success(request, _("Changes saved."))
-            return redirect("funnel:opportunity_detail", pk)
-    status = 409 if current else 200
-    return render(request, "funnel/opportunity_form.html", {"form": form, "current": current}, status=status)
-
-
-def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, **forms) -> HttpResponse:
-    defaults = {
-        "move_form": MoveForm(opportunity=opportunity, initial={"stage": request.GET.get("move_to")}),
-        "won_form": WonForm(opportunity=opportunity),
-        "lost_form": LostForm(initial={"version": opportunity.version}),
-        "reopen_form": ReopenForm(opportunity=opportunity),
-        "reassign_form": ReassignForm(opportunity=opportunity, user=request.user),
-    }
-    history = opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("-at", "-id")
-    timeline = hooks.opportunity_timeline(user=request.user, opportunity=opportunity, stage_changes=history)
-    now = timezone.now()
-    stalled = health.stalled(now, Opportunity.objects.filter(pk=opportunity.pk)).exists()
-    context = {"opportunity": opportunity, "timeline": timeline, "now": now, "stalled": stalled, **defaults, **forms}
-    return render(request, "funnel/opportunity_detail.html", context, status=status)
-
-
-@login_required
-def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return _detail(request, get_opportunity_for_user(request, pk))
-
-
-def _run(request: HttpRequest, opportunity: Opportunity, form_name: str, form, action) -> HttpResponse:
-    """Runs a stage action from the detail page: redirect on success, the page with the reason otherwise."""
-    if form.is_valid():
-        try:
-            action(form.cleaned_data)
-        except services.FunnelError as error:
-            form.add_error(None, str(error))
-            status = 409 if isinstance(error, services.StaleVersion | services.Busy) else 422
-            return _detail(request, get_opportunity_for_user(request, opportunity.pk), status, **{form_name: form})
-        messages.success(request, _("Saved."))
-        return redirect("funnel:opportunity_detail", opportunity.pk)
-    return _detail(request, opportunity, 400, **{form_name: form})
-
-
-@login_required
-@require_POST
-def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = MoveForm(request.POST, opportunity=opportunity)
-    return _run(
-        request,
-        opportunity,
-        "move_form",
-        form,
-        lambda data: services.opportunity_move(
-            opportunity=opportunity,
-            stage=data["stage"],
-            by=request.user,
-            version=data["version"],
-            checklist=data.get("checklist", []),
-            keep_probability=data.get("keep_probability", False),
-        ),
-    )
-
-
-@login_required
-@require_POST
-def opportunity_won(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = WonForm(request.POST, opportunity=opportunity)
-    return _run(
-        request,
-        opportunity,
-        "won_form",
-        form,
-        lambda data: services.opportunity_mark_won(
-            opportunity=opportunity,
-            by=request.user,
-            version=data["version"],
-            checklist=data.get("checklist", []),
-            note=data["note"],
-        ),
-    )
-
-
-@login_required
-@require_POST
-def opportunity_lost(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = LostForm(request.POST)
-    return _run(
-        request,
-        opportunity,
-        "lost_form",
-        form,
-        lambda data: services.opportunity_mark_lost(
-            opportunity=opportunity, by=request.user, version=data["version"], reason=data["reason"], note=data["note"]
-        ),
-    )
-
-
-@login_required
-@require_POST
-def opportunity_reopen(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = ReopenForm(request.POST, opportunity=opportunity)
-    return _run(
-        request,
-        opportunity,
-        "reopen_form",
-        form,
-        lambda data: services.opportunity_reopen(
-            opportunity=opportunity,
-            stage=data["stage"],
-            by=request.user,
-            version=data["version"],
-            checklist=data.get("checklist", []),
-        ),
-    )
-
-
-@login_required
-@require_POST
-def opportunity_reassign(request: HttpRequest, pk: int) -> HttpResponse:
-    opportunity = get_opportunity_for_user(request, pk)
-    form = ReassignForm(request.POST, opportunity=opportunity, user=request.user)
-    return _run(
-        request,
-        opportunity,
-        "reassign_form",
-        form,
-        lambda data: services.opportunity_reassign(
-            opportunity=opportunity, owner=data["owner"], by=request.user, version=data["version"]
-        ),
-    )

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from funnel import rollup
+from funnel.insights import rollup
 from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
 from reps.models import Role, Team, User
 

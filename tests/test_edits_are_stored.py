@@ -101,7 +101,7 @@ def test_a_correction_of_a_submitted_day_without_a_reason_changes_nothing(client
 
 def test_editing_a_deal_stores_it_and_keeps_the_amount_history(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep, amount=Decimal("100000.00"))
-    response = edit(client_for(rep), reverse("funnel:opportunity_edit", args=[deal.pk]), amount="250000", name="Robots")
+    response = edit(client_for(rep), reverse("opportunities:edit", args=[deal.pk]), amount="250000", name="Robots")
     assert response.status_code == 302
     stored = Opportunity.objects.get(pk=deal.pk)
     assert (stored.amount, stored.name, stored.version) == (Decimal("250000.00"), "Robots", deal.version + 1)
@@ -111,7 +111,7 @@ def test_editing_a_deal_stores_it_and_keeps_the_amount_history(client_for, rep, 
 
 def test_editing_a_customer_stores_it_and_audits_the_new_owner(client_for, manager, rep, teammate, pipeline):
     account = OpportunityFactory(owner=rep).account
-    url = reverse("funnel:account_edit", args=[account.pk])
+    url = reverse("customers:edit", args=[account.pk])
     response = edit(client_for(manager), url, name="Ningbo Port Group", owner=teammate.pk)
     assert response.status_code == 302
     account.refresh_from_db()
@@ -121,7 +121,7 @@ def test_editing_a_customer_stores_it_and_audits_the_new_owner(client_for, manag
 
 def test_editing_a_contact_stores_it(client_for, rep, pipeline):
     contact = ContactFactory(account=OpportunityFactory(owner=rep).account, name="Li Wei")
-    response = edit(client_for(rep), reverse("funnel:contact_edit", args=[contact.pk]), title="Plant manager")
+    response = edit(client_for(rep), reverse("customers:contact_edit", args=[contact.pk]), title="Plant manager")
     assert response.status_code == 302
     assert Contact.objects.get(pk=contact.pk).title == "Plant manager"
 
@@ -131,14 +131,16 @@ def test_editing_a_contact_stores_it(client_for, rep, pipeline):
 
 def test_editing_a_stage_stores_it_and_audits_old_and_new(client_for, admin_user, stages):
     proposal = stages["Proposal"]
-    response = edit(client_for(admin_user), reverse("funnel:stage_edit", args=[proposal.pk]), probability="55")
+    response = edit(client_for(admin_user), reverse("configuration:stage_edit", args=[proposal.pk]), probability="55")
     assert response.status_code == 302
     assert Stage.objects.get(pk=proposal.pk).probability == 55
     assert audited(AuditAction.CONFIG_CHANGED, proposal) == [{"probability": [40, 55]}]
 
 
 def test_editing_a_pipeline_stores_it_and_audits_old_and_new(client_for, admin_user, pipeline):
-    response = edit(client_for(admin_user), reverse("funnel:pipeline_detail", args=[pipeline.pk]), name="Projects")
+    response = edit(
+        client_for(admin_user), reverse("configuration:pipeline_detail", args=[pipeline.pk]), name="Projects"
+    )
     assert response.status_code == 302
     assert Pipeline.objects.get(pk=pipeline.pk).name == "Projects"
     assert audited(AuditAction.CONFIG_CHANGED, pipeline) == [{"name": ["Project sales", "Projects"]}]
@@ -146,14 +148,16 @@ def test_editing_a_pipeline_stores_it_and_audits_old_and_new(client_for, admin_u
 
 def test_editing_a_pipelines_health_thresholds_stores_them_and_audits_them(client_for, admin_user, pipeline):
     old = pipeline.inflow_weeks
-    url = reverse("funnel:pipeline_health", args=[pipeline.pk])
+    url = reverse("configuration:pipeline_health", args=[pipeline.pk])
     response = edit(client_for(admin_user), url, inflow_weeks=str(old + 2))
     assert response.status_code == 302
     assert Pipeline.objects.get(pk=pipeline.pk).inflow_weeks == old + 2
     assert audited(AuditAction.CONFIG_CHANGED, pipeline) == [{"inflow_weeks": [old, old + 2]}]
 
 
-@pytest.mark.parametrize(("model", "route"), [(Source, "funnel:source_edit"), (LostReason, "funnel:lost_reason_edit")])
+@pytest.mark.parametrize(
+    ("model", "route"), [(Source, "configuration:source_edit"), (LostReason, "configuration:lost_reason_edit")]
+)
 def test_renaming_a_list_entry_stores_it_and_audits_old_and_new(client_for, admin_user, model, route):
     item = model.objects.create(name="Trade fair")
     response = edit(client_for(admin_user), reverse(route, args=[item.pk]), name="Trade show")
@@ -178,7 +182,7 @@ def test_editing_a_target_stores_it_and_audits_old_and_new(client_for, admin_use
         amount=Decimal("500000.00"),
         created_by=admin_user,
     )
-    response = edit(client_for(admin_user), reverse("funnel:target_edit", args=[target.pk]), amount="650000")
+    response = edit(client_for(admin_user), reverse("insights:target_edit", args=[target.pk]), amount="650000")
     assert response.status_code == 302
     assert Target.objects.get(pk=target.pk).amount == Decimal("650000.00")
     assert audited(AuditAction.CONFIG_CHANGED, target) == [{"amount": ["500000.00", "650000.00"]}]
@@ -186,7 +190,7 @@ def test_editing_a_target_stores_it_and_audits_old_and_new(client_for, admin_use
 
 def test_saving_a_deal_unchanged_says_so_and_writes_nothing(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep)
-    response = edit(client_for(rep), reverse("funnel:opportunity_edit", args=[deal.pk]))
+    response = edit(client_for(rep), reverse("opportunities:edit", args=[deal.pk]))
     assert response.status_code == 302
     assert said(response) == ["Nothing to save: the values are the ones already recorded."]
     assert Opportunity.objects.get(pk=deal.pk).version == deal.version  # a colleague's open form stays current
@@ -200,13 +204,13 @@ def settings_pages(admin_user, stages, team1) -> list[str]:
                                    amount=Decimal("500000.00"), created_by=admin_user)  # fmt: skip
     pipeline = stages["Proposal"].pipeline
     return [
-        reverse("funnel:stage_edit", args=[stages["Proposal"].pk]),
-        reverse("funnel:pipeline_detail", args=[pipeline.pk]),
-        reverse("funnel:pipeline_health", args=[pipeline.pk]),
-        reverse("funnel:health_settings"),
-        reverse("funnel:source_edit", args=[source.pk]),
+        reverse("configuration:stage_edit", args=[stages["Proposal"].pk]),
+        reverse("configuration:pipeline_detail", args=[pipeline.pk]),
+        reverse("configuration:pipeline_health", args=[pipeline.pk]),
+        reverse("configuration:health_settings"),
+        reverse("configuration:source_edit", args=[source.pk]),
         reverse("log:kind_edit", args=[ActivityKind.objects.get(name="Demo").pk]),
-        reverse("funnel:target_edit", args=[target.pk]),
+        reverse("insights:target_edit", args=[target.pk]),
     ]
 
 

@@ -1,6 +1,6 @@
 """No unbounded choice list (issue 12): every page of the project, forms included, rendered for an admin over a
 large book, holds no <select> with more than MAX_OPTIONS options; customers, deals, contacts and people are
-pickers (funnel.pickers). The pages come from the access matrix and Django admin's registry, so a new page or a
+pickers (funnel.search.pickers). The pages come from the access matrix and Django admin's registry, so a new page or a
 new form is covered without being listed here."""
 
 from html.parser import HTMLParser
@@ -97,7 +97,7 @@ def app_pages(cast, client) -> list[str]:
             if client.get(url).status_code == 200:
                 urls.append(url)
                 break
-    urls += [reverse("funnel:opportunity_detail", args=[Opportunity.objects.first().pk])]
+    urls += [reverse("opportunities:detail", args=[Opportunity.objects.first().pk])]
     urls += [f"{reverse('log:activity_new')}?account={Account.objects.first().pk}"]
     return urls
 

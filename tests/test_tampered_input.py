@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from activity_log.models import Activity, ActivityKind, DailyLog
-from funnel.alert_views import NEWEST_FIRST
-from funnel.filters import SORTS, OpportunityFilterForm, after_cursor, cursor_for
+from funnel.health.views import NEWEST_FIRST
 from funnel.models import Alert, AlertKind, Opportunity
+from funnel.opportunities.filters import SORTS, OpportunityFilterForm, after_cursor, cursor_for
 from tests.factories import AccountFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +73,7 @@ def test_a_tampered_cursor_reads_as_the_first_page(name, deal, rep):
 @pytest.mark.parametrize("name", TAMPERED_CURSORS)
 def test_the_list_answers_a_tampered_cursor_with_its_first_page(name, deal, client):
     sort, text = TAMPERED_CURSORS[name]
-    response = client.get(reverse("funnel:opportunity_list"), {"after": text, "sort": sort})
+    response = client.get(reverse("opportunities:list"), {"after": text, "sort": sort})
     assert response.status_code == 200
     assert response.context["rows"] == [deal]
 
@@ -83,7 +83,7 @@ def test_the_alerts_inbox_answers_a_tampered_cursor_with_its_first_page(name, re
     alert = Alert.objects.create(kind=AlertKind.EMPTY_CUP, rep=rep, key="empty", first_seen=timezone.now())
     client = Client()
     client.force_login(manager)
-    response = client.get(reverse("funnel:alert_list"), {"after": TAMPERED_CURSORS[name][1]})
+    response = client.get(reverse("health:alert_list"), {"after": TAMPERED_CURSORS[name][1]})
     assert response.status_code == 200
     assert [row for row, _url in response.context["rows"]] == [alert]
 
@@ -103,7 +103,7 @@ DATE_FILTERS = ["close_from", "close_to", "created_from", "created_to", "closed_
 
 @pytest.mark.parametrize("day", FAR_DATES)
 @pytest.mark.parametrize("name", DATE_FILTERS)
-@pytest.mark.parametrize("url", ["funnel:opportunity_list", "funnel:board"])
+@pytest.mark.parametrize("url", ["opportunities:list", "opportunities:board"])
 def test_a_far_date_filter_is_a_form_error_on_the_list_and_board(url, name, day, deal, client):
     response = client.get(reverse(url), {name: day})
     assert response.status_code == 200
@@ -112,7 +112,7 @@ def test_a_far_date_filter_is_a_form_error_on_the_list_and_board(url, name, day,
 
 @pytest.mark.parametrize("day", FAR_DATES)
 def test_a_far_date_filter_is_a_form_error_on_the_export(day, deal, client):
-    response = client.get(reverse("funnel:opportunity_export"), {"created_to": day, "created_from": day})
+    response = client.get(reverse("transfer:export_start"), {"created_to": day, "created_from": day})
     assert response.status_code == 200
     assert set(response.context["filters"].errors) == {"created_to", "created_from"}
     assert response.context["count"] == 1
@@ -122,7 +122,7 @@ def test_a_far_date_filter_is_a_form_error_on_the_export(day, deal, client):
 def test_a_far_custom_dashboard_period_is_a_form_error(start, end, deal, manager):
     client = Client()
     client.force_login(manager)
-    response = client.get(reverse("funnel:dashboard"), {"period": "custom", "start": start, "end": end})
+    response = client.get(reverse("insights:dashboard"), {"period": "custom", "start": start, "end": end})
     assert response.status_code == 200
     assert response.context["filters"].errors
 
@@ -147,20 +147,20 @@ BAD_IDS = [*UNICODE_DIGITS, "abc", str(10**30), str(2**64), "-1"]
 
 @pytest.mark.parametrize("value", BAD_IDS)
 def test_move_to_on_the_detail_page_is_ignored(value, deal, client):
-    response = client.get(reverse("funnel:opportunity_detail", args=[deal.pk]), {"move_to": value})
+    response = client.get(reverse("opportunities:detail", args=[deal.pk]), {"move_to": value})
     assert response.status_code == 200
 
 
 @pytest.mark.parametrize("value", BAD_IDS)
 def test_a_posted_stage_that_is_no_id_is_a_form_error(value, deal, client):
-    response = client.post(reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": value, "version": 1})
+    response = client.post(reverse("opportunities:move", args=[deal.pk]), {"stage": value, "version": 1})
     assert response.status_code == 400
     assert "stage" in response.context["move_form"].errors
 
 
 @pytest.mark.parametrize("value", BAD_IDS)
 def test_the_board_refuses_a_move_to_a_stage_that_is_no_id(value, deal, client):
-    response = client.post(reverse("funnel:board_move", args=[deal.pk]), {"to_stage": value, "version": 1})
+    response = client.post(reverse("opportunities:board_move", args=[deal.pk]), {"to_stage": value, "version": 1})
     assert response.status_code == 200
     assert "That stage does not exist in this pipeline." in response.content.decode()
     deal.refresh_from_db()
@@ -170,7 +170,7 @@ def test_the_board_refuses_a_move_to_a_stage_that_is_no_id(value, deal, client):
 @pytest.mark.parametrize("value", BAD_IDS)
 def test_the_board_refuses_a_version_that_is_no_number(value, deal, stages, client):
     response = client.post(
-        reverse("funnel:board_move", args=[deal.pk]), {"to_stage": stages["Proposal"].pk, "version": value}
+        reverse("opportunities:board_move", args=[deal.pk]), {"to_stage": stages["Proposal"].pk, "version": value}
     )
     assert response.status_code == 200
     assert "The card was out of date." in response.content.decode()
@@ -180,9 +180,7 @@ def test_the_board_refuses_a_version_that_is_no_number(value, deal, stages, clie
 
 @pytest.mark.parametrize("value", BAD_IDS)
 def test_a_bulk_pick_that_is_no_id_is_a_form_error(value, deal, rep, client):
-    response = client.post(
-        reverse("funnel:opportunity_bulk"), {"action": "reassign", "owner": rep.pk, "pick": f"{value}:1"}
-    )
+    response = client.post(reverse("opportunities:bulk"), {"action": "reassign", "owner": rep.pk, "pick": f"{value}:1"})
     assert response.status_code == 400
     assert "pick" in response.context["bulk_form"].errors
 
@@ -200,7 +198,7 @@ def test_the_activity_form_reads_ids_safely(name, value, client):
 def test_the_opportunity_form_reads_a_stage_that_is_no_id_as_an_error(value, rep, pipeline, client):
     account = AccountFactory(owner=rep)
     data = {"name": "Deal", "account": account.pk, "owner": rep.pk, "stage": value, "amount": "1"}
-    response = client.post(reverse("funnel:opportunity_create"), data)
+    response = client.post(reverse("opportunities:create"), data)
     assert response.status_code == 200
     assert "stage" in response.context["form"].errors
     assert not Opportunity.objects.exists()

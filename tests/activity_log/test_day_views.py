@@ -133,13 +133,13 @@ def test_manager_reads_a_team_members_log_but_not_another_teams(client_for, cast
 def test_customer_search_offers_only_the_reps_book(client_for, rep, cast, pipeline):
     AccountFactory(owner=rep, name="Huaxin Steel")
     AccountFactory(owner=cast["teammate"], name="Huaxin Chemicals")
-    body = client_for(rep).get(reverse("funnel:pick", args=["customer"]), {"q": "huaxin"}).content.decode()
+    body = client_for(rep).get(reverse("search:pick", args=["customer"]), {"q": "huaxin"}).content.decode()
     assert "Huaxin Steel" in body and "Huaxin Chemicals" not in body
 
 
 def test_customer_choices_list_only_that_customers_deals(client_for, rep, deal, pipeline):
     OpportunityFactory(owner=rep, name="Elsewhere deal")
-    url = reverse("funnel:pick", args=["opportunity"])
+    url = reverse("search:pick", args=["opportunity"])
     body = client_for(rep).get(url, {"field": "opportunity", "account": deal.account.pk}).content.decode()
     assert "Warehouse robots" in body and "Elsewhere deal" not in body
 
@@ -180,12 +180,12 @@ def test_opportunity_page_shows_its_activities_beside_its_stage_changes(client_f
         rep=rep, data={"kind": ActivityKind.objects.first(), "account": deal.account, "opportunity": deal,
                        "when": timezone.now() - timedelta(hours=1), "outcome": "Walked the site"},
     )  # fmt: skip
-    page = client_for(rep).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
+    page = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
     assert "Walked the site" in page
     # The manager sees the team member's activity too; the page of another team's deal stays 404.
     assert (
         "Walked the site"
-        in client_for(cast["manager"]).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
+        in client_for(cast["manager"]).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
     )
 
 

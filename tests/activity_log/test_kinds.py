@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from activity_log import kind_services
+from activity_log.kinds import services as kind_services
 from activity_log.models import ActivityKind
 from activity_log.services import LogError
 from reps.models import AuditAction, AuditEvent

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from activity_log import selectors, services
 from activity_log.models import ActivityKind, Comment, DailyLog
-from activity_log.selectors import LogStatus
+from activity_log.review import selectors as review_selectors
+from activity_log.review.selectors import LogStatus
 from reps.models import AuditAction, AuditEvent, Role
 from tests.factories import AccountFactory, UserFactory
 
@@ -333,7 +334,7 @@ def test_compliance_counts_match_the_hand_computed_weeks(manager, rep, teammate,
     for person in people:
         person.refresh_from_db()  # joined long before the weeks counted (see four_weeks)
     with django_assert_num_queries(2):  # the working days, then one GROUP BY (rep, week) for everyone
-        result = selectors.compliance(manager, people, today=TODAY)
+        result = review_selectors.compliance(manager, people, today=TODAY)
     by_rep = {entry.rep.username: entry.weeks for entry in result}
     r1 = [(w.start, w.working_days, w.on_time, w.late, w.missing, w.activities, w.plan_done, w.plan_carried)
           for w in by_rep["r1"]]  # fmt: skip
@@ -353,7 +354,7 @@ def test_compliance_counts_match_the_hand_computed_weeks(manager, rep, teammate,
 
 
 def test_compliance_only_counts_logs_the_viewer_may_see(other_manager, rep, four_weeks):
-    weeks = selectors.compliance(other_manager, [rep], today=TODAY)[0].weeks
+    weeks = review_selectors.compliance(other_manager, [rep], today=TODAY)[0].weeks
     assert sum(w.on_time + w.late + w.activities for w in weeks) == 0
 
 
@@ -407,7 +408,7 @@ def test_comments_partial_shows_author_time_in_the_readers_zone_and_the_support_
     log = work_day(rep, WEDNESDAY, submit_at=at(WEDNESDAY, 20))
     with time_machine.travel(datetime(2026, 3, 4, 13, 5, tzinfo=ZoneInfo("UTC")), tick=False):
         services.daily_log_comment(log=log, by=manager, body="Here is a reference", answers_support=True)
-    log = selectors.with_contents(DailyLog.objects.filter(pk=log.pk)).get()
+    log = review_selectors.with_contents(DailyLog.objects.filter(pk=log.pk)).get()
     html = render_to_string("activity_log/_comments.html", {"log": log, "user": rep})
     assert str(manager) in html and "Here is a reference" in html
     assert "21:05" in html  # 13:05 UTC read in Shanghai
@@ -424,5 +425,5 @@ def test_days_before_a_rep_joined_are_not_missing(manager, rep):
 
     User.objects.filter(pk=rep.pk).update(date_joined=datetime(2026, 3, 17, 9, tzinfo=ZoneInfo("UTC")))
     rep.refresh_from_db()
-    weeks = selectors.compliance(manager, [rep], today=date(2026, 3, 18))[0].weeks
+    weeks = review_selectors.compliance(manager, [rep], today=date(2026, 3, 18))[0].weeks
     assert [(week.working_days, week.missing) for week in weeks] == [(0, 0), (0, 0), (0, 0), (2, 1)]

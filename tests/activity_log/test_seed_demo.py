@@ -174,7 +174,7 @@ def test_bench_pages_crawls_every_role_from_the_home_page_and_prints_a_row_per_r
         section = next(part for part in sections if part.startswith(username))
         rows = {line.split()[0]: line.split()[1:] for line in section.splitlines()[2:]}
         assert rows["funnel:home"][:2] == ["1", "200"]  # one URL sampled, answered 200
-        assert "funnel:opportunity_detail" in rows and "funnel:alert_list" in rows
+        assert "opportunities:detail" in rows and "health:alert_list" in rows
         assert "reps:logout" not in rows
     assert "settings" in text.split("bench_manager01")[0]  # only the admin reaches the settings
     assert "slowest routes (p95):" in text

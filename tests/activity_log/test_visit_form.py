@@ -8,8 +8,8 @@ import time_machine
 
 from activity_log import services
 from activity_log.models import Activity, ActivityKind
-from funnel import services as funnel_services
 from funnel.models import Opportunity, Stage, StageKind
+from funnel.opportunities import services as funnel_services
 from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
 
 pytestmark = pytest.mark.django_db

@@ -71,7 +71,7 @@ def test_the_rule_holds_however_the_week_starts(shanghai_rep):
 
 
 def test_the_review_calls_a_saturday_without_a_log_missing_once_saturday_is_a_working_day(manager, shanghai_rep):
-    from activity_log import selectors
+    from activity_log.review import selectors
 
     saturday, after_it = date(2026, 11, 28), MONDAY_AFTERNOON
     status = {row.rep.pk: row.status for row in selectors.review_day(manager, day=saturday, team=None, now=after_it)}
@@ -82,7 +82,7 @@ def test_the_review_calls_a_saturday_without_a_log_missing_once_saturday_is_a_wo
 
 
 def test_compliance_counts_the_admins_working_days(manager, shanghai_rep):
-    from activity_log import selectors
+    from activity_log.review import selectors
 
     week = date(2026, 11, 23)  # Monday; counted up to Sunday the 29th
 

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
-from funnel.alert_services import scan_funnel
+from funnel.health.services import scan_funnel
 from funnel.models import Alert, AlertKind
 from tests.factories import OpportunityFactory
 

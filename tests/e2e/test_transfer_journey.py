@@ -9,8 +9,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from funnel import export_services, imports
 from funnel.models import ExportJob, ImportBatch, LostReason, Opportunity, Stage, StageKind
+from funnel.transfer import exports as export_services
+from funnel.transfer import imports
 from tests.factories import AccountFactory, OpportunityFactory
 
 

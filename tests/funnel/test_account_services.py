@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from funnel import account_services as services
+from funnel.customers import services as services
 from funnel.models import Account, Contact
 from reps.models import AuditAction, AuditEvent
 from tests.factories import AccountFactory, ContactFactory, UserFactory

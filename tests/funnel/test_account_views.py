@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from funnel.account_services import account_fingerprint
+from funnel.customers.services import account_fingerprint
 from funnel.models import Account, Contact, Stage, StageKind
 from reps.models import AuditAction, AuditEvent
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, StageChangeFactory, UserFactory
@@ -20,11 +20,11 @@ XSS_NAMES = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>"]
 
 
 def detail_url(account) -> str:
-    return reverse("funnel:account_detail", args=[account.pk])
+    return reverse("customers:detail", args=[account.pk])
 
 
 def edit_url(account) -> str:
-    return reverse("funnel:account_edit", args=[account.pk])
+    return reverse("customers:edit", args=[account.pk])
 
 
 def row_snapshot(account) -> tuple:
@@ -195,7 +195,7 @@ def test_rep_gets_404_for_teammates_customer_and_it_is_audited(client_for, rep, 
 
 
 def test_missing_customer_is_404_without_audit(client_for, rep):
-    assert client_for(rep).get(reverse("funnel:account_detail", args=[424242])).status_code == 404
+    assert client_for(rep).get(reverse("customers:detail", args=[424242])).status_code == 404
     assert not AuditEvent.objects.exists()
 
 
@@ -220,7 +220,7 @@ def test_detail_shows_contacts_and_only_the_visible_deals_and_their_history(clie
     content = response.content.decode()
     assert "Li Wei" in content
     assert "Visible deal" in content
-    assert reverse("funnel:opportunity_detail", args=[mine.pk]) in content
+    assert reverse("opportunities:detail", args=[mine.pk]) in content
     assert "Teammate deal" not in content
     assert [change.opportunity for change in response.context["history"]] == [mine]
 
@@ -477,11 +477,11 @@ def test_edit_without_fingerprint_is_refused(client_for, rep):
 
 
 def contact_new_url(account) -> str:
-    return reverse("funnel:contact_create", args=[account.pk])
+    return reverse("customers:contact_create", args=[account.pk])
 
 
 def contact_edit_url(contact) -> str:
-    return reverse("funnel:contact_edit", args=[contact.pk])
+    return reverse("customers:contact_edit", args=[contact.pk])
 
 
 def test_rep_adds_a_contact_to_own_customer(client_for, rep):

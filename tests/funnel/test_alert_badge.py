@@ -44,7 +44,7 @@ def test_reps_count_only_the_alerts_about_their_own_deals(client_for, cast):
 
 
 def test_the_count_stops_at_the_cap(client_for, cast, monkeypatch):
-    monkeypatch.setattr("funnel.alert_views.BADGE_CAP", 2)
+    monkeypatch.setattr("funnel.health.views.BADGE_CAP", 2)
     for n in range(3):
         open_alert(cast["rep"], key=f"stalled:{n}")
     assert ">2+<" in badge(client_for(cast["manager"]).get("/"))

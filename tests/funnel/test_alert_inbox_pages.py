@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel import alert_views
-from funnel.filters import cursor_for
+from funnel.health import views as alert_views
 from funnel.models import Alert
+from funnel.opportunities.filters import cursor_for
 
 from .test_alerts import NOW, stalled, stalled_alert
 
@@ -39,7 +39,7 @@ def newest_first(alerts: list[Alert]) -> list[str]:
 
 
 def test_two_pages_hold_every_alert_once_newest_first(thirty, manager, client_for):
-    client, url = client_for(manager), reverse("funnel:alert_list")
+    client, url = client_for(manager), reverse("health:alert_list")
     first = client.get(url)
     assert shown(first) == newest_first(thirty)[: alert_views.PAGE_SIZE]
     assert "30 alerts" in first.content.decode()
@@ -52,7 +52,7 @@ def test_two_pages_hold_every_alert_once_newest_first(thirty, manager, client_fo
 
 
 def test_an_alert_arriving_between_pages_does_not_shift_the_next_page(thirty, rep, manager, client_for):
-    client, url = client_for(manager), reverse("funnel:alert_list")
+    client, url = client_for(manager), reverse("health:alert_list")
     first = client.get(url)
     stalled_alert(stalled(rep, name="Deal 99"), first_seen=timezone.now())
     second = client.get(url + next_url(first))
@@ -61,7 +61,7 @@ def test_an_alert_arriving_between_pages_does_not_shift_the_next_page(thirty, re
 
 def test_the_next_page_keeps_the_filters(thirty, rep, teammate, manager, client_for):
     stalled_alert(stalled(teammate, name="Deal 77"))
-    client, url = client_for(manager), reverse("funnel:alert_list")
+    client, url = client_for(manager), reverse("health:alert_list")
     first = client.get(url, {"rep": rep.pk})
     assert f"rep={rep.pk}" in next_url(first)
     second = client.get(url + next_url(first))
@@ -75,7 +75,7 @@ def test_resolved_alerts_page_by_when_they_were_resolved(pipeline, rep, manager,
     for minutes, alert in zip((5, 1, 3), alerts, strict=True):
         alert.resolved_at = NOW - timedelta(minutes=minutes)
         alert.save()
-    client, url = client_for(manager), reverse("funnel:alert_list")
+    client, url = client_for(manager), reverse("health:alert_list")
     first = client.get(url, {"state": "resolved"})
     assert shown(first) == ["Deal 01", "Deal 02"]
     assert shown(client.get(url + next_url(first))) == ["Deal 00"]
@@ -83,14 +83,14 @@ def test_resolved_alerts_page_by_when_they_were_resolved(pipeline, rep, manager,
 
 @pytest.mark.parametrize("cursor", ["not-base64!", "bm90IGpzb24=", "WyJub3QgYSBkYXRlIiwgMV0=", "WzEsIDIsIDNd"])
 def test_a_tampered_cursor_shows_the_first_page(cursor, thirty, manager, client_for):
-    response = client_for(manager).get(reverse("funnel:alert_list"), {"after": cursor})
+    response = client_for(manager).get(reverse("health:alert_list"), {"after": cursor})
     assert response.status_code == 200
     assert shown(response) == newest_first(thirty)[: alert_views.PAGE_SIZE]
 
 
 def test_past_the_last_page_says_so_and_links_back(pipeline, rep, manager, client_for):
     alert = stalled_alert(stalled(rep, name="Deal 01"))
-    client, url = client_for(manager), reverse("funnel:alert_list")
+    client, url = client_for(manager), reverse("health:alert_list")
     response = client.get(url, {"after": cursor_for(alert, alert_views.NEWEST_FIRST)})
     assert shown(response) == []
     assert "No more alerts." in response.content.decode()
@@ -98,6 +98,6 @@ def test_past_the_last_page_says_so_and_links_back(pipeline, rep, manager, clien
 
 def test_the_count_stops_at_the_cap(thirty, manager, client_for, monkeypatch):
     monkeypatch.setattr(alert_views, "COUNT_CAP", 10)
-    response = client_for(manager).get(reverse("funnel:alert_list"))
+    response = client_for(manager).get(reverse("health:alert_list"))
     assert "Over 10 alerts" in response.content.decode()
     assert len(shown(response)) == alert_views.PAGE_SIZE

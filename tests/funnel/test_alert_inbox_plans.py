@@ -6,9 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.alert_views import NEWEST_FIRST
-from funnel.filters import cursor_for
+from funnel.health.views import NEWEST_FIRST
 from funnel.models import Alert
+from funnel.opportunities.filters import cursor_for
 from reps.models import Role
 from tests.factories import UserFactory
 
@@ -53,7 +53,7 @@ def deep_page_plan(client, user) -> dict:
     visible = Alert.objects.visible_to(user).open().order_by("-first_seen", "-id")
     middle = visible[visible.count() // 2]
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(reverse("funnel:alert_list"), {"after": cursor_for(middle, NEWEST_FIRST)})
+        response = client.get(reverse("health:alert_list"), {"after": cursor_for(middle, NEWEST_FIRST)})
     assert response.status_code == 200
     page = [
         q["sql"] for q in queries if q["sql"].startswith('SELECT "funnel_alert"."id"') and f"LIMIT {PAGE}" in q["sql"]

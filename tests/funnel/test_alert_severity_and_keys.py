@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from funnel.alert_services import alerts_sync, scan_funnel
+from funnel.health.services import alerts_sync, scan_funnel
 from funnel.models import Alert, AlertKind, AlertSeverity, Stage, Target
 from tests.factories import OpportunityFactory
 

@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
-from funnel import alert_services, services
-from funnel.alert_services import alerts_sync, scan_funnel
+from funnel.health import services as alert_services
+from funnel.health.services import alerts_sync, scan_funnel
 from funnel.models import Alert, AlertKind, AlertSeverity, Stage, Target
+from funnel.opportunities import services
 from funnel.tasks import scan_funnel_task
 from tests.factories import OpportunityFactory
 
@@ -260,15 +261,15 @@ def alerts(cast, pipeline):
     ],
 )
 def test_inbox_shows_the_alerts_the_viewer_may_see(viewer, seen, cast, alerts, client_for):
-    response = client_for(cast[viewer]).get(reverse("funnel:alert_list"))
+    response = client_for(cast[viewer]).get(reverse("health:alert_list"))
     assert response.status_code == 200
     shown = {name for name in alerts if f"Deal of {name}".encode() in response.content}
     assert shown == seen
 
 
 def test_inbox_links_each_alert_to_its_subject(cast, alerts, client_for, rep):
-    response = client_for(rep).get(reverse("funnel:alert_list"))
-    url = reverse("funnel:opportunity_detail", args=[alerts["rep"].opportunity_id])
+    response = client_for(rep).get(reverse("health:alert_list"))
+    url = reverse("opportunities:detail", args=[alerts["rep"].opportunity_id])
     assert f'href="{url}"'.encode() in response.content
 
 
@@ -276,10 +277,10 @@ def test_inbox_filters_by_kind_and_state(cast, alerts, client_for, manager):
     alerts["rep"].acknowledged_at = NOW
     alerts["rep"].save()
     client = client_for(manager)
-    assert b"Deal of rep" not in client.get(reverse("funnel:alert_list")).content
-    acknowledged = client.get(reverse("funnel:alert_list"), {"state": "acknowledged"}).content
+    assert b"Deal of rep" not in client.get(reverse("health:alert_list")).content
+    acknowledged = client.get(reverse("health:alert_list"), {"state": "acknowledged"}).content
     assert b"Deal of rep" in acknowledged and b"Deal of teammate" not in acknowledged
-    assert b"Deal of" not in client.get(reverse("funnel:alert_list"), {"kind": AlertKind.GAP}).content
+    assert b"Deal of" not in client.get(reverse("health:alert_list"), {"kind": AlertKind.GAP}).content
 
 
 def test_inbox_query_count_does_not_grow_with_alerts(
@@ -289,11 +290,11 @@ def test_inbox_query_count_does_not_grow_with_alerts(
         stalled_alert(stalled(cast["rep"]))
     client = client_for(admin_user)
     with django_assert_max_num_queries(10):  # 8 + the team filter's choices + the navigation's alert count
-        assert client.get(reverse("funnel:alert_list")).status_code == 200
+        assert client.get(reverse("health:alert_list")).status_code == 200
 
 
 def test_manager_acknowledges_a_teams_alert_with_a_reason(alerts, manager, client_for):
-    url = reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk])
+    url = reverse("health:alert_acknowledge", args=[alerts["rep"].pk])
     response = client_for(manager).post(url, {"reason": "Customer on holiday until Monday"})
     assert response.status_code == 302
     alert = Alert.objects.get(pk=alerts["rep"].pk)
@@ -302,13 +303,13 @@ def test_manager_acknowledges_a_teams_alert_with_a_reason(alerts, manager, clien
 
 
 def test_acknowledging_needs_a_reason(alerts, manager, client_for):
-    client_for(manager).post(reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": ""})
+    client_for(manager).post(reverse("health:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": ""})
     assert Alert.objects.get(pk=alerts["rep"].pk).acknowledged_at is None
 
 
 def test_manager_cannot_acknowledge_another_teams_alert(alerts, manager, client_for):
     response = client_for(manager).post(
-        reverse("funnel:alert_acknowledge", args=[alerts["other_rep"].pk]), {"reason": "x"}
+        reverse("health:alert_acknowledge", args=[alerts["other_rep"].pk]), {"reason": "x"}
     )
     assert response.status_code == 404
     assert b"Deal of other_rep" not in response.content
@@ -316,13 +317,13 @@ def test_manager_cannot_acknowledge_another_teams_alert(alerts, manager, client_
 
 
 def test_rep_cannot_acknowledge_even_their_own_alert(alerts, rep, client_for):
-    response = client_for(rep).post(reverse("funnel:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": "x"})
+    response = client_for(rep).post(reverse("health:alert_acknowledge", args=[alerts["rep"].pk]), {"reason": "x"})
     assert response.status_code == 403
     assert Alert.objects.get(pk=alerts["rep"].pk).acknowledged_at is None
 
 
 def test_rep_gets_404_for_a_teammates_alert(alerts, rep, client_for):
-    response = client_for(rep).post(reverse("funnel:alert_acknowledge", args=[alerts["teammate"].pk]), {"reason": "x"})
+    response = client_for(rep).post(reverse("health:alert_acknowledge", args=[alerts["teammate"].pk]), {"reason": "x"})
     assert response.status_code == 404
 
 
@@ -330,11 +331,11 @@ def test_manager_snoozes_an_alert_until_it_returns_by_itself(alerts, manager, cl
     client = client_for(manager)
     with time_machine.travel(NOW, tick=False):
         response = client.post(
-            reverse("funnel:alert_snooze", args=[alerts["rep"].pk]), {"reason": "Waiting for the tender", "days": 3}
+            reverse("health:alert_snooze", args=[alerts["rep"].pk]), {"reason": "Waiting for the tender", "days": 3}
         )
         assert response.status_code == 302
-        assert b"Deal of rep" not in client.get(reverse("funnel:alert_list")).content
-        assert b"Deal of rep" in client.get(reverse("funnel:alert_list"), {"state": "acknowledged"}).content
+        assert b"Deal of rep" not in client.get(reverse("health:alert_list")).content
+        assert b"Deal of rep" in client.get(reverse("health:alert_list"), {"state": "acknowledged"}).content
     alert = Alert.objects.get(pk=alerts["rep"].pk)
     assert (alert.snoozed_until, alert.ack_reason, alert.acknowledged_at) == (
         NOW + timedelta(days=3),
@@ -343,27 +344,27 @@ def test_manager_snoozes_an_alert_until_it_returns_by_itself(alerts, manager, cl
     )
     with time_machine.travel(NOW + timedelta(days=3, seconds=1), tick=False):
         client = client_for(manager)  # signed in again: sessions end after 30 idle minutes
-        assert b"Deal of rep" in client.get(reverse("funnel:alert_list")).content
+        assert b"Deal of rep" in client.get(reverse("health:alert_list")).content
 
 
 def test_snoozing_needs_a_reason_and_a_known_length(alerts, manager, client_for):
-    url = reverse("funnel:alert_snooze", args=[alerts["rep"].pk])
+    url = reverse("health:alert_snooze", args=[alerts["rep"].pk])
     client_for(manager).post(url, {"reason": "", "days": 3})
     client_for(manager).post(url, {"reason": "x", "days": 365})
     assert Alert.objects.get(pk=alerts["rep"].pk).snoozed_until is None
 
 
 def test_rep_cannot_snooze_and_other_team_gets_404(alerts, rep, manager, client_for):
-    own = client_for(rep).post(reverse("funnel:alert_snooze", args=[alerts["rep"].pk]), {"reason": "x", "days": 1})
+    own = client_for(rep).post(reverse("health:alert_snooze", args=[alerts["rep"].pk]), {"reason": "x", "days": 1})
     foreign = client_for(manager).post(
-        reverse("funnel:alert_snooze", args=[alerts["other_rep"].pk]), {"reason": "x", "days": 1}
+        reverse("health:alert_snooze", args=[alerts["other_rep"].pk]), {"reason": "x", "days": 1}
     )
     assert (own.status_code, foreign.status_code) == (403, 404)
     assert not Alert.objects.filter(snoozed_until__isnull=False).exists()
 
 
 def test_needing_attention_count_follows_visibility_acknowledgement_and_snooze(alerts, cast):
-    from funnel.alert_views import alerts_needing_attention_count
+    from funnel.health.views import alerts_needing_attention_count
 
     alerts["rep"].acknowledged_at = NOW
     alerts["rep"].save()
@@ -375,21 +376,21 @@ def test_needing_attention_count_follows_visibility_acknowledgement_and_snooze(a
 
 def test_inbox_filters_by_rep_within_the_viewers_scope(alerts, manager, teammate, other_rep, client_for):
     client = client_for(manager)
-    mine = client.get(reverse("funnel:alert_list"), {"rep": teammate.pk}).content
+    mine = client.get(reverse("health:alert_list"), {"rep": teammate.pk}).content
     assert b"Deal of teammate" in mine and b"Deal of rep" not in mine
-    foreign = client.get(reverse("funnel:alert_list"), {"rep": other_rep.pk}).content
+    foreign = client.get(reverse("health:alert_list"), {"rep": other_rep.pk}).content
     assert b"Deal of other_rep" not in foreign  # an invalid filter is dropped, the scope stays the team's
 
 
 def test_each_kind_of_subject_links_to_its_page(rep, manager, pipeline):
-    from funnel.alert_views import subject_url
+    from funnel.health.views import subject_url
 
     stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
     day = datetime(2026, 11, 26).date()
     gap = Alert(kind=AlertKind.GAP, key="k", rep=rep, stage=stage)
     inflow = Alert(kind=AlertKind.EMPTY_CUP, key="k", rep=rep)
     missing = Alert(kind=AlertKind.MISSING_LOG, key="k", rep=rep, day=day)
-    opportunities = reverse("funnel:opportunity_list")
+    opportunities = reverse("opportunities:list")
     assert subject_url(gap, manager) == f"{opportunities}?owner={rep.pk}&stage={stage.pk}"
     assert subject_url(inflow, manager) == f"{opportunities}?owner={rep.pk}"
     assert subject_url(missing, rep) == "/log/day/2026-11-26/"
@@ -416,7 +417,7 @@ def test_bench_scan_starts_its_first_run_from_no_alerts_and_says_so(rep, pipelin
 def test_forecast_alert_links_to_its_teams_dashboard(cast, team1, pipeline):
     from django.utils import timezone
 
-    from funnel.alert_views import subject_url
+    from funnel.health.views import subject_url
     from funnel.models import Alert
 
     now = timezone.now()

@@ -19,7 +19,7 @@ def test_board_has_one_column_per_open_stage_with_totals(client_for, rep, pipeli
     OpportunityFactory(owner=rep, stage=stage("Proposal"), amount=Decimal("1000"))
     OpportunityFactory(owner=rep, stage=stage("Proposal"), amount=Decimal("3000"))
     OpportunityFactory(owner=rep, stage=stage("Won"), amount=Decimal("9000"))
-    columns = client_for(rep).get(reverse("funnel:board")).context["columns"]
+    columns = client_for(rep).get(reverse("opportunities:board")).context["columns"]
     assert [column["stage"].name for column in columns] == ["Qualified", "Proposal", "Negotiation"]
     proposal = columns[1]
     assert (proposal["count"], proposal["total"], proposal["weighted"]) == (2, 4000, 1600)
@@ -29,23 +29,23 @@ def test_board_has_one_column_per_open_stage_with_totals(client_for, rep, pipeli
 def test_board_shows_only_visible_cards_whatever_the_filters(client_for, cast, pipeline):
     OpportunityFactory(owner=cast["rep"], name="mine")
     OpportunityFactory(owner=cast["other_rep"], name="theirs")
-    response = client_for(cast["rep"]).get(reverse("funnel:board"), {"owner": cast["other_rep"].pk})
+    response = client_for(cast["rep"]).get(reverse("opportunities:board"), {"owner": cast["other_rep"].pk})
     cards = [card.name for column in response.context["columns"] for card in column["cards"]]
     assert cards == ["mine"]
     assert sum(column["count"] for column in response.context["columns"]) == 1
 
 
 def test_board_limits_cards_per_column_but_counts_all(client_for, rep, pipeline, monkeypatch):
-    monkeypatch.setattr("funnel.board_views.CARDS_PER_COLUMN", 3)
+    monkeypatch.setattr("funnel.opportunities.board.CARDS_PER_COLUMN", 3)
     OpportunityFactory.create_batch(5, owner=rep)
-    first = client_for(rep).get(reverse("funnel:board")).context["columns"][0]
+    first = client_for(rep).get(reverse("opportunities:board")).context["columns"][0]
     assert (first["count"], len(first["cards"])) == (5, 3)
 
 
 def test_dropped_card_moves_and_the_board_comes_back(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep)
     response = client_for(rep).post(
-        reverse("funnel:board_move", args=[deal.pk]),
+        reverse("opportunities:board_move", args=[deal.pk]),
         {"to_stage": stage("Proposal").pk, "version": 1},
         HTTP_HX_REQUEST="true",
     )
@@ -61,7 +61,9 @@ def test_refused_drop_snaps_back_with_the_reason_and_a_way_on(client_for, rep, p
     target.save()
     deal = OpportunityFactory(owner=rep)
     response = client_for(rep).post(
-        reverse("funnel:board_move", args=[deal.pk]), {"to_stage": target.pk, "version": 1}, HTTP_HX_REQUEST="true"
+        reverse("opportunities:board_move", args=[deal.pk]),
+        {"to_stage": target.pk, "version": 1},
+        HTTP_HX_REQUEST="true",
     )
     body = response.content.decode()
     assert "Expected close date" in body
@@ -74,7 +76,7 @@ def test_refused_drop_snaps_back_with_the_reason_and_a_way_on(client_for, rep, p
 def test_stale_card_is_refused(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep, version=2)
     response = client_for(rep).post(
-        reverse("funnel:board_move", args=[deal.pk]), {"to_stage": stage("Proposal").pk, "version": 1}
+        reverse("opportunities:board_move", args=[deal.pk]), {"to_stage": stage("Proposal").pk, "version": 1}
     )
     assert "Someone else changed" in response.content.decode()
     assert Opportunity.objects.get(pk=deal.pk).stage.name == "Qualified"
@@ -86,9 +88,9 @@ def test_board_query_count_does_not_grow_with_cards(
 ):
     OpportunityFactory.create_batch(rows, owner=rep)
     client = client_for(manager)
-    client.get(reverse("funnel:board"))
+    client.get(reverse("opportunities:board"))
     # session, user with their team (navbar), the active pipelines (the default, and the filter's choices),
     # stages, cards per open stage (3), column totals, the stall days of the open stages (the "Stalled"
     # badge), 3 more filter choice lists: fixed by the pipeline, not by the number of cards
     with django_assert_num_queries(11):
-        client.get(reverse("funnel:board"))
+        client.get(reverse("opportunities:board"))

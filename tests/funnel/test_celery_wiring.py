@@ -133,7 +133,7 @@ def test_saving_works_with_redis_unreachable(client_for, rep, pipeline, settings
     account = AccountFactory(owner=rep)
     started = time.monotonic()
     response = client_for(rep).post(
-        reverse("funnel:opportunity_create"),
+        reverse("opportunities:create"),
         {"name": "Saved anyway", "account": account.pk, "amount": "100", "owner": rep.pk,
          "stage": Stage.objects.get(name="Qualified").pk},
     )  # fmt: skip

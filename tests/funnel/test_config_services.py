@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from funnel import config_services
+from funnel.configuration import services as config_services
 from funnel.models import LostReason, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
-from funnel.services import FunnelError
+from funnel.opportunities.services import FunnelError
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
 

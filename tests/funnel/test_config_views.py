@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.config_urls import urlpatterns as config_patterns
+from funnel.configuration.urls import urlpatterns as config_patterns
 from funnel.models import LostReason, Pipeline, Source, Stage, StageChange, StageKind
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
@@ -45,7 +45,7 @@ def config_urls(pipeline: Pipeline) -> list[str]:
     }
     urls = []
     for pattern in config_patterns:
-        name = f"funnel:{pattern.name}"
+        name = f"configuration:{pattern.name}"
         if "<int:pk>" not in str(pattern.pattern):
             urls.append(reverse(name))
         elif pattern.name.startswith("stage"):
@@ -78,20 +78,24 @@ def test_every_settings_route_sends_anonymous_users_to_sign_in(client, pipeline)
 
 
 def test_denied_settings_request_is_audited(rep, pipeline, client_for):
-    client_for(rep).get(reverse("funnel:settings"))
+    client_for(rep).get(reverse("configuration:index"))
     assert AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, actor=rep).exists()
 
 
 def test_manager_cannot_reorder_stages(manager, pipeline, client_for):
     ids = [str(pk) for pk in pipeline.stages.order_by("-order").values_list("pk", flat=True)]
-    response = client_for(manager).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+    response = client_for(manager).post(
+        reverse("configuration:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX
+    )
     assert response.status_code == 403
     assert stage_names(pipeline) == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
 
 
 def test_rep_cannot_change_a_stage_probability(rep, pipeline, client_for):
     proposal = stage(pipeline, "Proposal")
-    response = client_for(rep).post(reverse("funnel:stage_edit", args=[proposal.pk]), stage_post(name="Proposal"))
+    response = client_for(rep).post(
+        reverse("configuration:stage_edit", args=[proposal.pk]), stage_post(name="Proposal")
+    )
     assert response.status_code == 403
     assert stage(pipeline, "Proposal").probability == 40
 
@@ -104,16 +108,16 @@ def test_index_lists_pipelines_with_stage_and_open_deal_counts(admin_user, rep, 
     OpportunityFactory(owner=rep, stage=stage(pipeline, "Won"))
     PipelineFactory(name="Dormant", is_active=False)
 
-    response = client_for(admin_user).get(reverse("funnel:settings"))
+    response = client_for(admin_user).get(reverse("configuration:index"))
 
     rows = {p.name: (p.stage_count, p.open_count) for p in response.context["pipelines"]}
     assert rows == {"Project sales": (5, 3), "Dormant": (0, 0)}
-    assert reverse("funnel:pipeline_detail", args=[pipeline.pk]) in response.content.decode()
-    assert reverse("funnel:source_list") in response.content.decode()
+    assert reverse("configuration:pipeline_detail", args=[pipeline.pk]) in response.content.decode()
+    assert reverse("configuration:source_list") in response.content.decode()
 
 
 def test_index_shows_the_empty_states(admin_user, client_for):
-    content = client_for(admin_user).get(reverse("funnel:settings")).content.decode()
+    content = client_for(admin_user).get(reverse("configuration:index")).content.decode()
     assert "No pipelines yet" in content
     assert "No configuration changes recorded yet" in content
 
@@ -131,7 +135,7 @@ def test_index_audit_list_shows_who_when_in_their_time_zone_and_old_to_new(admin
     admin_user.time_zone = "Asia/Shanghai"
     admin_user.save()
 
-    content = client_for(admin_user).get(reverse("funnel:settings")).content.decode()
+    content = client_for(admin_user).get(reverse("configuration:index")).content.decode()
 
     assert "10:30 a.m." in content  # 02:30 UTC is 10:30 in Shanghai
     assert str(admin_user) in content
@@ -143,30 +147,32 @@ def test_index_query_count_does_not_grow_with_pipelines_or_audit_rows(
     admin_user, pipeline, client_for, django_assert_num_queries
 ):
     client = client_for(admin_user)
-    client.post(reverse("funnel:pipeline_create"), {"name": "One"})
-    client.post(reverse("funnel:source_list"), {"name": "One"})  # one name lookup per kind of object audited
-    client.get(reverse("funnel:settings"))  # the navigation's alert count is kept for a minute from here
+    client.post(reverse("configuration:pipeline_create"), {"name": "One"})
+    client.post(reverse("configuration:source_list"), {"name": "One"})  # one name lookup per kind of object audited
+    client.get(reverse("configuration:index"))  # the navigation's alert count is kept for a minute from here
     with CaptureQueriesContext(connection) as few:
-        client.get(reverse("funnel:settings"))
+        client.get(reverse("configuration:index"))
     expected = len(few)  # read now: the next request resets the connection's query log
     for n in range(10):
-        client.post(reverse("funnel:pipeline_create"), {"name": f"More {n}"})
-        client.post(reverse("funnel:source_list"), {"name": f"Source {n}"})
+        client.post(reverse("configuration:pipeline_create"), {"name": f"More {n}"})
+        client.post(reverse("configuration:source_list"), {"name": f"Source {n}"})
     with django_assert_num_queries(expected):
-        client.get(reverse("funnel:settings"))
+        client.get(reverse("configuration:index"))
 
 
 def test_admin_creates_a_pipeline_with_starter_stages(admin_user, pipeline, client_for):
-    response = client_for(admin_user).post(reverse("funnel:pipeline_create"), {"name": "Renewals"})
+    response = client_for(admin_user).post(reverse("configuration:pipeline_create"), {"name": "Renewals"})
 
     created = Pipeline.objects.get(name="Renewals")
-    assert response.status_code == 302 and response["Location"] == reverse("funnel:pipeline_detail", args=[created.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "configuration:pipeline_detail", args=[created.pk]
+    )
     assert created.stages.count() == 3
     assert config_rows().count() == 1
 
 
 def test_pipeline_name_clash_reshows_the_form_with_a_clear_message(admin_user, pipeline, client_for):
-    response = client_for(admin_user).post(reverse("funnel:pipeline_create"), {"name": "project sales"})
+    response = client_for(admin_user).post(reverse("configuration:pipeline_create"), {"name": "project sales"})
     assert response.status_code == 200
     assert "A pipeline with this name already exists." in response.content.decode()
     assert 'value="project sales"' in response.content.decode()
@@ -178,7 +184,7 @@ def test_pipeline_name_clash_reshows_the_form_with_a_clear_message(admin_user, p
 
 def test_pipeline_page_lists_stages_in_order_with_deal_counts(admin_user, rep, pipeline, client_for):
     OpportunityFactory.create_batch(2, owner=rep, stage=stage(pipeline, "Negotiation"))
-    response = client_for(admin_user).get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+    response = client_for(admin_user).get(reverse("configuration:pipeline_detail", args=[pipeline.pk]))
     stages = list(response.context["stages"])
     assert [s.name for s in stages] == ["Qualified", "Proposal", "Negotiation", "Won", "Lost"]
     assert [s.held for s in stages] == [0, 0, 2, 0, 0]
@@ -186,20 +192,22 @@ def test_pipeline_page_lists_stages_in_order_with_deal_counts(admin_user, rep, p
 
 
 def test_pipeline_page_has_no_inline_script_or_style(admin_user, pipeline, client_for):
-    content = client_for(admin_user).get(reverse("funnel:pipeline_detail", args=[pipeline.pk])).content.decode()
+    content = client_for(admin_user).get(reverse("configuration:pipeline_detail", args=[pipeline.pk])).content.decode()
     assert "<script>" not in content and "style=" not in content
 
 
 def test_admin_renames_and_deactivates_a_pipeline(admin_user, pipeline, client_for):
     other = PipelineFactory(name="Old")
-    response = client_for(admin_user).post(reverse("funnel:pipeline_detail", args=[other.pk]), {"name": "Older"})
+    response = client_for(admin_user).post(reverse("configuration:pipeline_detail", args=[other.pk]), {"name": "Older"})
     assert response.status_code == 302
     other.refresh_from_db()
     assert (other.name, other.is_active) == ("Older", False)
 
 
 def test_deactivating_the_default_pipeline_is_refused_with_a_message(admin_user, pipeline, client_for):
-    response = client_for(admin_user).post(reverse("funnel:pipeline_detail", args=[pipeline.pk]), {"name": "Renamed"})
+    response = client_for(admin_user).post(
+        reverse("configuration:pipeline_detail", args=[pipeline.pk]), {"name": "Renamed"}
+    )
     assert response.status_code == 200
     assert "The default pipeline stays active." in response.content.decode()
     assert 'value="Renamed"' in response.content.decode()
@@ -208,7 +216,7 @@ def test_deactivating_the_default_pipeline_is_refused_with_a_message(admin_user,
 
 def test_admin_sets_the_default_pipeline(admin_user, pipeline, client_for):
     other = PipelineFactory(name="Renewals")
-    response = client_for(admin_user).post(reverse("funnel:pipeline_set_default", args=[other.pk]))
+    response = client_for(admin_user).post(reverse("configuration:pipeline_set_default", args=[other.pk]))
     assert response.status_code == 302
     assert list(Pipeline.objects.filter(is_default=True)) == [other]
 
@@ -221,9 +229,9 @@ def test_pipeline_page_query_count_is_the_same_for_1_and_20_stages(
     for order in range(1, stage_count + 1):
         OpportunityFactory(owner=rep, stage=StageFactory(pipeline=pipeline, order=order))
     client = client_for(admin_user)
-    client.get(reverse("funnel:settings"))  # warm the session
+    client.get(reverse("configuration:index"))  # warm the session
     with django_assert_num_queries(QUERIES_ON_PIPELINE_PAGE):
-        response = client.get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+        response = client.get(reverse("configuration:pipeline_detail", args=[pipeline.pk]))
     assert len(response.context["stages"]) == stage_count
 
 
@@ -238,7 +246,9 @@ def test_drag_and_drop_order_is_saved_and_the_table_comes_back(admin_user, pipel
     names = ["Negotiation", "Qualified", "Proposal", "Won", "Lost"]
     ids = [stage(pipeline, name).pk for name in names]
 
-    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+    response = client_for(admin_user).post(
+        reverse("configuration:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX
+    )
 
     assert response.status_code == 200
     assert stage_names(pipeline) == names
@@ -252,7 +262,9 @@ def test_reorder_with_a_foreign_stage_is_refused_with_409_and_the_stored_order(a
     foreign = StageFactory(pipeline=PipelineFactory(name="Other"))
     ids = [*pipeline.stages.order_by("-order").values_list("pk", flat=True)[1:], foreign.pk]
 
-    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX)
+    response = client_for(admin_user).post(
+        reverse("configuration:stages_reorder", args=[pipeline.pk]), {"stage": ids}, **HTMX
+    )
 
     assert response.status_code == 409
     assert "Reload it and try again." in response.content.decode()
@@ -260,14 +272,18 @@ def test_reorder_with_a_foreign_stage_is_refused_with_409_and_the_stored_order(a
 
 
 def test_reorder_with_garbage_ids_is_refused(admin_user, pipeline, client_for):
-    response = client_for(admin_user).post(reverse("funnel:stages_reorder", args=[pipeline.pk]), {"stage": ["x"]})
+    response = client_for(admin_user).post(
+        reverse("configuration:stages_reorder", args=[pipeline.pk]), {"stage": ["x"]}
+    )
     assert response.status_code == 302
     assert stage_names(pipeline)[0] == "Qualified"
 
 
 def test_up_button_moves_a_stage_without_script(admin_user, pipeline, client_for):
     negotiation = stage(pipeline, "Negotiation")
-    response = client_for(admin_user).post(reverse("funnel:stage_move", args=[negotiation.pk]), {"direction": "up"})
+    response = client_for(admin_user).post(
+        reverse("configuration:stage_move", args=[negotiation.pk]), {"direction": "up"}
+    )
     assert response.status_code == 302
     assert stage_names(pipeline)[:3] == ["Qualified", "Negotiation", "Proposal"]
 
@@ -275,7 +291,7 @@ def test_up_button_moves_a_stage_without_script(admin_user, pipeline, client_for
 def test_down_button_on_the_last_stage_explains_why_nothing_moved(admin_user, pipeline, client_for):
     lost = stage(pipeline, "Lost")
     response = client_for(admin_user).post(
-        reverse("funnel:stage_move", args=[lost.pk]), {"direction": "down"}, follow=True
+        reverse("configuration:stage_move", args=[lost.pk]), {"direction": "down"}, follow=True
     )
     assert "cannot move further" in response.content.decode()
 
@@ -285,7 +301,7 @@ def test_down_button_on_the_last_stage_explains_why_nothing_moved(admin_user, pi
 
 def test_admin_adds_a_stage_with_checklist_and_required_fields(admin_user, pipeline, client_for):
     data = stage_post(checklist="Budget confirmed\n\n  Decision maker met  ", required_fields=["amount", "contact"])
-    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+    response = client_for(admin_user).post(reverse("configuration:stage_create", args=[pipeline.pk]), data)
 
     assert response.status_code == 302
     created = stage(pipeline, "Contract")
@@ -296,7 +312,7 @@ def test_admin_adds_a_stage_with_checklist_and_required_fields(admin_user, pipel
 
 def test_duplicate_stage_name_reshows_what_was_typed(admin_user, pipeline, client_for):
     data = stage_post(name="Proposal", playbook="Call the buyer first.")
-    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+    response = client_for(admin_user).post(reverse("configuration:stage_create", args=[pipeline.pk]), data)
     content = response.content.decode()
     assert response.status_code == 200
     assert "This pipeline already has a stage with this name." in content
@@ -310,13 +326,13 @@ def test_duplicate_stage_name_reshows_what_was_typed(admin_user, pipeline, clien
 )
 def test_closed_stage_probability_is_validated(kind, probability, message, admin_user, pipeline, client_for):
     data = stage_post(kind=kind, probability=probability)
-    response = client_for(admin_user).post(reverse("funnel:stage_create", args=[pipeline.pk]), data)
+    response = client_for(admin_user).post(reverse("configuration:stage_create", args=[pipeline.pk]), data)
     assert message in response.content.decode()
 
 
 def test_probability_over_100_is_refused(admin_user, pipeline, client_for):
     response = client_for(admin_user).post(
-        reverse("funnel:stage_create", args=[pipeline.pk]), stage_post(probability="101")
+        reverse("configuration:stage_create", args=[pipeline.pk]), stage_post(probability="101")
     )
     assert response.status_code == 200
     assert not pipeline.stages.filter(name="Contract").exists()
@@ -325,7 +341,7 @@ def test_probability_over_100_is_refused(admin_user, pipeline, client_for):
 def test_admin_changes_a_stage_probability_and_it_is_audited(admin_user, pipeline, client_for):
     proposal = stage(pipeline, "Proposal")
     data = stage_post(name="Proposal", probability="45", stall_days="14")
-    response = client_for(admin_user).post(reverse("funnel:stage_edit", args=[proposal.pk]), data)
+    response = client_for(admin_user).post(reverse("configuration:stage_edit", args=[proposal.pk]), data)
     assert response.status_code == 302
     assert config_rows().get().detail == {"probability": [40, 45]}
 
@@ -333,7 +349,7 @@ def test_admin_changes_a_stage_probability_and_it_is_audited(admin_user, pipelin
 def test_changing_the_last_won_stage_to_open_is_refused_with_a_message(admin_user, pipeline, client_for):
     won = stage(pipeline, "Won")
     data = stage_post(name="Won", probability="90", kind="open")
-    response = client_for(admin_user).post(reverse("funnel:stage_edit", args=[won.pk]), data)
+    response = client_for(admin_user).post(reverse("configuration:stage_edit", args=[won.pk]), data)
     assert response.status_code == 200
     assert "so its kind cannot change" in response.content.decode()
     assert stage(pipeline, "Won").kind == StageKind.WON
@@ -341,7 +357,7 @@ def test_changing_the_last_won_stage_to_open_is_refused_with_a_message(admin_use
 
 def test_stage_edit_form_starts_with_the_stored_values(admin_user, pipeline, client_for):
     proposal = stage(pipeline, "Proposal")
-    response = client_for(admin_user).get(reverse("funnel:stage_edit", args=[proposal.pk]))
+    response = client_for(admin_user).get(reverse("configuration:stage_edit", args=[proposal.pk]))
     assert response.context["form"]["probability"].value() == 40
 
 
@@ -350,7 +366,7 @@ def test_stage_edit_form_starts_with_the_stored_values(admin_user, pipeline, cli
 
 def test_archive_page_says_how_many_deals_will_move(admin_user, rep, pipeline, client_for):
     OpportunityFactory.create_batch(2, owner=rep, stage=stage(pipeline, "Proposal"))
-    response = client_for(admin_user).get(reverse("funnel:stage_archive", args=[stage(pipeline, "Proposal").pk]))
+    response = client_for(admin_user).get(reverse("configuration:stage_archive", args=[stage(pipeline, "Proposal").pk]))
     content = response.content.decode()
     assert "This stage holds 2 opportunities." in content
     assert [s.name for s in response.context["form"].fields["target"].queryset] == ["Qualified", "Negotiation"]
@@ -361,7 +377,7 @@ def test_archive_moves_deals_to_the_chosen_stage(admin_user, rep, pipeline, clie
     deal = OpportunityFactory(owner=rep, stage=proposal)
 
     response = client_for(admin_user).post(
-        reverse("funnel:stage_archive", args=[proposal.pk]), {"target": negotiation.pk}
+        reverse("configuration:stage_archive", args=[proposal.pk]), {"target": negotiation.pk}
     )
 
     assert response.status_code == 302
@@ -374,21 +390,21 @@ def test_archive_moves_deals_to_the_chosen_stage(admin_user, rep, pipeline, clie
 def test_archive_of_a_stage_with_deals_asks_for_a_target(admin_user, rep, pipeline, client_for):
     proposal = stage(pipeline, "Proposal")
     OpportunityFactory(owner=rep, stage=proposal)
-    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[proposal.pk]))
+    response = client_for(admin_user).post(reverse("configuration:stage_archive", args=[proposal.pk]))
     assert response.status_code == 200
     assert not stage(pipeline, "Proposal").is_archived
 
 
 def test_empty_stage_archives_directly(admin_user, pipeline, client_for):
     negotiation = stage(pipeline, "Negotiation")
-    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[negotiation.pk]))
+    response = client_for(admin_user).post(reverse("configuration:stage_archive", args=[negotiation.pk]))
     assert response.status_code == 302
     assert stage(pipeline, "Negotiation").is_archived
 
 
 def test_archiving_the_last_lost_stage_is_refused_with_a_message(admin_user, pipeline, client_for):
     lost = stage(pipeline, "Lost")
-    response = client_for(admin_user).post(reverse("funnel:stage_archive", args=[lost.pk]))
+    response = client_for(admin_user).post(reverse("configuration:stage_archive", args=[lost.pk]))
     assert response.status_code == 200
     assert "so it cannot be archived" in response.content.decode()
     assert not stage(pipeline, "Lost").is_archived
@@ -397,8 +413,8 @@ def test_archiving_the_last_lost_stage_is_refused_with_a_message(admin_user, pip
 def test_admin_restores_an_archived_stage(admin_user, pipeline, client_for):
     client = client_for(admin_user)
     negotiation = stage(pipeline, "Negotiation")
-    client.post(reverse("funnel:stage_archive", args=[negotiation.pk]))
-    response = client.post(reverse("funnel:stage_unarchive", args=[negotiation.pk]))
+    client.post(reverse("configuration:stage_archive", args=[negotiation.pk]))
+    response = client.post(reverse("configuration:stage_unarchive", args=[negotiation.pk]))
     assert response.status_code == 302
     assert not stage(pipeline, "Negotiation").is_archived
 
@@ -408,51 +424,55 @@ def test_admin_restores_an_archived_stage(admin_user, pipeline, client_for):
 
 def test_admin_adds_and_renames_a_source(admin_user, client_for):
     client = client_for(admin_user)
-    assert client.post(reverse("funnel:source_list"), {"name": "Trade fair"}).status_code == 302
+    assert client.post(reverse("configuration:source_list"), {"name": "Trade fair"}).status_code == 302
     source = Source.objects.get(name="Trade fair")
-    response = client.post(reverse("funnel:source_edit", args=[source.pk]), {"name": "Trade fairs", "is_active": "on"})
+    response = client.post(
+        reverse("configuration:source_edit", args=[source.pk]), {"name": "Trade fairs", "is_active": "on"}
+    )
     assert response.status_code == 302
     assert Source.objects.get(pk=source.pk).name == "Trade fairs"
 
 
 def test_source_list_shows_use_counts_and_empty_state(admin_user, rep, pipeline, client_for):
     client = client_for(admin_user)
-    assert "The list is empty." in client.get(reverse("funnel:source_list")).content.decode()
+    assert "The list is empty." in client.get(reverse("configuration:source_list")).content.decode()
     OpportunityFactory(owner=rep, source=Source.objects.create(name="Website"))
-    response = client.get(reverse("funnel:source_list"))
+    response = client.get(reverse("configuration:source_list"))
     assert [(s.name, s.uses) for s in response.context["items"]] == [("Website", 1)]
 
 
 def test_settings_pages_count_deals_up_to_the_cap_and_say_over_it(admin_user, rep, pipeline, client_for, monkeypatch):
-    from funnel import config_views
+    from funnel.configuration import views as config_views
 
     monkeypatch.setattr(config_views, "COUNT_CAP", 2)  # as 10,000 for a million deals, at the size of a test
     proposal, source = stage(pipeline, "Proposal"), Source.objects.create(name="Website")
     OpportunityFactory.create_batch(3, owner=rep, stage=proposal, source=source)
     client = client_for(admin_user)
     pages = [
-        reverse("funnel:settings"),
-        reverse("funnel:pipeline_detail", args=[pipeline.pk]),
-        reverse("funnel:source_list"),
+        reverse("configuration:index"),
+        reverse("configuration:pipeline_detail", args=[pipeline.pk]),
+        reverse("configuration:source_list"),
     ]
     for url in pages:  # the cell holds "over 2", not the 3 a full count would have found
         assert '<td class="num">over 2</td>' in client.get(url).content.decode(), url
-    archive = client.get(reverse("funnel:stage_archive", args=[proposal.pk])).content.decode()
+    archive = client.get(reverse("configuration:stage_archive", args=[proposal.pk])).content.decode()
     assert "This stage holds over 2 opportunities." in archive and "Over 2 of them are open." in archive
     OpportunityFactory(owner=rep, stage=stage(pipeline, "Negotiation"))
-    detail = client.get(reverse("funnel:pipeline_detail", args=[pipeline.pk]))
+    detail = client.get(reverse("configuration:pipeline_detail", args=[pipeline.pk]))
     assert {s.name: s.held for s in detail.context["stages"]}["Negotiation"] == 1  # exact below the cap
 
 
 def test_admin_deactivates_a_lost_reason(admin_user, client_for):
     reason = LostReason.objects.create(name="Price")
-    response = client_for(admin_user).post(reverse("funnel:lost_reason_edit", args=[reason.pk]), {"name": "Price"})
+    response = client_for(admin_user).post(
+        reverse("configuration:lost_reason_edit", args=[reason.pk]), {"name": "Price"}
+    )
     assert response.status_code == 302
     assert not LostReason.objects.get(pk=reason.pk).is_active
 
 
 def test_duplicate_lost_reason_is_refused_with_a_message(admin_user, client_for):
     LostReason.objects.create(name="Price")
-    response = client_for(admin_user).post(reverse("funnel:lost_reason_list"), {"name": "price"})
+    response = client_for(admin_user).post(reverse("configuration:lost_reason_list"), {"name": "price"})
     assert "This name is already in the list." in response.content.decode()
     assert LostReason.objects.count() == 1

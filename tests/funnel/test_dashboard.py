@@ -276,7 +276,7 @@ def test_alerts_panel_shows_the_ten_most_severe_and_counts_the_rest(client_for, 
 
 
 def test_alerts_panel_counts_the_rest_only_up_to_a_cap(client_for, cast, pipeline, monkeypatch):
-    monkeypatch.setattr("funnel.dashboard_views.ALERTS_COUNTED", 12)
+    monkeypatch.setattr("funnel.insights.views.ALERTS_COUNTED", 12)
     for _ in range(14):
         alert(cast["rep"])
     response = client_for(cast["manager"]).get("/dashboard/")

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from funnel.models import Source, Stage, Target
-from funnel.rollup_models import RollupState
+from funnel.models.rollup import RollupState
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory, SourceFactory, StageChangeFactory
 

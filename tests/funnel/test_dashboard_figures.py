@@ -20,10 +20,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from funnel import dashboard_figures, rollup, services
-from funnel.dashboard_figures import FigureScope
+from funnel.insights import figures as dashboard_figures
+from funnel.insights import rollup
+from funnel.insights.figures import FigureScope
 from funnel.models import Opportunity, Stage, StageChange, StageKind
-from funnel.rollup_models import ALL_OWNERS, DealDay, OpenDeals, RollupDirt, StayLength
+from funnel.models.rollup import ALL_OWNERS, DealDay, OpenDeals, RollupDirt, StayLength
+from funnel.opportunities import services
 from reps.models import Role, User
 from tests.factories import OpportunityFactory, SourceFactory, UserFactory
 
@@ -334,7 +336,7 @@ def test_a_changed_time_zone_moves_the_owners_days(cast, pipeline):
 
 
 def test_a_stage_reorder_recomputes_which_moves_went_on(funnel, cast, admin_user):
-    from funnel import config_services
+    from funnel.configuration import services as config_services
 
     order = list(funnel.stages.order_by("order").values_list("pk", flat=True))
     order[1], order[2] = order[2], order[1]  # Negotiation before Proposal

@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from config import jobs
-from funnel import rollup, services
+from funnel.insights import rollup
 from funnel.models import Stage
-from funnel.rollup_models import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
+from funnel.models.rollup import DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
+from funnel.opportunities import services
 from reps.models import Role, User
 from tests.factories import OpportunityFactory, SourceFactory, UserFactory
 

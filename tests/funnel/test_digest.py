@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from funnel.digest import send_alert_digests
+from funnel.health.digest import send_alert_digests
 from funnel.models import Alert
 from tests.factories import OpportunityFactory
 

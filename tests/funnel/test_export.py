@@ -12,9 +12,9 @@ from django.test import Client, TestCase
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel import export_services
-from funnel.export_services import neutralise
 from funnel.models import ExportChunk, ExportJob
+from funnel.transfer import exports as export_services
+from funnel.transfer.exports import neutralise
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory
 
@@ -24,14 +24,14 @@ DANGEROUS = ['=HYPERLINK("http://x/?"&A1)', "=cmd|' /C calc'!A0", "+1+1", "-2", 
 
 def start(client, **params):
     """Posts the export page's button; the job runs when the request commits (here, at once)."""
-    url = reverse("funnel:opportunity_export")
+    url = reverse("transfer:export_start")
     query = "&".join(f"{name}={value}" for name, value in params.items())
     with TestCase.captureOnCommitCallbacks(execute=True):
         return client.post(f"{url}?{query}" if query else url)
 
 
 def download(client, job: ExportJob):
-    return client.get(reverse("funnel:export_download", args=[job.pk]))
+    return client.get(reverse("transfer:export_download", args=[job.pk]))
 
 
 def read(response) -> list[list[str]]:
@@ -46,7 +46,7 @@ def export(client, **params) -> list[list[str]]:
     response = start(client, **params)
     assert response.status_code == 302, response.status_code
     job = ExportJob.objects.latest("pk")
-    assert response["Location"] == reverse("funnel:export_job", args=[job.pk])
+    assert response["Location"] == reverse("transfer:export_job", args=[job.pk])
     return read(download(client, job))
 
 
@@ -63,7 +63,7 @@ def test_export_holds_exactly_the_visible_filtered_rows(client_for, cast, pipeli
 
 def test_export_page_says_how_many_rows_the_filter_picks(client_for, rep, pipeline):
     OpportunityFactory.create_batch(3, owner=rep)
-    page = client_for(rep).get(reverse("funnel:opportunity_export")).content.decode()
+    page = client_for(rep).get(reverse("transfer:export_start")).content.decode()
     assert "Your filter picks 3 opportunities." in page and "Export to CSV" in page
     assert not ExportJob.objects.exists() and not AuditEvent.objects.filter(action=AuditAction.EXPORTED).exists()
 
@@ -111,7 +111,7 @@ def test_the_audit_records_the_rows_the_file_holds_not_the_count_when_asked(clie
     settings.JOBS_INLINE = False  # the job runs later, after one more deal was created
     OpportunityFactory.create_batch(2, owner=rep)
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     job = ExportJob.objects.get()
     assert (job.status, job.rows_total) == ("queued", 2)
     OpportunityFactory(owner=rep)
@@ -136,7 +136,7 @@ def test_an_export_job_run_twice_writes_one_file_and_one_audit_row(client_for, r
     settings.JOBS_INLINE = False
     OpportunityFactory.create_batch(3, owner=rep)
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     job = ExportJob.objects.get()
     export_services.export_job_run(job.pk)
     assert export_services.export_job_run(job.pk) is None  # finished: a second run does nothing
@@ -149,7 +149,7 @@ def test_a_run_replaced_by_a_rerun_stops_and_the_rerun_writes_the_file(client_fo
     settings.JOBS_INLINE = False
     OpportunityFactory.create_batch(3, owner=rep)
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     job = ExportJob.objects.get()
     first = export_services._claim(job.pk)
     ExportChunk.objects.create(job=job, attempt=first.attempt, index=0, data=b"half a file")
@@ -166,13 +166,12 @@ def test_export_is_limited_per_hour_together_with_the_dashboards_exports(client_
     client = client_for(rep)
     export(client)
     export(client)
-    assert client.get(reverse("funnel:dashboard_export"), {"table": "reps"}).status_code == 200
+    assert client.get(reverse("insights:dashboard_export"), {"table": "reps"}).status_code == 200
     refused = start(client)
-    assert refused.status_code == 302 and refused["Location"].startswith(reverse("funnel:opportunity_list"))
-    assert client.get(reverse("funnel:dashboard_export"), {"table": "reps"}).status_code == 302
+    assert refused.status_code == 302 and refused["Location"].startswith(reverse("opportunities:list"))
+    assert client.get(reverse("insights:dashboard_export"), {"table": "reps"}).status_code == 302
     assert (
-        "You have exported 3 times in the last hour."
-        in client.get(reverse("funnel:opportunity_export")).content.decode()
+        "You have exported 3 times in the last hour." in client.get(reverse("transfer:export_start")).content.decode()
     )
     assert AuditEvent.objects.filter(action=AuditAction.EXPORTED).count() == 3
     assert ExportJob.objects.count() == 2
@@ -181,7 +180,7 @@ def test_export_is_limited_per_hour_together_with_the_dashboards_exports(client_
 def test_an_export_still_being_written_counts_against_the_hour(client_for, rep, pipeline, settings):
     settings.EXPORTS_PER_HOUR, settings.JOBS_INLINE = 1, False
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     assert ExportJob.objects.get().status == "queued"
     assert start(client).status_code == 302 and ExportJob.objects.count() == 1
 
@@ -190,8 +189,8 @@ def test_export_over_the_row_limit_is_refused_not_cut(client_for, rep, pipeline,
     settings.EXPORT_MAX_ROWS = 2
     OpportunityFactory.create_batch(3, owner=rep)
     client = client_for(rep)
-    assert "3 rows match" in client.get(reverse("funnel:opportunity_export")).content.decode()
-    response = client.post(reverse("funnel:opportunity_export"), follow=True)
+    assert "3 rows match" in client.get(reverse("transfer:export_start")).content.decode()
+    response = client.post(reverse("transfer:export_start"), follow=True)
     assert "3 rows match" in response.content.decode()
     assert not ExportJob.objects.exists()
 
@@ -200,10 +199,10 @@ def test_the_job_page_shows_progress_then_the_download(client_for, rep, pipeline
     settings.JOBS_INLINE = False
     OpportunityFactory.create_batch(4, owner=rep)
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     job = ExportJob.objects.get()
-    progress_url = reverse("funnel:export_job_progress", args=[job.pk])
-    page = client.get(reverse("funnel:export_job", args=[job.pk])).content.decode()
+    progress_url = reverse("transfer:export_job_progress", args=[job.pk])
+    page = client.get(reverse("transfer:export_job", args=[job.pk])).content.decode()
     assert "Waiting for the export to start…" in page and f'hx-get="{progress_url}"' in page
     ExportJob.objects.filter(pk=job.pk).update(status="running", rows_total=4, rows_written=2)
     partial = client.get(progress_url, headers={"HX-Request": "true"}).content.decode()
@@ -211,9 +210,9 @@ def test_the_job_page_shows_progress_then_the_download(client_for, rep, pipeline
     ExportJob.objects.filter(pk=job.pk).update(status="queued")
     export_services.export_job_run(job.pk)
     assert client.get(progress_url, headers={"HX-Request": "true"}).headers["HX-Refresh"] == "true"
-    page = client.get(reverse("funnel:export_job", args=[job.pk])).content.decode()
+    page = client.get(reverse("transfer:export_job", args=[job.pk])).content.decode()
     assert "The file is ready: 4 opportunities." in page
-    assert reverse("funnel:export_download", args=[job.pk]) in page
+    assert reverse("transfer:export_download", args=[job.pk]) in page
 
 
 @pytest.mark.parametrize("viewer", ["teammate", "manager", "admin"])
@@ -223,7 +222,7 @@ def test_an_export_is_private_to_its_creator(client_for, cast, pipeline, viewer)
     job = ExportJob.objects.get()
     client = client_for(cast[viewer])
     for name in ("export_job", "export_job_progress", "export_download"):
-        response = client.get(reverse(f"funnel:{name}", args=[job.pk]))
+        response = client.get(reverse(f"transfer:{name}", args=[job.pk]))
         assert response.status_code == 404 and b"Secret deal" not in response.content
     assert AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, object_id=str(job.pk)).count() == 3
 
@@ -235,7 +234,7 @@ def test_an_export_expires_and_its_file_is_deleted(client_for, rep, pipeline, se
     job = ExportJob.objects.get()
     ExportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(hours=25))
     assert download(client, job).status_code == 404
-    assert "This export has expired" in client.get(reverse("funnel:export_job", args=[job.pk])).content.decode()
+    assert "This export has expired" in client.get(reverse("transfer:export_job", args=[job.pk])).content.decode()
     assert export_services.export_jobs_expire() == 1
     assert not ExportChunk.objects.exists() and ExportJob.objects.get().status == "expired"
 
@@ -245,11 +244,11 @@ def test_a_failed_job_says_so_and_does_not_count_against_the_hour(client_for, re
 
     settings.EXPORTS_PER_HOUR, settings.JOBS_INLINE = 1, False
     client = client_for(rep)
-    client.post(reverse("funnel:opportunity_export"))
+    client.post(reverse("transfer:export_start"))
     job = ExportJob.objects.get()
     monkeypatch.setattr(export_services, "export_rows", lambda user, filters: 1 / 0)
     export_job_run_task.apply(args=[job.pk])
-    assert "unexpected error" in client.get(reverse("funnel:export_job", args=[job.pk])).content.decode()
+    assert "unexpected error" in client.get(reverse("transfer:export_job", args=[job.pk])).content.decode()
     assert export_services.export_refusal(rep) is None
 
 
@@ -286,8 +285,8 @@ def test_25_exports_at_once_get_exactly_the_hours_allowance(rep, pipeline, setti
 
     def request(client) -> int:
         if kind == "dashboard":
-            return client.get(reverse("funnel:dashboard_export"), {"table": "reps"}).status_code
-        location = client.post(reverse("funnel:opportunity_export"))["Location"]
+            return client.get(reverse("insights:dashboard_export"), {"table": "reps"}).status_code
+        location = client.post(reverse("transfer:export_start"))["Location"]
         return 200 if location.startswith("/transfer/export/") else 302
 
     request.user = rep

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from funnel.filters import OpportunityFilterForm, keyset_page
 from funnel.models import Opportunity, Stage
+from funnel.opportunities.filters import OpportunityFilterForm, keyset_page
 from tests.factories import OpportunityFactory, SourceFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from funnel import health
+from funnel.health import diagnoses as health
 from funnel.models import Alert, AlertSeverity, Pipeline, Target
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory

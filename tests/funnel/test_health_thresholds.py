@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from funnel import health
+from funnel.health import diagnoses as health
 from funnel.models import Pipeline, Stage, StageKind
 from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from funnel import metrics
+from funnel.insights import metrics
 from funnel.models import Opportunity, Stage
 from tests.factories import OpportunityFactory
 

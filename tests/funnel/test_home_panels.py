@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from funnel import home_panels
 from funnel.models import Opportunity, Stage
+from funnel.opportunities import home_panels
 from tests.factories import OpportunityFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from funnel.import_checks import RowCheck, check_customer_rows, check_opportunity_rows
-from funnel.import_reading import parse_csv
-from funnel.imports import default_pipeline
 from funnel.models import ImportBatch, LostReason, Stage
+from funnel.transfer.import_checks import RowCheck, check_customer_rows, check_opportunity_rows
+from funnel.transfer.import_reading import parse_csv
+from funnel.transfer.imports import default_pipeline
 from tests.factories import AccountFactory, PipelineFactory, SourceFactory, StageFactory
 
 CUSTOMERS, OPPORTUNITIES = ImportBatch.Kind.CUSTOMERS, ImportBatch.Kind.OPPORTUNITIES

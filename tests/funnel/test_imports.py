@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
-from funnel import imports, services
-from funnel.import_reading import ImportFinished, ImportRefused
 from funnel.models import Account, ImportBatch, LostReason, Opportunity, Stage, StageChange, StageKind
+from funnel.opportunities import services
+from funnel.transfer import imports
+from funnel.transfer.import_reading import ImportFinished, ImportRefused
 from reps.models import AuditAction, AuditEvent
 from tests.factories import AccountFactory, OpportunityFactory, UserFactory
 
@@ -138,7 +139,7 @@ def test_all_or_nothing_mode_writes_nothing_when_a_row_fails_its_recheck(rep, pi
         Account.objects.filter(pk=huaxin.pk).update(owner=UserFactory())
         return checks
 
-    monkeypatch.setattr("funnel.imports.check_opportunity_rows", then_reassigned)
+    monkeypatch.setattr("funnel.transfer.imports.check_opportunity_rows", then_reassigned)
     batch = run(batch, rep, all_or_nothing=True)
     assert not Opportunity.objects.exists()
     assert batch.status == ImportBatch.Status.PREVIEWED and "Nothing was imported: 2 of 2" in batch.error

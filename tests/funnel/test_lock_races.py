@@ -11,8 +11,9 @@ from django.db import OperationalError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
-from funnel import config_services, services
+from funnel.configuration import services as config_services
 from funnel.models import Opportunity, Stage
+from funnel.opportunities import services
 from tests.factories import OpportunityFactory
 
 RACES = 50
@@ -53,7 +54,7 @@ def signed_in(user) -> Client:
 
 
 def move_by(client: Client, opportunity: Opportunity, stage: Stage, version: int):
-    url = reverse("funnel:opportunity_move", args=[opportunity.pk])
+    url = reverse("opportunities:move", args=[opportunity.pk])
     return lambda: client.post(url, {"stage": stage.pk, "version": version}).status_code
 
 
@@ -137,7 +138,7 @@ def test_a_move_that_waits_past_the_lock_timeout_answers_409_with_the_deal_as_it
     def move_it():
         holding.wait(10)
         response = signed_in(rep).post(
-            reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": stages["Proposal"].pk, "version": 1}
+            reverse("opportunities:move", args=[deal.pk]), {"stage": stages["Proposal"].pk, "version": 1}
         )
         release.set()
         return response

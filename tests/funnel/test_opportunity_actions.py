@@ -21,12 +21,12 @@ def row(deal) -> dict:
 
 
 ACTIONS = {
-    "funnel:opportunity_move": lambda deal: {"stage": stage("Proposal").pk, "version": deal.version},
-    "funnel:opportunity_won": lambda deal: {"version": deal.version},
-    "funnel:opportunity_lost": lambda deal: {"reason": LostReason.objects.create(name="x").pk, "version": deal.version},
-    "funnel:opportunity_reassign": lambda deal: {"owner": deal.owner.pk, "version": deal.version},
-    "funnel:opportunity_edit": lambda deal: {"name": "Hijacked", "account": deal.account.pk, "version": deal.version},
-    "funnel:board_move": lambda deal: {"to_stage": stage("Proposal").pk, "version": deal.version},
+    "opportunities:move": lambda deal: {"stage": stage("Proposal").pk, "version": deal.version},
+    "opportunities:won": lambda deal: {"version": deal.version},
+    "opportunities:lost": lambda deal: {"reason": LostReason.objects.create(name="x").pk, "version": deal.version},
+    "opportunities:reassign": lambda deal: {"owner": deal.owner.pk, "version": deal.version},
+    "opportunities:edit": lambda deal: {"name": "Hijacked", "account": deal.account.pk, "version": deal.version},
+    "opportunities:board_move": lambda deal: {"to_stage": stage("Proposal").pk, "version": deal.version},
 }
 
 
@@ -45,7 +45,7 @@ def test_writes_on_a_foreign_opportunity_are_404_and_change_nothing(client_for, 
 def test_rep_moves_own_opportunity_from_the_detail_page(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep)
     response = client_for(rep).post(
-        reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": stage("Proposal").pk, "version": 1}
+        reverse("opportunities:move", args=[deal.pk]), {"stage": stage("Proposal").pk, "version": 1}
     )
     assert response.status_code == 302
     assert Opportunity.objects.get(pk=deal.pk).stage.name == "Proposal"
@@ -56,9 +56,7 @@ def test_gate_failure_reshows_the_move_form_with_the_checklist(client_for, rep, 
     target.checklist = "Quotation sent"
     target.save()
     deal = OpportunityFactory(owner=rep)
-    response = client_for(rep).post(
-        reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": target.pk, "version": 1}
-    )
+    response = client_for(rep).post(reverse("opportunities:move", args=[deal.pk]), {"stage": target.pk, "version": 1})
     assert response.status_code == 422
     assert "Quotation sent" in response.content.decode()
     assert response.context["move_form"].non_field_errors()
@@ -68,7 +66,7 @@ def test_gate_failure_reshows_the_move_form_with_the_checklist(client_for, rep, 
 def test_stale_move_answers_409_with_the_reason(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep, version=3)
     response = client_for(rep).post(
-        reverse("funnel:opportunity_move", args=[deal.pk]), {"stage": stage("Proposal").pk, "version": 2}
+        reverse("opportunities:move", args=[deal.pk]), {"stage": stage("Proposal").pk, "version": 2}
     )
     assert response.status_code == 409
     assert "Someone else changed" in response.content.decode()
@@ -78,7 +76,7 @@ def test_manager_marks_a_team_deal_lost_with_a_reason(client_for, manager, rep, 
     deal = OpportunityFactory(owner=rep)
     reason = LostReason.objects.create(name="Budget cut")
     response = client_for(manager).post(
-        reverse("funnel:opportunity_lost", args=[deal.pk]), {"reason": reason.pk, "note": "", "version": 1}
+        reverse("opportunities:lost", args=[deal.pk]), {"reason": reason.pk, "note": "", "version": 1}
     )
     assert response.status_code == 302
     assert Opportunity.objects.get(pk=deal.pk).lost_reason == reason
@@ -87,7 +85,7 @@ def test_manager_marks_a_team_deal_lost_with_a_reason(client_for, manager, rep, 
 def test_create_keeps_what_was_typed_when_invalid(client_for, rep, pipeline):
     account = AccountFactory(owner=rep)
     response = client_for(rep).post(
-        reverse("funnel:opportunity_create"),
+        reverse("opportunities:create"),
         {"name": "Big deal", "account": account.pk, "amount": "-5", "owner": rep.pk, "stage": stage("Qualified").pk},
     )
     assert response.status_code == 200
@@ -100,11 +98,11 @@ def test_create_ignores_mass_assigned_fields_and_offers_only_visible_choices(cli
     account = AccountFactory(owner=rep)
     foreign_account = AccountFactory(owner=cast["other_rep"])
     client = client_for(rep)
-    form = client.get(reverse("funnel:opportunity_create")).context["form"]
+    form = client.get(reverse("opportunities:create")).context["form"]
     assert set(form.fields["owner"].queryset) == {rep}
     assert foreign_account not in form.fields["account"].queryset
     response = client.post(
-        reverse("funnel:opportunity_create"),
+        reverse("opportunities:create"),
         {
             "name": "Deal",
             "account": account.pk,
@@ -126,7 +124,7 @@ def test_create_ignores_mass_assigned_fields_and_offers_only_visible_choices(cli
 
 def test_create_refuses_another_teams_customer_and_owner(client_for, rep, cast, pipeline):
     response = client_for(rep).post(
-        reverse("funnel:opportunity_create"),
+        reverse("opportunities:create"),
         {
             "name": "Deal",
             "amount": "100",
@@ -143,7 +141,7 @@ def test_create_refuses_another_teams_customer_and_owner(client_for, rep, cast, 
 def test_concurrent_edit_is_detected_and_shows_current_values(client_for, rep, manager, pipeline):
     """QUALITY R10: two people load version 1; the second save is refused, not silently applied."""
     deal = OpportunityFactory(owner=rep, amount=Decimal("1000"))
-    url = reverse("funnel:opportunity_edit", args=[deal.pk])
+    url = reverse("opportunities:edit", args=[deal.pk])
     fields = {"name": deal.name, "account": deal.account.pk, "version": 1}
     assert client_for(rep).post(url, {**fields, "amount": "2000"}).status_code == 302
     response = client_for(manager).post(url, {**fields, "amount": "3000"})
@@ -159,7 +157,7 @@ def test_bulk_with_a_foreign_id_changes_nothing(client_for, cast, pipeline):
     """QUALITY S7 through the page."""
     own, foreign = OpportunityFactory(owner=cast["rep"]), OpportunityFactory(owner=cast["other_rep"])
     response = client_for(cast["rep"]).post(
-        reverse("funnel:opportunity_bulk"),
+        reverse("opportunities:bulk"),
         {"action": "move", "stage": stage("Proposal").pk, "pick": [f"{own.pk}:1", f"{foreign.pk}:1"]},
     )
     assert response.status_code == 409
@@ -169,7 +167,7 @@ def test_bulk_with_a_foreign_id_changes_nothing(client_for, cast, pipeline):
 def test_manager_bulk_reassigns_a_departing_reps_book(client_for, cast, pipeline):
     deals = OpportunityFactory.create_batch(3, owner=cast["rep"])
     response = client_for(cast["manager"]).post(
-        reverse("funnel:opportunity_bulk"),
+        reverse("opportunities:bulk"),
         {"action": "reassign", "owner": cast["teammate"].pk, "pick": [f"{d.pk}:{d.version}" for d in deals]},
     )
     assert response.status_code == 302
@@ -178,7 +176,7 @@ def test_manager_bulk_reassigns_a_departing_reps_book(client_for, cast, pipeline
 
 def test_bulk_without_a_selection_explains_itself(client_for, rep, pipeline):
     OpportunityFactory(owner=rep)
-    response = client_for(rep).post(reverse("funnel:opportunity_bulk"), {"action": "reassign", "owner": rep.pk})
+    response = client_for(rep).post(reverse("opportunities:bulk"), {"action": "reassign", "owner": rep.pk})
     assert response.status_code == 400
     assert "Select at least one opportunity" in response.content.decode()
 
@@ -188,7 +186,7 @@ def test_detail_page_shows_the_checklist_of_the_stage_chosen_to_move_to(client_f
     target.checklist = "Contract draft sent"
     target.save()
     deal = OpportunityFactory(owner=rep)
-    url = reverse("funnel:opportunity_detail", args=[deal.pk])
+    url = reverse("opportunities:detail", args=[deal.pk])
     assert "Contract draft sent" not in client_for(rep).get(url).content.decode()
     assert "Contract draft sent" in client_for(rep).get(url, {"move_to": target.pk}).content.decode()
     assert client_for(rep).get(url, {"move_to": "x"}).status_code == 200

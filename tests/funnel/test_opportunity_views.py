@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def detail_url(opportunity) -> str:
-    return reverse("funnel:opportunity_detail", args=[opportunity.pk])
+    return reverse("opportunities:detail", args=[opportunity.pk])
 
 
 @pytest.fixture
@@ -48,12 +48,12 @@ def test_admin_can_open_any_opportunity(client_for, admin_user, deals):
 
 
 def test_missing_opportunity_is_404_without_audit(client_for, rep, deals):
-    assert client_for(rep).get(reverse("funnel:opportunity_detail", args=[999999])).status_code == 404
+    assert client_for(rep).get(reverse("opportunities:detail", args=[999999])).status_code == 404
     assert not AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED).exists()
 
 
 def test_anonymous_is_sent_to_login(client, deals):
-    response = client.get(reverse("funnel:opportunity_list"))
+    response = client.get(reverse("opportunities:list"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("reps:login"))
 
@@ -72,7 +72,7 @@ def test_anonymous_is_sent_to_login(client, deals):
 )
 def test_list_shows_only_own_rows_whatever_the_parameters(client_for, rep, deals, params):
     """QUALITY S4, S25: parameters never widen the scope and are treated as literals."""
-    response = client_for(rep).get(reverse("funnel:opportunity_list"), params)
+    response = client_for(rep).get(reverse("opportunities:list"), params)
     assert response.status_code == 200
     shown = {opportunity.name for opportunity in response.context["rows"]}
     # Exactly the rep's own row: an empty page would hide a broken list as well as a safe one.

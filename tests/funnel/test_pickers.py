@@ -1,4 +1,4 @@
-"""The pickers (funnel.pickers): one endpoint, scoped and limited; recent and planned records first; the choice
+"""The pickers (funnel.search.pickers): one endpoint, scoped and limited; recent and planned records first; the choice
 survives a refused save; without script, the text typed is the search."""
 
 import re
@@ -11,14 +11,14 @@ from django.urls import reverse
 from activity_log import services as log_services
 from activity_log.models import Activity, ActivityKind
 from funnel.models import Opportunity
-from funnel.pickers import LIMIT
+from funnel.search.pickers import LIMIT
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def pick(client, source: str, **params) -> str:
-    return client.get(reverse("funnel:pick", args=[source]), params).content.decode()
+    return client.get(reverse("search:pick", args=[source]), params).content.decode()
 
 
 def labels(html: str) -> list[str]:
@@ -79,8 +79,8 @@ def test_deactivated_people_only_where_a_form_asks_for_them(client_for, manager,
 
 
 def test_unknown_sources_are_404_and_anonymous_users_sign_in(client, client_for, rep):
-    assert client_for(rep).get(reverse("funnel:pick", args=["password"])).status_code == 404
-    assert client.get(reverse("funnel:pick", args=["customer"])).status_code == 302
+    assert client_for(rep).get(reverse("search:pick", args=["password"])).status_code == 404
+    assert client.get(reverse("search:pick", args=["customer"])).status_code == 302
 
 
 def test_todays_plan_and_the_latest_visits_are_offered_first(client_for, rep, pipeline):
@@ -170,10 +170,10 @@ def test_people_pickers_filter_the_list_and_reassign(client_for, manager, rep, t
     deal = OpportunityFactory(owner=rep, name="Cranes")
     OpportunityFactory(owner=teammate, name="Belts")
     client = client_for(manager)
-    page = client.get(reverse("funnel:opportunity_list"), {"owner": rep.pk}).content.decode()
+    page = client.get(reverse("opportunities:list"), {"owner": rep.pk}).content.decode()
     assert "Cranes" in page and "Belts" not in page
     response = client.post(
-        reverse("funnel:opportunity_reassign", args=[deal.pk]), {"owner": teammate.pk, "version": deal.version}
+        reverse("opportunities:reassign", args=[deal.pk]), {"owner": teammate.pk, "version": deal.version}
     )
     assert response.status_code == 302
     assert Opportunity.objects.get(pk=deal.pk).owner == teammate
@@ -217,14 +217,14 @@ def test_one_or_two_characters_match_the_start_of_names(client_for, rep, pipelin
 @pytest.mark.parametrize("query", ["%", "_", "x" * 10_000, "' OR 1=1--", "Ningbo%"])
 def test_odd_searches_are_plain_text(client_for, rep, pipeline, query):
     AccountFactory(owner=rep, name="Ningbo Port")
-    response = client_for(rep).get(reverse("funnel:pick", args=["customer"]), {"q": query})
+    response = client_for(rep).get(reverse("search:pick", args=["customer"]), {"q": query})
     assert response.status_code == 200
     assert "Ningbo Port" not in response.content.decode()
 
 
 def test_a_search_sorts_a_bounded_set_of_the_users_own_matches(client_for, rep, cast, pipeline, monkeypatch):
     """In a large table the matches sorted by name are at most CANDIDATES, all of them the user's."""
-    monkeypatch.setattr("funnel.pickers.CANDIDATES", 2)
+    monkeypatch.setattr("funnel.search.pickers.CANDIDATES", 2)
     for name in ["Delta harbour", "Alpha harbour", "Charlie harbour"]:
         AccountFactory(owner=rep, name=name)
     AccountFactory(owner=cast["teammate"], name="Aardvark harbour")

@@ -4,7 +4,7 @@ alert table (autovacuum may be off, so the statistics are whatever the last ANAL
 import pytest
 from django.db import connection
 
-from funnel import alert_services
+from funnel.health import services as alert_services
 from funnel.models import Alert
 
 from .test_alerts import NOW, stalled

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from funnel import services
 from funnel.models import LostReason, Opportunity, Stage, StageChange, StageKind
+from funnel.opportunities import services
 from reps.models import AuditAction, AuditEvent
 from tests.factories import ContactFactory, OpportunityFactory, StageFactory
 
@@ -219,7 +219,7 @@ def test_stalled_means_too_long_in_stage_or_without_activity(rep, pipeline):
 
     from django.utils import timezone
 
-    from funnel import health
+    from funnel.health import diagnoses as health
 
     now = timezone.now()
     qualified = stage("Qualified")

@@ -1,5 +1,5 @@
 """The "Stalled" badge on the list, the board and the deal's page follows the stalled alerts' rule
-(funnel.health.stalled_condition), so a badge and an alert never disagree."""
+(funnel.health.diagnoses.stalled_condition), so a badge and an alert never disagree."""
 
 from datetime import timedelta
 
@@ -31,7 +31,7 @@ def deals(rep, pipeline):
 
 
 def test_the_list_flags_exactly_the_deals_the_scan_calls_stalled(client_for, rep, deals):
-    content = client_for(rep).get(reverse("funnel:opportunity_list")).content.decode()
+    content = client_for(rep).get(reverse("opportunities:list")).content.decode()
     overdue_row = content[content.index("Overdue deal") :].split("</tr>")[0]
     moving_row = content[content.index("Moving deal") :].split("</tr>")[0]
     assert BADGE.decode() in overdue_row
@@ -40,11 +40,11 @@ def test_the_list_flags_exactly_the_deals_the_scan_calls_stalled(client_for, rep
 
 def test_the_board_and_the_deals_page_flag_it_too(client_for, rep, deals):
     client = client_for(rep)
-    board = client.get(reverse("funnel:board")).content.decode()
+    board = client.get(reverse("opportunities:board")).content.decode()
     card = board[board.index("Overdue deal") - 600 : board.index("Overdue deal")]
     assert "border-warning" in card
-    assert BADGE in client.get(reverse("funnel:opportunity_detail", args=[deals["overdue"].pk])).content
-    assert BADGE not in client.get(reverse("funnel:opportunity_detail", args=[deals["moving"].pk])).content
+    assert BADGE in client.get(reverse("opportunities:detail", args=[deals["overdue"].pk])).content
+    assert BADGE not in client.get(reverse("opportunities:detail", args=[deals["moving"].pk])).content
 
 
 def test_the_home_pages_latest_deals_flag_it_too(client_for, rep, deals):

@@ -13,7 +13,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from funnel import health
+from funnel.health import diagnoses as health
 from funnel.models import Stage, Target
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory

@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from funnel import health
-from funnel.alert_services import scan_funnel
-from funnel.alert_views import subject_url
-from funnel.digest import send_alert_digests
+from funnel.health import diagnoses as health
+from funnel.health.digest import send_alert_digests
+from funnel.health.services import scan_funnel
+from funnel.health.views import subject_url
 from funnel.models import Alert, AlertKind, AlertSeverity, Pipeline
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
@@ -159,13 +159,13 @@ def test_each_teams_gap_alert_goes_to_its_manager(team_gaps, cast):
 def test_team_alerts_are_seen_by_their_manager_and_admins_only(viewer, seen, team_gaps, cast, client_for):
     visible = Alert.objects.visible_to(cast[viewer]).filter(team__isnull=False)
     assert {alert.team.name for alert in visible} == seen
-    listed = client_for(cast[viewer]).get(reverse("funnel:alert_list")).content.decode()
+    listed = client_for(cast[viewer]).get(reverse("health:alert_list")).content.decode()
     assert ("Team “T1”" in listed) is ("T1" in seen)
     assert ("Team “T2”" in listed) is ("T2" in seen)
 
 
 def test_another_teams_manager_gets_404_for_a_team_alert(team_gaps, cast, client_for):
-    url = reverse("funnel:alert_acknowledge", args=[team_gaps["T1"].pk])
+    url = reverse("health:alert_acknowledge", args=[team_gaps["T1"].pk])
     assert client_for(cast["other_manager"]).post(url, {"reason": "Not mine"}).status_code == 404
     assert client_for(cast["rep"]).post(url, {"reason": "Not mine"}).status_code == 404
     assert client_for(cast["manager"]).post(url, {"reason": "Two deals move next week"}).status_code == 302
@@ -176,7 +176,7 @@ def test_another_teams_manager_gets_404_for_a_team_alert(team_gaps, cast, client
 def test_a_team_alert_links_to_the_teams_deals_in_the_stage(team_gaps, cast, client_for, stages):
     alert = team_gaps["T1"]
     url = subject_url(alert, cast["manager"])
-    assert url == f"{reverse('funnel:opportunity_list')}?team={alert.team_id}&stage={stages['Proposal'].pk}"
+    assert url == f"{reverse('opportunities:list')}?team={alert.team_id}&stage={stages['Proposal'].pk}"
     deal(cast["rep"], stages["Proposal"], name="Team deal in Proposal")
     deal(cast["teammate"], stages["Proposal"], name="Teammate deal in Proposal")
     deal(cast["other_rep"], stages["Proposal"], name="Other team deal in Proposal")
@@ -189,14 +189,14 @@ def test_an_inflow_alert_links_to_the_reps_deals_in_its_pipeline(rep, manager, s
     deal(rep, stages["Qualified"], created_at=NOW - timedelta(weeks=10))
     scan_funnel(NOW)
     alert = Alert.objects.get(kind=AlertKind.EMPTY_CUP, pipeline__isnull=False)
-    assert subject_url(alert, manager) == f"{reverse('funnel:opportunity_list')}?owner={rep.pk}&pipeline={pipeline.pk}"
+    assert subject_url(alert, manager) == f"{reverse('opportunities:list')}?owner={rep.pk}&pipeline={pipeline.pk}"
 
 
 # --- the inbox's filters and the digest ---------------------------------------------------------------------
 
 
 def inbox(client, **params) -> str:
-    return client.get(reverse("funnel:alert_list"), params).content.decode()
+    return client.get(reverse("health:alert_list"), params).content.decode()
 
 
 def test_the_team_filter_shows_the_teams_own_alerts_and_its_members(team_gaps, cast, client_for, stages):

@@ -153,8 +153,8 @@ def test_a_stage_cannot_be_archived_or_changed_through_the_pipeline_in_admin(cli
     url = reverse("admin:funnel_pipeline_change", args=[pipeline.pk])
     page = client.get(url)
     assert page.status_code == 200
-    assert reverse("funnel:pipeline_detail", args=[pipeline.pk]) in page.content.decode()
-    assert reverse("funnel:stage_edit", args=[proposal.pk]) in page.content.decode()
+    assert reverse("configuration:pipeline_detail", args=[pipeline.pk]) in page.content.decode()
+    assert reverse("configuration:stage_edit", args=[proposal.pk]) in page.content.decode()
     forged = {"name": "Renamed", "is_active": "on", "stages-TOTAL_FORMS": "1", "stages-INITIAL_FORMS": "1",
               "stages-0-id": proposal.pk, "stages-0-pipeline": pipeline.pk, "stages-0-order": 2,
               "stages-0-name": "Proposal", "stages-0-probability": 5, "stages-0-stall_days": 14,
@@ -169,9 +169,9 @@ def test_a_stage_cannot_be_archived_or_changed_through_the_pipeline_in_admin(cli
 @pytest.mark.parametrize(
     ("model", "make", "app_route"),
     [
-        (Pipeline, lambda cast: Pipeline.objects.get(), "funnel:pipeline_detail"),
-        (Source, lambda cast: Source.objects.create(name="Fair"), "funnel:source_edit"),
-        (Account, lambda cast: AccountFactory(owner=cast["rep"]), "funnel:account_edit"),
+        (Pipeline, lambda cast: Pipeline.objects.get(), "configuration:pipeline_detail"),
+        (Source, lambda cast: Source.objects.create(name="Fair"), "configuration:source_edit"),
+        (Account, lambda cast: AccountFactory(owner=cast["rep"]), "customers:edit"),
     ],
 )
 def test_funnel_settings_and_customers_are_read_only_in_admin_with_a_link(
@@ -195,4 +195,4 @@ def test_funnel_settings_and_customers_are_read_only_in_admin_with_a_link(
 def test_a_customers_contacts_are_listed_in_admin_with_links_to_edit_them(client_for, admin_user, rep):
     contact = ContactFactory(account=AccountFactory(owner=rep), name="Li Wei")
     page = client_for(admin_user).get(reverse("admin:funnel_account_change", args=[contact.account.pk]))
-    assert reverse("funnel:contact_edit", args=[contact.pk]) in page.content.decode()
+    assert reverse("customers:contact_edit", args=[contact.pk]) in page.content.decode()

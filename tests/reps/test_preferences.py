@@ -61,5 +61,5 @@ def test_pages_show_times_in_the_users_time_zone(client_for, rep, pipeline):
     deal = OpportunityFactory(owner=rep)
     # 2026-03-01 17:30 UTC is already 2 March, 01:30 in Shanghai.
     StageChangeFactory(opportunity=deal, at=datetime(2026, 3, 1, 17, 30, tzinfo=ZoneInfo("UTC")))
-    page = client_for(rep).get(reverse("funnel:opportunity_detail", args=[deal.pk])).content.decode()
+    page = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
     assert "03/02/2026 1:30 a.m." in page

@@ -22,7 +22,12 @@ pytestmark = pytest.mark.django_db
 LOGIN, CODE = reverse("reps:login"), reverse("reps:second_factor")
 SETUP, OFF = reverse("reps:second_factor_setup"), reverse("reps:second_factor_disable")
 # Every kind of admin-only page: Django admin, funnel settings, activity kinds, targets.
-ADMIN_PAGES = [reverse("admin:index"), reverse("funnel:settings"), reverse("log:kinds"), reverse("funnel:target_list")]
+ADMIN_PAGES = [
+    reverse("admin:index"),
+    reverse("configuration:index"),
+    reverse("log:kinds"),
+    reverse("insights:target_list"),
+]
 
 
 def app_code(device: TOTPDevice, moment=None) -> str:
@@ -85,7 +90,7 @@ def test_a_verified_admin_passes(client_for, admin_user, pipeline):
 def test_a_post_to_an_admin_page_without_the_code_changes_nothing(admin_user, pipeline):
     enrolled(admin_user)
     stage = pipeline.stages.first()
-    response = signed_in(admin_user).post(reverse("funnel:stage_archive", args=[stage.pk]))
+    response = signed_in(admin_user).post(reverse("configuration:stage_archive", args=[stage.pk]))
     assert response.status_code == 302
     assert response.url == CODE
     stage.refresh_from_db()
@@ -93,7 +98,7 @@ def test_a_post_to_an_admin_page_without_the_code_changes_nothing(admin_user, pi
 
 
 def test_an_htmx_request_is_sent_to_the_code_page_whole(admin_user, pipeline):
-    response = signed_in(admin_user).get(reverse("funnel:settings"), HTTP_HX_REQUEST="true")
+    response = signed_in(admin_user).get(reverse("configuration:index"), HTTP_HX_REQUEST="true")
     assert response.status_code == 204
     assert response["HX-Redirect"].startswith(CODE)
 
@@ -105,17 +110,17 @@ def test_reps_and_managers_never_need_it(who, cast, client_for, password, pipeli
     assert response.url == "/"
     assert client.get("/").status_code == 200
     assert client.get(CODE).url == reverse("funnel:home")
-    assert client.get(reverse("funnel:settings")).status_code == 403
+    assert client.get(reverse("configuration:index")).status_code == 403
 
 
 # --- enrolment -----------------------------------------------------------------------------------------------
 def test_enrolment_confirms_the_app_shows_ten_recovery_codes_once_and_stores_them_hashed(admin_user, pipeline):
     client = signed_in(admin_user)
-    page = client.get(SETUP, {"next": reverse("funnel:settings")})
+    page = client.get(SETUP, {"next": reverse("configuration:index")})
     device = TOTPDevice.objects.get(user=admin_user, confirmed=False)
     assert client.get(SETUP).context["secret"] == page.context["secret"]  # a reload keeps the key
 
-    response = client.post(SETUP, {"code": app_code(device), "next": reverse("funnel:settings")})
+    response = client.post(SETUP, {"code": app_code(device), "next": reverse("configuration:index")})
     assert response.status_code == 200
     codes = response.context["codes"]
     assert len(codes) == len(set(codes)) == 10
@@ -126,7 +131,7 @@ def test_enrolment_confirms_the_app_shows_ten_recovery_codes_once_and_stores_the
     device.refresh_from_db()
     assert device.confirmed
     assert audited(AuditAction.SECOND_FACTOR_ENROLLED) == 1
-    assert client.get(reverse("funnel:settings")).status_code == 200  # this session is verified
+    assert client.get(reverse("configuration:index")).status_code == 200  # this session is verified
     assert "codes" not in (client.get(SETUP, follow=True).context or {})  # shown once: now "already set up"
 
 
@@ -138,7 +143,7 @@ def test_a_wrong_enrolment_code_is_refused_and_audited(admin_user):
     assert response.context["form"].errors["code"]
     assert not TOTPDevice.objects.filter(confirmed=True).exists()
     assert audited(AuditAction.SECOND_FACTOR_FAILED) == 1
-    assert client.get(reverse("funnel:settings")).status_code == 302
+    assert client.get(reverse("configuration:index")).status_code == 302
 
 
 def test_a_rep_may_enrol_and_then_gives_the_code_after_the_password(rep, password):
@@ -151,9 +156,9 @@ def test_a_rep_may_enrol_and_then_gives_the_code_after_the_password(rep, passwor
     with time_machine.travel(later, tick=False):
         client, response = password_sign_in(rep, password)
         assert response.url == f"{CODE}?next=%2F"
-        assert client.get(reverse("funnel:opportunity_list")).url.startswith(CODE)  # every page waits
+        assert client.get(reverse("opportunities:list")).url.startswith(CODE)  # every page waits
         assert client.post(CODE, {"code": app_code(device, later), "next": "/"}).url == "/"
-        assert client.get(reverse("funnel:opportunity_list")).status_code == 200
+        assert client.get(reverse("opportunities:list")).status_code == 200
 
 
 # --- verification per session, throttling, recovery codes -----------------------------------------------------
@@ -162,11 +167,11 @@ def test_signing_out_ends_the_verification(admin_user, password, pipeline):
     client, response = password_sign_in(admin_user, password)
     assert response.url.startswith(CODE)
     client.post(CODE, {"code": app_code(device)})
-    assert client.get(reverse("funnel:settings")).status_code == 200
+    assert client.get(reverse("configuration:index")).status_code == 200
     client.post(reverse("reps:logout"))
 
     client, response = password_sign_in(admin_user, password)
-    assert client.get(reverse("funnel:settings")).url.startswith(CODE)
+    assert client.get(reverse("configuration:index")).url.startswith(CODE)
 
 
 def test_wrong_codes_are_throttled_and_audited(admin_user, settings, pipeline):
@@ -180,7 +185,7 @@ def test_wrong_codes_are_throttled_and_audited(admin_user, settings, pipeline):
     with time_machine.travel(later, tick=False):
         response = client.post(CODE, {"code": app_code(device, later)})
         assert response.status_code == 429
-        assert client.get(reverse("funnel:settings")).url.startswith(CODE)
+        assert client.get(reverse("configuration:index")).url.startswith(CODE)
     assert audited(AuditAction.SECOND_FACTOR_FAILED) == settings.SECOND_FACTOR_FAILURES
     cooled = start + settings.LOGIN_FAILURE_WINDOW + timedelta(minutes=5)
     with time_machine.travel(cooled, tick=False):
@@ -195,14 +200,14 @@ def test_a_recovery_code_works_once(admin_user, pipeline):
     first = signed_in(admin_user)
     response = first.post(CODE, {"code": f"  {codes[3].upper()} "})
     assert response.status_code == 302
-    assert first.get(reverse("funnel:settings")).status_code == 200
+    assert first.get(reverse("configuration:index")).status_code == 200
     assert audited(AuditAction.RECOVERY_CODE_USED) == 1
     assert StaticToken.objects.count() == 9
 
     with time_machine.travel(timezone.now() + timedelta(seconds=5), tick=False):  # past django-otp's backoff
         again = signed_in(admin_user)
         assert again.post(CODE, {"code": codes[3]}).status_code == 401
-        assert again.get(reverse("funnel:settings")).url.startswith(CODE)
+        assert again.get(reverse("configuration:index")).url.startswith(CODE)
 
 
 def test_switching_off_needs_a_current_code(admin_user, client_for, pipeline):
@@ -217,7 +222,7 @@ def test_switching_off_needs_a_current_code(admin_user, client_for, pipeline):
         assert client.post(OFF, {"code": app_code(device, later)}).url == reverse("reps:preferences")
         assert not TOTPDevice.objects.filter(user=admin_user).exists()
         assert audited(AuditAction.SECOND_FACTOR_DISABLED) == 1
-        assert client.get(reverse("funnel:settings")).url.startswith(CODE)  # an admin must set it up again
+        assert client.get(reverse("configuration:index")).url.startswith(CODE)  # an admin must set it up again
 
 
 def test_the_preferences_page_offers_it(rep, client_for):

@@ -62,15 +62,15 @@ class Command(BaseCommand):
         cases += [("new opportunity", "/opportunities/new/"), ("opportunity list", "/opportunities/")]
         cases += [("dashboard", "/dashboard/"), ("alerts", "/alerts/")]
         try:
-            pick = reverse("funnel:pick", args=["customer"])
+            pick = reverse("search:pick", args=["customer"])
         except NoReverseMatch:  # before the pickers existed
             return cases
         if not skip_search:
             cases.append(("pick customer, suggestions", pick))
             for source, queries in SEARCHES.items():
-                url = reverse("funnel:pick", args=[source])
+                url = reverse("search:pick", args=[source])
                 cases += [(f"pick {source[:8]} “{query}”", f"{url}?{urlencode({'q': query})}") for query in queries]
-            cases.append(("pick person “bench_rep1”", f"{reverse('funnel:pick', args=['person'])}?q=bench_rep1"))
+            cases.append(("pick person “bench_rep1”", f"{reverse('search:pick', args=['person'])}?q=bench_rep1"))
         return cases
 
     def measure(self, case: str, user: User, url: str, requests: int) -> str:

@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel.alert_views import NEWEST_FIRST, AlertFilterForm
-from funnel.filters import cursor_for
+from funnel.health.views import NEWEST_FIRST, AlertFilterForm
 from funnel.management.commands.bench_funnel import clocked, percentile
 from funnel.models import Alert
+from funnel.opportunities.filters import cursor_for
 from reps.models import User
 
 LIMIT_MS = 200  # QUALITY G-C2: a list at any page number
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                 self.stdout.write(self.measure(case, user, url, options["requests"]))
 
     def cases(self, user: User) -> list[tuple[str, str]]:
-        url = reverse("funnel:alert_list")
+        url = reverse("health:alert_list")
         form = AlertFilterForm({}, user=user)
         ordered = form.apply(Alert.objects.visible_to(user), timezone.now()).order_by("-first_seen", "-id")
         total = ordered.count()

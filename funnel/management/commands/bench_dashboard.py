@@ -3,7 +3,7 @@
 Run on PostgreSQL after `seed_demo --opportunities 100000` (QUALITY.md, performance goals):
     DATABASE_URL=postgres://... python manage.py bench_dashboard --requests 30
 T_floor is `SELECT count(*)` over the dashboard's scope (what the user may see, in its pipeline), same run.
-Every page adds its figures up from the rollup at read time (funnel.dashboard_figures): "any period" is the
+Every page adds its figures up from the rollup at read time (funnel.insights.figures): "any period" is the
 p50 of requests each for a different custom 90-day period (a first read of that period), "2 years" of the
 longest period allowed. With --moves N it then moves N deals through the services and times the refresh
 that folds them in (the job's work every minute), and with --rebuild the rebuild of the whole rollup.
@@ -20,9 +20,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel import rollup, services
-from funnel.dashboard_forms import DashboardFilterForm
+from funnel.insights import rollup
+from funnel.insights.forms import DashboardFilterForm
 from funnel.models import Opportunity, StageKind
+from funnel.opportunities import services
 from reps.models import User
 
 from .bench_funnel import QueryClock, percentile
@@ -82,7 +83,7 @@ class Command(BaseCommand):
             self.stdout.write(f"rebuild: {result['owners']} owners in {time.perf_counter() - started:.1f} s")
 
     def measure(self, user: User, requests: int, slowest: int) -> str:
-        url = reverse("funnel:dashboard")
+        url = reverse("insights:dashboard")
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
         client.get(url)  # warm caches and the session

@@ -11,8 +11,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from funnel import export_services
 from funnel.models import ExportChunk
+from funnel.transfer import exports
 from reps.models import User
 
 
@@ -27,10 +27,10 @@ class Command(BaseCommand):
         user = User.objects.filter(username=options["user"]).first()
         if user is None:
             raise CommandError(f"No user {options['user']!r}: run seed_demo first.")
-        rows = export_services.export_queryset(user, options["filters"]).count()
-        job = export_services.ExportJob.objects.create(created_by=user, filters=options["filters"], rows_total=rows)
+        rows = exports.export_queryset(user, options["filters"]).count()
+        job = exports.ExportJob.objects.create(created_by=user, filters=options["filters"], rows_total=rows)
         base, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.perf_counter()
-        job = export_services.export_job_run(job.pk)
+        job = exports.export_job_run(job.pk)
         seconds = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - base
         chunks = ExportChunk.objects.filter(job=job, attempt=job.attempt).count()

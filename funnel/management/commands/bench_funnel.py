@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from funnel.filters import OpportunityFilterForm, cursor_for
 from funnel.models import Opportunity
+from funnel.opportunities.filters import OpportunityFilterForm, cursor_for
 from reps.models import User
 
 
@@ -69,8 +69,8 @@ class Command(BaseCommand):
         form = OpportunityFilterForm({}, user=user)
         ordered = form.apply(Opportunity.objects.visible_to(user))
         deep_row = ordered[deep : deep + 1].first()
-        list_url = reverse("funnel:opportunity_list")
-        cases = [("list, first page", list_url), ("board", reverse("funnel:board"))]
+        list_url = reverse("opportunities:list")
+        cases = [("list, first page", list_url), ("board", reverse("opportunities:board"))]
         if deep_row is not None:
             cases.insert(1, (f"list, after {deep:,} rows", f"{list_url}?after={cursor_for(deep_row, form.ordering)}"))
         return cases

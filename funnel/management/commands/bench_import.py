@@ -49,7 +49,7 @@ class Command(BaseCommand):
         del text
         base = peak_mb()
         started = time.perf_counter()
-        response = client.post(reverse("funnel:import_start"), {"kind": kind, "file": upload})
+        response = client.post(reverse("transfer:import_start"), {"kind": kind, "file": upload})
         upload_ms = (time.perf_counter() - started) * 1000
         self.stdout.write(
             f"upload: HTTP {response.status_code} in {upload_ms:,.0f} ms; peak memory +{peak_mb() - base:,.0f} MB"
@@ -59,7 +59,7 @@ class Command(BaseCommand):
             self.stdout.write("refused at upload (nothing stored)")
             return
         base, started = peak_mb(), time.perf_counter()
-        client.post(reverse("funnel:import_confirm", args=[batch.pk]), {"mode": "valid"})
+        client.post(reverse("transfer:import_confirm", args=[batch.pk]), {"mode": "valid"})
         batch.refresh_from_db()
         import_ms = (time.perf_counter() - started) * 1000
         self.stdout.write(

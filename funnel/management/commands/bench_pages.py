@@ -39,9 +39,9 @@ SKIPPED = {
     "reps:logout",
     "admin:logout",
     "reps:set_language",
-    "funnel:dashboard_export",
-    "funnel:import_template",
-    "funnel:export_download",
+    "insights:dashboard_export",
+    "transfer:import_template",
+    "transfer:export_download",
 }
 
 

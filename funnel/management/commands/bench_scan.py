@@ -11,7 +11,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import connection
 
-from funnel.alert_services import scan_funnel
+from funnel.health.services import scan_funnel
 from funnel.management.commands.bench_funnel import clocked
 from funnel.models import Alert, Opportunity
 from reps.models import User

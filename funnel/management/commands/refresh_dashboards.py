@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from funnel import rollup
+from funnel.insights import rollup
 
 from ._every import run_every
 

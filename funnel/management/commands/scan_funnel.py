@@ -9,7 +9,7 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from funnel.alert_services import scan_funnel
+from funnel.health.services import scan_funnel
 
 from ._every import run_every
 

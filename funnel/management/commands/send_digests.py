@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from funnel.digest import send_alert_digests
+from funnel.health.digest import send_alert_digests
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""The admin's list of activity kinds (visit, call, meeting…)."""

@@ -1,0 +1,121 @@
+"""The manager's review of the daily logs: one day of the team, comments, "reviewed", compliance.
+
+Managers and admins only (a rep gets 403 on the page). A log outside the viewer's scope is a 404,
+with an audit row; every write goes through activity_log.services.
+"""
+
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from config.parsing import parse_date, parse_id
+from reps.models import AuditAction, Team
+from reps.services import audit_record
+
+from .. import services
+from ..models import DailyLog
+from . import selectors
+from .forms import CommentForm
+
+
+def get_log_for_user(request: HttpRequest, pk: int) -> DailyLog:
+    """The log if the user may see it; otherwise 404, and an audit row if it exists."""
+    found = DailyLog.objects.visible_to(request.user).select_related("rep").filter(pk=pk).first()
+    if found is None:
+        if DailyLog.objects.filter(pk=pk).exists():
+            audit_record(
+                action=AuditAction.ACCESS_DENIED,
+                request=request,
+                object_type=DailyLog._meta.label_lower,
+                object_id=str(pk),
+            )
+        raise Http404
+    return found
+
+
+def _require_manager(request: HttpRequest) -> None:
+    if not (request.user.is_manager or request.user.is_admin):
+        raise PermissionDenied
+
+
+def _chosen_day(value: str, default: date) -> date:
+    return parse_date(value) or default  # a malformed or far ?date= shows the default day
+
+
+def _chosen_team(value: str, teams: list[Team]) -> Team | None:
+    """The team asked for if the viewer may review it; otherwise None (all the viewer's people)."""
+    return next((team for team in teams if str(team.pk) == value), None)
+
+
+def review_url(day: date, team: str = "", anchor: str = "") -> str:
+    query = {"date": day.isoformat()} | ({"team": team} if parse_id(team) else {})
+    return f"{reverse('log:review')}?{urlencode(query)}{anchor}"
+
+
+@login_required
+@require_GET
+def review(request: HttpRequest) -> HttpResponse:
+    """One day of the team's logs (default: yesterday) and the last four weeks' compliance."""
+    _require_manager(request)
+    today = services.local_today(request.user)
+    day = _chosen_day(request.GET.get("date", ""), today - timedelta(days=1))
+    teams = list(selectors.reviewable_teams(request.user))
+    team = _chosen_team(request.GET.get("team", ""), teams)
+    rows = selectors.review_day(request.user, day=day, team=team, now=timezone.now())
+    context = {
+        "day": day,
+        "today": today,
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1) if day < today else None,
+        "teams": teams,
+        "team": team,
+        "rows": rows,
+        "compliance": selectors.compliance(request.user, [row.rep for row in rows], today=today),
+    }
+    return render(request, "activity_log/review.html", context)
+
+
+def _back(request: HttpRequest, log: DailyLog) -> HttpResponse:
+    """The rep goes back to their day; a manager to the review page, on the log's day and the same team."""
+    if log.rep_id == request.user.pk:
+        return redirect(reverse("log:day", args=[log.date.isoformat()]) + "#comments")
+    return redirect(review_url(log.date, request.POST.get("team", ""), f"#log-{log.pk}"))
+
+
+@login_required
+@require_POST
+def comment(request: HttpRequest, pk: int) -> HttpResponse:
+    log = get_log_for_user(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write a comment."))
+        return _back(request, log)
+    try:
+        services.daily_log_comment(log=log, by=request.user, **form.cleaned_data)
+    except services.LogError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Comment posted."))
+    return _back(request, log)
+
+
+@login_required
+@require_POST
+def reviewed(request: HttpRequest, pk: int) -> HttpResponse:
+    log = get_log_for_user(request, pk)
+    try:
+        services.daily_log_mark_reviewed(log=log, by=request.user)
+    except services.LogError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("%(rep)s's log is marked as reviewed.") % {"rep": log.rep})
+    return _back(request, log)

@@ -1,0 +1,27 @@
+"""The admin's funnel settings, under /settings/ and the "configuration" namespace. Every route is admin only
+(funnel.configuration.views.admin_view)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "configuration"
+
+urlpatterns = [
+    path("", views.settings_index, name="index"),
+    path("pipelines/new/", views.pipeline_create, name="pipeline_create"),
+    path("pipelines/<int:pk>/", views.pipeline_detail, name="pipeline_detail"),
+    path("pipelines/<int:pk>/default/", views.pipeline_set_default, name="pipeline_set_default"),
+    path("pipelines/<int:pk>/health/", views.pipeline_health, name="pipeline_health"),
+    path("pipelines/<int:pk>/stages/new/", views.stage_create, name="stage_create"),
+    path("pipelines/<int:pk>/stages/order/", views.stages_reorder, name="stages_reorder"),
+    path("stages/<int:pk>/", views.stage_edit, name="stage_edit"),
+    path("stages/<int:pk>/move/", views.stage_move, name="stage_move"),
+    path("stages/<int:pk>/archive/", views.stage_archive, name="stage_archive"),
+    path("stages/<int:pk>/unarchive/", views.stage_unarchive, name="stage_unarchive"),
+    path("health/", views.health_settings, name="health_settings"),
+    path("sources/", views.item_list, {"kind": "source"}, name="source_list"),
+    path("sources/<int:pk>/", views.item_edit, {"kind": "source"}, name="source_edit"),
+    path("lost-reasons/", views.item_list, {"kind": "lost_reason"}, name="lost_reason_list"),
+    path("lost-reasons/<int:pk>/", views.item_edit, {"kind": "lost_reason"}, name="lost_reason_edit"),
+]

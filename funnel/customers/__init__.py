@@ -1,0 +1,1 @@
+"""Customers (accounts) and their contacts: list, detail, create and edit pages, and their services."""

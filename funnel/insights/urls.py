@@ -1,0 +1,14 @@
+"""The dashboard, its CSV tables and the admin's targets, under /dashboard/ and the "insights" namespace."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "insights"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.dashboard_export, name="dashboard_export"),
+    path("targets/", views.target_list, name="target_list"),
+    path("targets/<int:pk>/", views.target_edit, name="target_edit"),
+]

@@ -1,0 +1,286 @@
+"""The opportunity filter shared by the list, the board and the CSV export.
+
+Every choice is limited to what the user may see, so a tampered parameter (another team's owner,
+an unknown ordering) is simply not a valid choice and is ignored (QUALITY S4, S25).
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import DateField, F, Field, Model, Q, QuerySet, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.functions import Coalesce
+from django.forms.models import ModelChoiceIterator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.fields import BoundedDateField, ReadOnceChoiceField
+from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
+from config.widgets import FastSelect
+from reps.models import Team, User
+
+from ..health import diagnoses
+from ..insights.metrics import period_bounds
+from ..models import Opportunity, Pipeline, Source, Stage, StageKind
+from ..search import pickers
+from ..search.pickers import PickerField
+
+FAR_FUTURE = date(9999, 12, 31)
+NO_SOURCE = "none"  # ?source=none: the deals without a source (the dashboard's "No source" row)
+# Date ranges: (field, from, to). Created and closed are datetimes, read as whole days in the user's time zone.
+DATE_RANGES = [
+    ("expected_close_date", "close_from", "close_to"),
+    ("created_at", "created_from", "created_to"),
+    ("closed_at", "closed_from", "closed_to"),
+]
+MORE_FILTERS = [name for _field, start, end in DATE_RANGES for name in (start, end)]
+
+
+@dataclass(frozen=True)
+class Sort:
+    label: str
+    key: str  # the field or annotation sorted on, then by id in the same direction
+    descending: bool
+
+
+SORTS = {
+    "updated": Sort(_("Recently updated"), "updated_at", True),
+    "amount": Sort(_("Largest amount"), "amount", True),
+    "close": Sort(_("Closing soonest"), "close_key", False),
+    "name": Sort(_("Name"), "name", False),
+    "created": Sort(_("Newest"), "created_at", True),
+}
+STATUS_CHOICES = [("open", _("Open")), ("won", _("Won")), ("lost", _("Lost")), ("all", _("All"))]
+
+
+def owner_choices(user: User) -> QuerySet[User]:
+    """People whose deals the user may filter by or assign to: visible and active."""
+    return User.objects.visible_to(user).active().order_by("first_name", "last_name", "username")
+
+
+def pipeline_in_view(form: forms.Form) -> Pipeline | None:
+    """A filter form's chosen pipeline, else the first active one (the default), read from the form's own
+    pipeline choices: the select that lists them then needs no second query (config.fields)."""
+    return form.values.get("pipeline") or next(iter(form.fields["pipeline"].queryset), None)
+
+
+def team_choices(user: User) -> QuerySet[Team]:
+    return Team.objects.filter(members__in=User.objects.visible_to(user)).distinct().order_by("name")
+
+
+class _SourceChoices(ModelChoiceIterator):
+    def __iter__(self):
+        choices = super().__iter__()
+        if self.field.empty_label is not None:
+            yield next(choices)
+        yield (NO_SOURCE, _("No source"))
+        yield from choices
+
+    def __len__(self) -> int:
+        return super().__len__() + 1
+
+
+class SourceFilterField(forms.ModelChoiceField):
+    """A source, or NO_SOURCE for the deals that have none."""
+
+    iterator = _SourceChoices
+
+    def to_python(self, value):
+        return NO_SOURCE if value == NO_SOURCE else super().to_python(value)
+
+
+def _day_range(field: str, first: date | None, last: date | None) -> Q:
+    """Days first..last, both included (either may be open); a datetime's days in the current time zone."""
+    condition = Q()
+    if field.endswith("_at"):  # half-open datetime bounds, so the index on the column applies
+        first_moment = period_bounds(first, first)[0] if first else None
+        after_last = period_bounds(last, last)[1] if last else None
+        lookups = {f"{field}__gte": first_moment, f"{field}__lt": after_last}
+    else:
+        lookups = {f"{field}__gte": first, f"{field}__lte": last}
+    for lookup, value in lookups.items():
+        if value is not None:
+            condition &= Q(**{lookup: value})
+    return condition
+
+
+def _date_field(label) -> forms.DateField:
+    """A day of a range: one outside the dates the app accepts is a form error (the day after 9999-12-31 that a
+    range needs does not exist)."""
+    return BoundedDateField(label=label, required=False)
+
+
+class OpportunityFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    pipeline = ReadOnceChoiceField(
+        label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
+    )
+    stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
+    owner = PickerField("person", label=_("Owner"), required=False)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
+    source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
+    stalled = forms.BooleanField(label=_("Stalled only"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False, widget=FastSelect
+    )
+    close_from = _date_field(_("Expected close from"))
+    close_to = _date_field(_("Expected close to"))
+    created_from = _date_field(_("Created from"))
+    created_to = _date_field(_("Created to"))
+    closed_from = _date_field(_("Closed (won or lost) from"))
+    closed_to = _date_field(_("Closed (won or lost) to"))
+
+    def __init__(self, data, *, user: User):
+        if data is not None and not data.get("status") and (data.get("closed_from") or data.get("closed_to")):
+            data = data.copy()  # a closing date asks for closed deals: all of them unless a status is chosen
+            data["status"] = "all"
+        super().__init__(data)
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
+        self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
+        # Departed reps too, so the deals a dashboard figure counts under them can be listed (a handover).
+        pickers.setup(self, user, all=True)
+        self.fields["team"].queryset = team_choices(user)
+        self.fields["source"].queryset = Source.objects.all()
+
+    @property
+    def values(self) -> dict:
+        """The cleaned filters; an invalid one (e.g. another team's owner) is dropped, never widening the scope."""
+        self.is_valid()
+        return {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
+
+    def apply(self, opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:
+        """Narrows an already visibility-scoped queryset and orders it; never widens it."""
+        values = self.values
+        if values.get("q"):
+            opportunities = opportunities.filter(
+                Q(name__icontains=values["q"]) | Q(account__name__icontains=values["q"])
+            )
+        for name in ("pipeline", "stage", "owner"):
+            if values.get(name):
+                opportunities = opportunities.filter(**{name: values[name]})
+        if values.get("source") == NO_SOURCE:
+            opportunities = opportunities.filter(source__isnull=True)
+        elif values.get("source"):
+            opportunities = opportunities.filter(source=values["source"])
+        if values.get("team"):
+            opportunities = opportunities.filter(owner__team=values["team"])
+        status = values.get("status") or "open"
+        if status != "all":
+            opportunities = opportunities.filter(status=StageKind(status))
+        for field, start, end in DATE_RANGES:
+            opportunities = opportunities.filter(_day_range(field, values.get(start), values.get(end)))
+        if values.get("stalled"):  # the rule of the stalled alerts and the home page's count
+            opportunities = diagnoses.stalled(timezone.now(), opportunities)
+        sort = self.ordering
+        opportunities = opportunities.annotate(
+            close_key=Coalesce("expected_close_date", Value(FAR_FUTURE, DateField()))
+        )
+        prefix = "-" if sort.descending else ""
+        return opportunities.order_by(f"{prefix}{sort.key}", f"{prefix}id")
+
+    @property
+    def ordering(self) -> Sort:
+        return SORTS.get(self.values.get("sort") or "updated", SORTS["updated"])
+
+    def main_fields(self) -> list:
+        return [self[name] for name in self.fields if name not in MORE_FILTERS]
+
+    def more_fields(self) -> list:
+        """The date ranges, folded under "More filters" so the form stays short on a phone."""
+        return [self[name] for name in MORE_FILTERS]
+
+    def is_narrowed(self) -> bool:
+        """Whether any filter beyond status and sort is set (the filter panel then starts open)."""
+        return any(
+            value not in (None, "", False) for name, value in self.values.items() if name not in ("status", "sort")
+        )
+
+    def has_more_filters(self) -> bool:
+        return any(self.values.get(name) for name in MORE_FILTERS)
+
+    def querystring(self, **changes) -> str:
+        """The current filters as a query string, for links that keep them (pagination, board, export)."""
+        params = {
+            name: (value.pk if hasattr(value, "pk") else value)
+            for name, value in self.values.items()
+            if value not in (None, "", False)
+        }
+        params.update(changes)
+        return urlencode({name: value for name, value in params.items() if value not in (None, "")})
+
+
+# --- keyset pagination --------------------------------------------------------------------------
+def _encode(value) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def cursor_for(row: Model, sort: Sort) -> str:
+    raw = json.dumps([_encode(getattr(row, sort.key)), row.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def after_cursor(rows: QuerySet, cursor: str, sort: Sort) -> QuerySet:
+    """Rows after the cursor in the sort order (then by id, the same way); a malformed cursor means the first
+    page. Any queryset ordered by (sort.key, pk) in sort's direction: deals, alerts.
+
+    One row comparison, (key, id) < (value, pk), which PostgreSQL starts an index scan from: rows of one scan
+    share a first_seen, so "key < value OR (key = value AND id < pk)" walked every tie from the top.
+    """
+    values = cursor_values(rows, cursor, sort)
+    if values is None:
+        return rows
+    after = TupleLessThan if sort.descending else TupleGreaterThan
+    return rows.filter(after(Tuple(F(sort.key), F("pk")), values))
+
+
+def cursor_values(rows: QuerySet, cursor: str, sort: Sort) -> tuple | None:
+    """The (sort value, id) a cursor points after, the value read as the sorted field's type; None when the
+    cursor is malformed (then the page is the first)."""
+    parsed = parse_cursor(cursor)
+    value = _cursor_key(_sort_field(rows, sort.key), parsed[0]) if parsed else None
+    return None if value is None else (value, parsed[1])
+
+
+def _cursor_key(field: Field, raw) -> object | None:
+    """A cursor's sort value read as its field's type, or None when that type cannot hold it or the database
+    could not compare it: an amount beyond the column's digits, a moment outside the dates the app accepts.
+    A plain date may be any date (FAR_FUTURE stands for "no expected close")."""
+    try:
+        value = field.to_python(raw)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        return None
+    if isinstance(value, Decimal):
+        digits = (field.max_digits or 0) - (field.decimal_places or 0)
+        return value if value.is_finite() and (not digits or abs(value) < Decimal(10) ** digits) else None
+    if isinstance(value, datetime):  # moments the app stamped itself; 9999-12-31 23:00-05 has no UTC
+        return value if EARLIEST_DATE <= value.date() <= LATEST_DATE else None
+    if isinstance(value, str):
+        return value if len(value) <= (field.max_length or MAX_CURSOR_LENGTH) else None
+    return value
+
+
+def _sort_field(rows: QuerySet, key: str) -> Field:
+    """The model field or annotation a queryset is sorted on, to read a cursor's value as that type."""
+    annotation = rows.query.annotations.get(key)
+    return annotation.output_field if annotation is not None else rows.model._meta.get_field(key)
+
+
+def keyset_page(rows: QuerySet, cursor: str, sort: Sort, size: int) -> tuple[list, str | None]:
+    """One page of rows and the cursor of the next page (None on the last page)."""
+    if cursor:
+        rows = after_cursor(rows, cursor, sort)
+    page = list(rows[: size + 1])
+    if len(page) > size:
+        return page[:size], cursor_for(page[size - 1], sort)
+    return page, None
