@@ -4,7 +4,6 @@ from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -17,9 +16,10 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from . import second_factor, services
+from .access import require_role
 from .forms import LoginForm, PreferencesForm
 from .middleware import SESSION_AUTH_AT
-from .models import AuditAction, User
+from .models import AuditAction, Role, User
 from .second_factor_views import CodeForm
 
 
@@ -124,8 +124,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @login_required
 def team(request: HttpRequest) -> HttpResponse:
     """The people a manager (or admin) is responsible for."""
-    if not (request.user.is_manager or request.user.is_admin):
-        raise PermissionDenied
+    require_role(request, Role.MANAGER, Role.ADMIN)
     people = (
         User.objects.visible_to(request.user)
         .active()

@@ -4,11 +4,8 @@ Admins only: the role is checked before the method, so a rep or manager gets 403
 """
 
 from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,34 +13,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from config.messages import saved_or_unchanged
-from reps.models import AuditAction
-from reps.second_factor import require_second_factor
-from reps.services import audit_record
+from reps.access import admin_required
 
 from ..models import ActivityKind
 from ..services import LogError
 from . import services
 from .forms import KindForm
-
-
-def admin_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, then admin (403 and an audit row otherwise), then the admin's second factor, then the view."""
-
-    @login_required
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_admin:
-            audit_record(
-                action=AuditAction.ACCESS_DENIED,
-                request=request,
-                object_type="activity_log.activitykind",
-                detail={"path": request.path[:200], "method": request.method},
-            )
-            raise PermissionDenied
-        require_second_factor(request)
-        return view(request, *args, **kwargs)
-
-    return checked
 
 
 def _save(form: KindForm, write: Callable[[], ActivityKind]) -> ActivityKind | None:
@@ -55,7 +30,7 @@ def _save(form: KindForm, write: Callable[[], ActivityKind]) -> ActivityKind | N
         return None
 
 
-@admin_only
+@admin_required
 @require_http_methods(["GET", "POST"])
 def kinds(request: HttpRequest) -> HttpResponse:
     """The list with each kind's use count, and a form to add one at the end."""
@@ -71,7 +46,7 @@ def kinds(request: HttpRequest) -> HttpResponse:
     return render(request, "activity_log/kinds.html", {"kinds": rows, "form": form}, status=status)
 
 
-@admin_only
+@admin_required
 @require_http_methods(["GET", "POST"])
 def kind_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Rename, reorder, activate or deactivate. There is no delete: past records keep their kind."""

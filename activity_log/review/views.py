@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,7 +17,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.parsing import parse_date, parse_id
-from reps.models import AuditAction, Team
+from reps.access import require_role
+from reps.models import AuditAction, Role, Team
 from reps.services import audit_record
 
 from .. import services
@@ -42,11 +42,6 @@ def get_log_for_user(request: HttpRequest, pk: int) -> DailyLog:
     return found
 
 
-def _require_manager(request: HttpRequest) -> None:
-    if not (request.user.is_manager or request.user.is_admin):
-        raise PermissionDenied
-
-
 def _chosen_day(value: str, default: date) -> date:
     return parse_date(value) or default  # a malformed or far ?date= shows the default day
 
@@ -65,7 +60,7 @@ def review_url(day: date, team: str = "", anchor: str = "") -> str:
 @require_GET
 def review(request: HttpRequest) -> HttpResponse:
     """One day of the team's logs (default: yesterday) and the last four weeks' compliance."""
-    _require_manager(request)
+    require_role(request, Role.MANAGER, Role.ADMIN)
     today = services.local_today(request.user)
     day = _chosen_day(request.GET.get("date", ""), today - timedelta(days=1))
     teams = list(selectors.reviewable_teams(request.user))

@@ -1,5 +1,5 @@
 """The admin's funnel settings, under /settings/ and the "configuration" namespace. Every route is admin only
-(funnel.configuration.views.admin_view)."""
+(reps.access.admin_required)."""
 
 from django.urls import path
 

@@ -1,16 +1,13 @@
 """The admin's funnel settings: pipelines, stages, sources, lost reasons and the funnel-health thresholds.
 
-Only the admin role may reach any of it. `admin_view` checks the role before anything else, so a rep
+Only the admin role may reach any of it. `admin_required` checks the role before anything else, so a rep
 or a manager gets 403 on every route and method (QUALITY S11); anonymous users are sent to sign in.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
@@ -21,9 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.messages import saved_or_unchanged
 from config.parsing import parse_ids
+from reps.access import admin_required
 from reps.models import AuditAction, AuditEvent
-from reps.second_factor import require_second_factor
-from reps.services import audit_record
 
 from ..models import (
     REQUIRABLE_FIELDS,
@@ -50,32 +46,6 @@ from .forms import (
 )
 
 AUDIT_ROWS = 50
-
-
-def require_admin(request: HttpRequest) -> None:
-    """403 for anyone but an admin, with an audit row for the denial; an admin whose session has not given
-    its second factor is sent to give it (reps.second_factor)."""
-    if not request.user.is_admin:
-        audit_record(
-            action=AuditAction.ACCESS_DENIED,
-            request=request,
-            object_type="funnel.settings",
-            detail={"path": request.path[:200], "method": request.method},
-        )
-        raise PermissionDenied
-    require_second_factor(request)
-
-
-def admin_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in, then admin, then the view (and its method check): non-admins never learn more."""
-
-    @login_required
-    @wraps(view)
-    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        require_admin(request)
-        return view(request, *args, **kwargs)
-
-    return checked
 
 
 def _posted(request: HttpRequest):
@@ -126,13 +96,13 @@ def _index(request: HttpRequest, create_form: PipelineCreateForm) -> HttpRespons
     return render(request, "funnel/config/index.html", context)
 
 
-@admin_view
+@admin_required
 @require_GET
 def settings_index(request: HttpRequest) -> HttpResponse:
     return _index(request, PipelineCreateForm())
 
 
-@admin_view
+@admin_required
 @require_POST
 def pipeline_create(request: HttpRequest) -> HttpResponse:
     form = PipelineCreateForm(request.POST)
@@ -157,7 +127,7 @@ def _stage_table(pipeline: Pipeline) -> dict:
     }
 
 
-@admin_view
+@admin_required
 def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pk)
     form = PipelineForm(_posted(request), pipeline=pipeline)
@@ -169,7 +139,7 @@ def pipeline_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "funnel/config/pipeline_detail.html", {**_stage_table(pipeline), "form": form})
 
 
-@admin_view
+@admin_required
 @require_POST
 def pipeline_set_default(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pk)
@@ -185,7 +155,7 @@ def _posted_ids(request: HttpRequest) -> list[int]:
     return parse_ids(request.POST.getlist("stage")) or []  # [] is refused below: "not exactly this pipeline's"
 
 
-@admin_view
+@admin_required
 @require_POST
 def stages_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """The drag-and-drop target: answers htmx with the refreshed stage table (409 when refused)."""
@@ -202,7 +172,7 @@ def stages_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("configuration:pipeline_detail", pipeline.pk)
 
 
-@admin_view
+@admin_required
 @require_POST
 def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
     """The up and down buttons: they work without script, from a phone or a keyboard."""
@@ -217,7 +187,7 @@ def stage_move(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("configuration:pipeline_detail", stage.pipeline_id)
 
 
-@admin_view
+@admin_required
 def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
     pipeline = get_object_or_404(Pipeline, pk=pk)
     form = StageForm(_posted(request), pipeline=pipeline)
@@ -229,7 +199,7 @@ def stage_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "funnel/config/stage_form.html", {"pipeline": pipeline, "form": form, "stage": None})
 
 
-@admin_view
+@admin_required
 def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
     form = StageForm(_posted(request), pipeline=stage.pipeline, stage=stage)
@@ -241,7 +211,7 @@ def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "funnel/config/stage_form.html", {"pipeline": stage.pipeline, "form": form, "stage": stage})
 
 
-@admin_view
+@admin_required
 def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
     """Asks where the stage's deals go (when it has any), then archives it; stages are never deleted."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
@@ -265,7 +235,7 @@ def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "funnel/config/stage_archive.html", context)
 
 
-@admin_view
+@admin_required
 @require_POST
 def stage_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
     stage = get_object_or_404(Stage, pk=pk)
@@ -277,7 +247,7 @@ def stage_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Funnel health ---------------------------------------------------------------------------------------
 
 
-@admin_view
+@admin_required
 def health_settings(request: HttpRequest) -> HttpResponse:
     """The working days (organisation-wide) and each pipeline's thresholds, linked to their own page."""
     form = WorkingDaysForm(_posted(request), health=HealthSettings.current())
@@ -291,7 +261,7 @@ def health_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "funnel/config/health_settings.html", {"form": form, "pipelines": pipelines})
 
 
-@admin_view
+@admin_required
 def pipeline_health(request: HttpRequest, pk: int) -> HttpResponse:
     """A pipeline's blockage, inflow and next-step thresholds; its stages' stall days are on their own pages."""
     pipeline = get_object_or_404(Pipeline, pk=pk)
@@ -346,7 +316,7 @@ ITEM_LISTS = {
 }
 
 
-@admin_view
+@admin_required
 def item_list(request: HttpRequest, kind: str) -> HttpResponse:
     """A list with its use counts and a form to add an entry."""
     spec = ITEM_LISTS[kind]
@@ -360,7 +330,7 @@ def item_list(request: HttpRequest, kind: str) -> HttpResponse:
     return render(request, "funnel/config/item_list.html", context)
 
 
-@admin_view
+@admin_required
 def item_edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """Rename, activate or deactivate. There is no delete: deals keep pointing at used entries."""
     spec = ITEM_LISTS[kind]

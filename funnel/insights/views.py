@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.messages import saved_or_unchanged
+from reps.access import admin_required
 from reps.models import User
 
-from ..configuration.views import admin_view
 from ..health import diagnoses
 from ..health.views import subject_url
 from ..models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
@@ -328,7 +328,7 @@ def dashboard_export(request: HttpRequest) -> HttpResponse:
 # --- Targets (admin only) until quotas exist ------------------------------------------------------
 
 
-@admin_view
+@admin_required
 def target_list(request: HttpRequest) -> HttpResponse:
     """Every team's targets, newest period first, and a form to set one."""
     form = TargetForm(request.POST if request.method == "POST" else None)
@@ -339,7 +339,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
     return render(request, "funnel/dashboard/target_list.html", {"targets": targets, "form": form})
 
 
-@admin_view
+@admin_required
 def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Target.objects.select_related("team"), pk=pk)
     form = TargetForm(request.POST if request.method == "POST" else None, target=target)

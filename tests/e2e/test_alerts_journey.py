@@ -126,7 +126,7 @@ def test_manager_in_chinese_follows_a_stalled_deal_alert_and_acknowledges_it(
     page.goto(live_server.url + ALERTS_PATH + "?state=acknowledged")
     rows = alert_rows(page)
     expect(rows).to_have_count(1)
-    expect(rows.first).to_contain_text(f"{manager} 已确认处理：{reason}")
+    expect(rows.first).to_contain_text(f"{manager}已确认处理：{reason}")  # no space between a name and Chinese
     expect(rows.first.locator("form")).to_have_count(0)
 
 
