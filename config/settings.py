@@ -2,7 +2,7 @@
 
 Defaults suit development and the test suite (SQLite, jobs in-process, plain HTTP).
 Production sets at least SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and HTTPS=true;
-`manage.py check --deploy --fail-level WARNING` then passes (see README, "Production").
+`manage.py check --deploy --fail-level WARNING` then passes (see docs/operations.md, "Production").
 """
 
 from datetime import timedelta
