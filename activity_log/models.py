@@ -196,6 +196,13 @@ class Amendment(models.Model):
     def __str__(self) -> str:
         return f"{self.daily_log} · {self.reason}"
 
+    @property
+    def change_lines(self):
+        """The changed fields by their labels, old and new values as a reader sees them ("Kind: Visit → Call")."""
+        from .amendments import change_lines
+
+        return change_lines(Activity, self.changes)
+
 
 class Comment(models.Model):
     """A manager's comment on a log (or the rep's reply); answers a support request when flagged."""
@@ -219,3 +226,22 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}: {self.body[:40]}"
+
+
+class OutboxReceipt(models.Model):
+    """A write sent from a phone's outbox (activity_log.offline) under its idempotency key: a resend after a lost
+    answer finds the receipt and is answered as the first send was, instead of being done again (or refused as
+    stale, like a second move of a deal already moved)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10)
+    url = models.CharField(max_length=200)  # where the first send's answer sent the user
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("outbox receipt")
+        verbose_name_plural = _("outbox receipts")
+
+    def __str__(self) -> str:
+        return f"{self.kind} · {self.key}"
