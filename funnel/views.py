@@ -9,7 +9,6 @@ from django.utils import timezone
 from reps.models import Role, User
 
 from . import hooks
-from .health import diagnoses
 from .insights import figures, metrics
 from .models import Opportunity, Pipeline
 from .opportunities import home_panels
@@ -32,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         **funnel,
         "pipeline": pipeline,
-        "recent": diagnoses.flag_stalled(visible.select_related("account", "owner", "stage"), now)[:8],
+        "recent": visible.select_related("account", "owner", "stage").flag_stalled(now)[:8],
         "panels": hooks.home_panels(user=request.user),
         "stalled": home_panels.stalled_panel(request.user, now),
         "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),

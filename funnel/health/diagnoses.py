@@ -19,25 +19,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
-    BooleanField,
-    Case,
     Count,
-    DateTimeField,
-    ExpressionWrapper,
     F,
     Q,
     QuerySet,
     Sum,
-    Value,
-    When,
 )
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from reps.models import User
 
 from ..insights.metrics import WEIGHTED_AMOUNT, period_bounds
 from ..models import AlertKind, AlertSeverity, Opportunity, Pipeline, Stage, StageKind, Target
+from ..models.opportunities import stalled_condition
 
 TEAM_MIN_MEMBERS = 2  # a team funnel filled by one member's deals is that rep's funnel
 
@@ -62,57 +56,9 @@ def _open_deals(scope: QuerySet[Opportunity] | None) -> QuerySet[Opportunity]:
     return (Opportunity.objects.all() if scope is None else scope).open()
 
 
-def stalled(now: datetime, scope: QuerySet[Opportunity] | None = None) -> QuerySet[Opportunity]:
-    """Open deals that are stalled at `now` (see `stalled_condition`)."""
-    return _open_deals(scope).filter(stalled_condition(now))
-
-
-def stalled_condition(now: datetime) -> Q:
-    """An open deal is stalled when, with `days` its stage's stall_days and `cap` its pipeline's
-    next_step_cap_days:
-
-    - it has been in its stage longer than `days`; or
-    - it has had no activity for longer than `days` and has no plan: its next step has no date, or a
-      date more than `cap` days after the day of its last activity (so a date a year away is no plan).
-      A next step dated within the cap keeps an idle deal off the list until that date is overdue,
-      which stretches the idle clock by `cap` days at most; or
-    - its next step is overdue: dated before yesterday in UTC, so over in every time zone (a rep ahead
-      of UTC is never flagged early; the flag may come up to a day late).
-
-    Days after the last activity are counted in the site's time zone (TIME_ZONE). A stage with
-    stall_days 0 is checked for overdue next steps only. One condition (an OR over the open stages, a
-    handful), read with one query, so the stalled sync stays one INSERT … SELECT and blockage counts
-    with it (Count(filter=...)).
-    """
-    overdue = Q(next_step_date__lt=(now - timedelta(days=1)).date())
-    by_stage = Q(pk__in=[])
-    stages = Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
-        "pk", "stall_days", "pipeline__next_step_cap_days"
-    )
-    for stage_id, days, cap in stages:
-        cutoff = now - timedelta(days=days)
-        no_plan = Q(next_step_date__isnull=True) | Q(next_step_date__gt=_last_planned_day(cap))
-        idle = Q(last_activity_at__lt=cutoff) & no_plan
-        by_stage |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | idle)
-    return Q(status=StageKind.OPEN) & (by_stage | overdue)
-
-
-def flag_stalled(deals: QuerySet[Opportunity], now: datetime) -> QuerySet[Opportunity]:
-    """`deals` each with `stalled_now`, the rule above, for the "Stalled" badge on lists, cards and pages:
-    the badge and the stalled alerts can never disagree."""
-    flag = Case(When(stalled_condition(now), then=Value(True)), default=Value(False), output_field=BooleanField())
-    return deals.annotate(stalled_now=flag)
-
-
-def _last_planned_day(cap: int) -> TruncDate:
-    """The last day a next step may be dated and still count as a plan: `cap` days after the last activity."""
-    capped = ExpressionWrapper(F("last_activity_at") + timedelta(days=cap), output_field=DateTimeField())
-    return TruncDate(capped, tzinfo=timezone.get_default_timezone())
-
-
 def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Every stalled open deal (see `stalled`)."""
-    rows = stalled(now, scope).values_list("pk", "owner_id", "stage_id")
+    """Every stalled open deal (see `OpportunityQuerySet.stalled`)."""
+    rows = _open_deals(scope).stalled(now).values_list("pk", "owner_id", "stage_id")
     return [
         finding(AlertKind.STALLED, f"opp:{pk}", rep_id=owner_id, opportunity_id=pk, stage_id=stage_id)
         for pk, owner_id, stage_id in rows.iterator()

@@ -102,7 +102,7 @@ def stalled_sync(*, now: datetime) -> tuple[int, int, int]:
     _lock([AlertKind.STALLED])
     if connection.vendor == "postgresql":
         return _stalled_sync_postgresql(now)
-    deals = diagnoses.stalled(now).order_by()
+    deals = Opportunity.objects.stalled(now).order_by()
     open_alerts = Alert.objects.open().filter(kind=AlertKind.STALLED)
     resolved = open_alerts.filter(~Exists(deals.filter(pk=OuterRef("opportunity_id")))).update(resolved_at=now)
     seen = open_alerts.update(last_seen=now)
@@ -130,7 +130,8 @@ _STALLED_SQL = {
 def _stalled_sync_postgresql(now: datetime) -> tuple[int, int, int]:
     """stalled_sync's three statements over a temporary table of this scan's stalled deals; hashes and sorts
     of 600,000 rows get the memory they need (this transaction only) instead of spilling to files."""
-    select, params = diagnoses.stalled(now).order_by().values("pk", "owner_id", "stage_id").query.sql_with_params()
+    deals = Opportunity.objects.stalled(now).order_by().values("pk", "owner_id", "stage_id")
+    select, params = deals.query.sql_with_params()
     values = {"now": now, "kind": AlertKind.STALLED.value, "severity": AlertSeverity.WARNING.value}
     counts = {}
     with connection.cursor() as cursor:

@@ -55,7 +55,7 @@ def funnel_by_stage(
     """
     grouped = {
         row["stage"]: row
-        for row in opportunities.open().filter(pipeline=pipeline).values("stage").annotate(**TOTALS).order_by()
+        for row in opportunities.open().for_pipeline(pipeline).values("stage").annotate(**TOTALS).order_by()
     }
     empty = {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
     return [

@@ -1,12 +1,13 @@
 """Deals (opportunities) and their append-only stage history."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, Case, DateTimeField, ExpressionWrapper, F, Q, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,9 +17,60 @@ from .customers import Account, Contact
 from .pipelines import LostReason, Pipeline, Source, Stage, StageKind
 
 
+def stalled_condition(now: datetime) -> Q:
+    """An open deal is stalled when, with `days` its stage's stall_days and `cap` its pipeline's
+    next_step_cap_days:
+
+    - it has been in its stage longer than `days`; or
+    - it has had no activity for longer than `days` and has no plan: its next step has no date, or a
+      date more than `cap` days after the day of its last activity (so a date a year away is no plan).
+      A next step dated within the cap keeps an idle deal off the list until that date is overdue,
+      which stretches the idle clock by `cap` days at most; or
+    - its next step is overdue: dated before yesterday in UTC, so over in every time zone (a rep ahead
+      of UTC is never flagged early; the flag may come up to a day late).
+
+    Days after the last activity are counted in the site's time zone (TIME_ZONE). A stage with
+    stall_days 0 is checked for overdue next steps only. One condition (an OR over the open stages, a
+    handful), read with one query, so the stalled sync stays one INSERT … SELECT and blockage counts
+    with it (Count(filter=...)).
+    """
+    overdue = Q(next_step_date__lt=(now - timedelta(days=1)).date())
+    by_stage = Q(pk__in=[])
+    stages = Stage.objects.filter(kind=StageKind.OPEN, stall_days__gt=0).values_list(
+        "pk", "stall_days", "pipeline__next_step_cap_days"
+    )
+    for stage_id, days, cap in stages:
+        cutoff = now - timedelta(days=days)
+        no_plan = Q(next_step_date__isnull=True) | Q(next_step_date__gt=_last_planned_day(cap))
+        idle = Q(last_activity_at__lt=cutoff) & no_plan
+        by_stage |= Q(stage_id=stage_id) & (Q(stage_entered_at__lt=cutoff) | idle)
+    return Q(status=StageKind.OPEN) & (by_stage | overdue)
+
+
+def _last_planned_day(cap: int) -> TruncDate:
+    """The last day a next step may be dated and still count as a plan: `cap` days after the last activity."""
+    capped = ExpressionWrapper(F("last_activity_at") + timedelta(days=cap), output_field=DateTimeField())
+    return TruncDate(capped, tzinfo=timezone.get_default_timezone())
+
+
 class OpportunityQuerySet(ScopedQuerySet):
     def open(self):
         return self.filter(status=StageKind.OPEN)
+
+    def for_pipeline(self, pipeline: "Pipeline | int"):
+        """The deals of one pipeline (a Pipeline or its id)."""
+        return self.filter(pipeline=pipeline)
+
+    def stalled(self, now: datetime):
+        """The open deals that are stalled at `now` (see `stalled_condition`): the stalled alerts, the home
+        page's panel and the list's "stalled" filter."""
+        return self.open().filter(stalled_condition(now))
+
+    def flag_stalled(self, now: datetime):
+        """Each deal with `stalled_now`, the same rule, for the "Stalled" badge on lists, cards and pages: the
+        badge and the stalled alerts can never disagree."""
+        flag = Case(When(stalled_condition(now), then=Value(True)), default=Value(False), output_field=BooleanField())
+        return self.annotate(stalled_now=flag)
 
 
 class Opportunity(models.Model):

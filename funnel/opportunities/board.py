@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from config.parsing import parse_id
 
 from ..access import get_opportunity_for_user
-from ..health import diagnoses
 from ..insights import metrics
 from ..models import Opportunity, Stage, StageKind
 from . import services
@@ -34,9 +33,9 @@ def _board_context(request: HttpRequest, data) -> dict:
     pipeline = pipeline_in_view(filters)
     if pipeline is None:
         return {"filters": filters, "pipeline": None, "columns": []}
-    scope = filters.apply(Opportunity.objects.visible_to(request.user)).filter(pipeline=pipeline, status=StageKind.OPEN)
+    scope = filters.apply(Opportunity.objects.visible_to(request.user)).for_pipeline(pipeline).open()
     # The newest cards of each column: one small index-backed query per open stage (a handful).
-    cards = diagnoses.flag_stalled(scope.select_related("account", "owner", "stage"), timezone.now())
+    cards = scope.select_related("account", "owner", "stage").flag_stalled(timezone.now())
     cards = cards.order_by("-updated_at", "-id")
     stages = list(pipeline.stages.filter(kind=StageKind.OPEN, is_archived=False).order_by("order"))
     by_stage = {stage.pk: list(cards.filter(stage=stage)[:CARDS_PER_COLUMN]) for stage in stages}

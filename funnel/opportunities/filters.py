@@ -25,7 +25,6 @@ from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_
 from config.widgets import FastSelect
 from reps.models import Team, User
 
-from ..health import diagnoses
 from ..insights.metrics import period_bounds
 from ..models import Opportunity, Pipeline, Source, Stage, StageKind
 from ..search import pickers
@@ -177,7 +176,7 @@ class OpportunityFilterForm(forms.Form):
         for field, start, end in DATE_RANGES:
             opportunities = opportunities.filter(_day_range(field, values.get(start), values.get(end)))
         if values.get("stalled"):  # the rule of the stalled alerts and the home page's count
-            opportunities = diagnoses.stalled(timezone.now(), opportunities)
+            opportunities = opportunities.stalled(timezone.now())
         sort = self.ordering
         opportunities = opportunities.annotate(
             close_key=Coalesce("expected_close_date", Value(FAR_FUTURE, DateField()))

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 
 from .. import hooks
 from ..access import get_opportunity_for_user
-from ..health import diagnoses
 from ..models import Opportunity
 from . import services
 from .filters import OpportunityFilterForm, keyset_page
@@ -26,7 +25,7 @@ def _list_context(request: HttpRequest, bulk_form: BulkForm | None = None) -> di
     visible = filters.apply(Opportunity.objects.visible_to(request.user))
     now = timezone.now()
     rows, next_cursor = keyset_page(
-        diagnoses.flag_stalled(visible.select_related("account", "owner", "stage"), now),
+        visible.select_related("account", "owner", "stage").flag_stalled(now),
         request.GET.get("after", ""),
         filters.ordering,
         PAGE_SIZE,
@@ -132,7 +131,7 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
     history = opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("-at", "-id")
     timeline = hooks.opportunity_timeline(user=request.user, opportunity=opportunity, stage_changes=history)
     now = timezone.now()
-    stalled = diagnoses.stalled(now, Opportunity.objects.filter(pk=opportunity.pk)).exists()
+    stalled = Opportunity.objects.filter(pk=opportunity.pk).stalled(now).exists()
     context = {"opportunity": opportunity, "timeline": timeline, "now": now, "stalled": stalled, **defaults, **forms}
     return render(request, "funnel/opportunity_detail.html", context, status=status)
 

@@ -9,8 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel.health import diagnoses as health
-from funnel.models import HealthSettings, Pipeline, Stage
+from funnel.models import HealthSettings, Opportunity, Pipeline, Stage
 from reps.models import AuditAction, AuditEvent
 from tests.factories import OpportunityFactory, PipelineFactory
 
@@ -167,8 +166,8 @@ def test_the_health_page_costs_the_same_queries_however_many_pipelines(
 def test_a_stages_stall_days_edited_on_its_page_drive_the_stalled_rule(admin_user, rep, pipeline, client_for):
     proposal = Stage.objects.get(pipeline=pipeline, name="Proposal")
     deal = OpportunityFactory(owner=rep, stage=proposal, stage_entered_at=timezone.now() - timedelta(days=10))
-    assert not health.stalled(timezone.now()).filter(pk=deal.pk).exists()
+    assert not Opportunity.objects.stalled(timezone.now()).filter(pk=deal.pk).exists()
     data = {"name": "Proposal", "probability": "40", "stall_days": "7", "kind": "open", "playbook": "", "checklist": ""}
     response = client_for(admin_user).post(reverse("configuration:stage_edit", args=[proposal.pk]), data)
     assert response.status_code == 302
-    assert health.stalled(timezone.now()).filter(pk=deal.pk).exists()
+    assert Opportunity.objects.stalled(timezone.now()).filter(pk=deal.pk).exists()

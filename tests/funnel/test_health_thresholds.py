@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from funnel.health import diagnoses as health
-from funnel.models import Pipeline, Stage, StageKind
+from funnel.models import Opportunity, Pipeline, Stage, StageKind
 from tests.factories import OpportunityFactory, PipelineFactory, StageFactory
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -28,7 +28,7 @@ def keys(findings) -> set[str]:
 
 
 def stalled_ids(now=NOW) -> set[int]:
-    return set(health.stalled(now).values_list("pk", flat=True))
+    return set(Opportunity.objects.stalled(now).values_list("pk", flat=True))
 
 
 def set_thresholds(pipeline: Pipeline, **values) -> None:

@@ -7,7 +7,7 @@ import pytest
 from funnel.models import LostReason, Opportunity, Stage, StageChange, StageKind
 from funnel.opportunities import services
 from reps.models import AuditAction, AuditEvent
-from tests.factories import ContactFactory, OpportunityFactory, StageFactory
+from tests.factories import ContactFactory, OpportunityFactory, PipelineFactory, StageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -219,8 +219,6 @@ def test_stalled_means_too_long_in_stage_or_without_activity(rep, pipeline):
 
     from django.utils import timezone
 
-    from funnel.health import diagnoses as health
-
     now = timezone.now()
     qualified = stage("Qualified")
     qualified.stall_days = 10
@@ -230,9 +228,36 @@ def test_stalled_means_too_long_in_stage_or_without_activity(rep, pipeline):
     idle = OpportunityFactory(
         owner=rep, stage=qualified, stage_entered_at=now - timedelta(days=3), last_activity_at=now - timedelta(days=12)
     )
-    assert set(health.stalled(now)) == {old, idle}
-    flags = dict(health.flag_stalled(Opportunity.objects.all(), now).values_list("pk", "stalled_now"))
+    assert set(Opportunity.objects.stalled(now)) == {old, idle}
+    flags = dict(Opportunity.objects.flag_stalled(now).values_list("pk", "stalled_now"))
     assert [flags[deal.pk] for deal in (fresh, old, idle)] == [False, True, True]
+
+
+def test_opportunity_queryset_chains_scope_pipeline_and_stalled(rep, teammate, pipeline):
+    """`.visible_to(user)`, `.for_pipeline(...)`, `.open()` and `.stalled(now)` chain in any order: the
+    stalled rule never widens the scope it is given, and a won deal is never stalled."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    qualified = stage("Qualified")
+    qualified.stall_days = 10
+    qualified.save()
+    other_pipeline = PipelineFactory()
+    other_stage = StageFactory(pipeline=other_pipeline, stall_days=10)
+    long_ago = now - timedelta(days=30)
+    mine = OpportunityFactory(owner=rep, stage=qualified, stage_entered_at=long_ago)
+    theirs = OpportunityFactory(owner=teammate, stage=qualified, stage_entered_at=long_ago)
+    elsewhere = OpportunityFactory(owner=rep, stage=other_stage, stage_entered_at=long_ago)
+    won = OpportunityFactory(owner=rep, stage=stage("Won"), stage_entered_at=long_ago)
+
+    assert set(Opportunity.objects.for_pipeline(pipeline)) == {mine, theirs, won}
+    assert set(Opportunity.objects.for_pipeline(other_pipeline.pk)) == {elsewhere}
+    assert set(Opportunity.objects.visible_to(rep).stalled(now)) == {mine, elsewhere}
+    assert set(Opportunity.objects.visible_to(rep).for_pipeline(pipeline).stalled(now)) == {mine}
+    assert set(Opportunity.objects.stalled(now).for_pipeline(pipeline)) == {mine, theirs}
+    assert Opportunity.objects.visible_to(rep).flag_stalled(now).get(pk=won.pk).stalled_now is False
 
 
 def test_archiving_a_won_stage_keeps_the_deals_close_dates(rep, admin_user, pipeline):

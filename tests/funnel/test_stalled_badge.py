@@ -1,5 +1,5 @@
 """The "Stalled" badge on the list, the board and the deal's page follows the stalled alerts' rule
-(funnel.health.diagnoses.stalled_condition), so a badge and an alert never disagree."""
+(funnel.models.opportunities.stalled_condition), so a badge and an alert never disagree."""
 
 from datetime import timedelta
 
