@@ -248,7 +248,7 @@ def activity_amend(*, activity: Activity, by: User, data: dict, reason: str) -> 
     if local_date(by, data["when"]) != log.date:
         raise LogError(_("An amendment keeps the activity on its day. Record a new activity for another day."))
     changes = {
-        field: [_plain(_stored_value(stored, field)), _plain(data.get(field))]
+        field: [_amendment_value(_stored_value(stored, field)), _amendment_value(data.get(field))]
         for field in ACTIVITY_FIELDS
         if field in data and _stored_value(stored, field) != _comparable(data.get(field))
     }
@@ -273,7 +273,7 @@ def _comparable(value):
     return value.pk if isinstance(value, models.Model) else value
 
 
-def _plain(value) -> str | None:
+def _amendment_value(value) -> str | None:
     """A value as the amendment keeps it: ids for related rows, ISO 8601 (UTC) for moments."""
     if value is None:
         return None

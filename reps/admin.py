@@ -13,7 +13,7 @@ from . import services
 from .models import AuditAction, AuditEvent, Team, Territory, User
 
 
-def _plain(obj: models.Model | None, name: str):
+def _audited_field(obj: models.Model | None, name: str):
     """A field's value as the audit row keeps it: related rows by id, everything else as JSON takes it."""
     if obj is None:
         return None
@@ -29,7 +29,7 @@ class AuditedAdminMixin:
         old = type(obj).objects.select_for_update().get(pk=obj.pk) if change else None  # before the form's save
         super().save_model(request, obj, form, change)
         names = form.changed_data if change else list(form.fields)
-        changes = {name: [_plain(old, name), _plain(obj, name)] for name in names}
+        changes = {name: [_audited_field(old, name), _audited_field(obj, name)] for name in names}
         changes = {name: values for name, values in changes.items() if not change or values[0] != values[1]}
         if changes:
             services.audit_record(action=AuditAction.CONFIG_CHANGED, actor=request.user, obj=obj, detail=changes)

@@ -291,21 +291,21 @@ def archive_targets(stage: Stage) -> models.QuerySet:
 @opportunity_services.retry_on_lock_conflict
 @transaction.atomic
 def stage_archive(*, stage: Stage, by: User, target: Stage | None = None) -> int:
-    """Archives a stage, moving its opportunities to `target` (funnel.opportunities.services.stage_archive does
-    the move, the history and the audit row). Refused if it is the last active stage of its kind.
+    """Archives a stage, moving its opportunities to `target` (opportunity_services.move_deals_and_archive_stage
+    does the move, the history and the audit row). Refused if it is the last active stage of its kind.
 
     With no target, the first other active stage of the kind is used: it receives any deal a rep
     moved in since the page was shown. Returns the number of opportunities moved.
     """
     _locked_pipeline(stage.pipeline)
-    # Read, not locked: the stage row is locked after its deals (funnel.opportunities.services.stage_archive), and
-    # the pipeline's mutex already keeps other configuration writes out.
+    # Read, not locked: the stage row is locked after its deals (opportunity_services.move_deals_and_archive_stage),
+    # and the pipeline's mutex already keeps other configuration writes out.
     current = Stage.objects.get(pk=stage.pk)
     if current.is_archived:
         raise FunnelError(_("“%(stage)s” is already archived.") % {"stage": current.name})
     _check_keeps_kind(current, archiving=True)
     target = target or archive_targets(current).first()
-    return opportunity_services.stage_archive(stage=current, target=target, by=by)
+    return opportunity_services.move_deals_and_archive_stage(stage=current, target=target, by=by)
 
 
 @transaction.atomic

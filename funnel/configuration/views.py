@@ -212,7 +212,7 @@ def stage_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @admin_required
-def stage_archive(request: HttpRequest, pk: int) -> HttpResponse:
+def stage_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Asks where the stage's deals go (when it has any), then archives it; stages are never deleted."""
     stage = get_object_or_404(Stage.objects.select_related("pipeline"), pk=pk)
     deals = Opportunity.objects.filter(stage=OuterRef("pk"))

@@ -266,7 +266,7 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
     if not changed:
         return current
     tracked = [field for field in changed if field in TRACKED_FIELDS]
-    changes = {field: [_plain(getattr(current, field)), _plain(data[field])] for field in tracked}
+    changes = {field: [_audit_text(getattr(current, field)), _audit_text(data[field])] for field in tracked}
     for field in changed:
         setattr(current, field, data[field])
     current.version += 1
@@ -286,7 +286,8 @@ def _id(value):
     return value.pk if isinstance(value, models.Model) else value
 
 
-def _plain(value) -> str | None:
+def _audit_text(value) -> str | None:
+    """A field's value as the audit trail shows it: related rows by their name, amounts with two places."""
     if isinstance(value, Decimal):
         return f"{value:.2f}"  # as stored (two places), however it was typed
     return None if value is None else str(value)
@@ -463,8 +464,9 @@ def _deals_in(stage: Stage) -> list[Opportunity]:
 
 @retry_on_lock_conflict
 @transaction.atomic
-def stage_archive(*, stage: Stage, target: Stage, by: User) -> int:
-    """Archives a stage, first moving its opportunities to `target` with history written.
+def move_deals_and_archive_stage(*, stage: Stage, target: Stage, by: User) -> int:
+    """Archives a stage, first moving its opportunities to `target` with history written. Callers check the
+    pipeline's rules first (funnel.configuration.services.stage_archive, the one admins reach).
 
     Locks in the module's order: the deals in the stage, then the stage (no deal enters it any more),
     then the deals that entered while this waited.

@@ -204,7 +204,7 @@ def test_bulk_reassign_moves_the_whole_book(cast, pipeline):
 
 def test_archiving_a_stage_moves_its_deals_with_history(rep, admin_user, pipeline):
     deals = OpportunityFactory.create_batch(2, owner=rep, stage=stage("Proposal"))
-    moved = services.stage_archive(stage=stage("Proposal"), target=stage("Negotiation"), by=admin_user)
+    moved = services.move_deals_and_archive_stage(stage=stage("Proposal"), target=stage("Negotiation"), by=admin_user)
     assert moved == 2
     assert stage("Proposal").is_archived
     for deal in deals:
@@ -268,7 +268,7 @@ def test_archiving_a_won_stage_keeps_the_deals_close_dates(rep, admin_user, pipe
     second_won = StageFactory(pipeline=pipeline, name="Won (framework)", kind=StageKind.WON, probability=100)
     closed = timezone.now() - timedelta(days=40)
     deal = OpportunityFactory(owner=rep, stage=stage("Won"), closed_at=closed)
-    services.stage_archive(stage=stage("Won"), target=second_won, by=admin_user)
+    services.move_deals_and_archive_stage(stage=stage("Won"), target=second_won, by=admin_user)
     deal.refresh_from_db()
     assert (deal.stage, deal.closed_at) == (second_won, closed)
 
