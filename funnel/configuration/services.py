@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from config.wording import join_list
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
@@ -164,7 +165,7 @@ def _check_stage_data(data: dict) -> None:
         raise FunnelError(_("The probability is a percentage from 0 to 100."))
     unknown = set(data["required_fields"]) - set(REQUIRABLE_FIELDS)
     if unknown:
-        raise FunnelError(_("Unknown required fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+        raise FunnelError(_("Unknown required fields: %(fields)s.") % {"fields": join_list(sorted(unknown))})
 
 
 def _check_keeps_kind(stage: Stage, *, archiving: bool) -> None:

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.messages import saved_or_unchanged
 from config.parsing import parse_ids
+from config.wording import join_list
 from reps.access import admin_required
 from reps.models import AuditAction, AuditEvent
 
@@ -383,7 +384,7 @@ def _shown(field: str, value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+        return join_list(value)
     return str(value)
 
 

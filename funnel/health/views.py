@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.widgets import FastSelect
@@ -37,7 +37,7 @@ RECENTLY_RESOLVED = Sort("", "resolved_at", True)
 
 class AlertFilterForm(forms.Form):
     STATES = [
-        ("open", gettext_lazy("Open")),
+        ("open", pgettext_lazy("alert state", "Open")),
         ("acknowledged", gettext_lazy("Acknowledged or snoozed")),
         ("resolved", gettext_lazy("Resolved")),
     ]

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.widgets import FastSelect
@@ -43,7 +44,7 @@ REP_SORTS = {
     "won_amount": (_("Won amount"), "won_amount", True),
     "win_rate": (_("Win rate"), "win_rate", True),
     "deal_size": (_("Average deal size"), "deal_size", True),
-    "name": (_("Name"), "name", False),
+    "name": (pgettext_lazy("person", "Name"), "name", False),
 }
 LONGEST_PERIOD = timedelta(days=731)
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import BoundedDateField
 from config.parsing import parse_id
 from config.widgets import FastSelect
+from config.wording import bracketed
 from reps.models import User
 
 from ..models import LostReason, Opportunity, Source, Stage, StageKind
@@ -23,7 +24,7 @@ def open_stages() -> QuerySet[Stage]:
 
 class StageChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, stage: Stage) -> str:
-        return f"{stage.pipeline.name} · {stage.name} ({stage.probability}%)"
+        return f"{stage.pipeline.name} · {stage.name}{bracketed(f'{stage.probability}%')}"
 
 
 class ChecklistMixin:

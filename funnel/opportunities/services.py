@@ -35,6 +35,7 @@ from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.wording import join_clauses, join_list
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
@@ -134,9 +135,9 @@ class GateFailed(FunnelError):
         self.stage, self.missing, self.unchecked = stage, missing, unchecked
         parts = []
         if missing:
-            parts.append(_("fill in %(fields)s") % {"fields": ", ".join(missing)})
+            parts.append(_("fill in %(fields)s") % {"fields": join_list(missing)})
         if unchecked:
-            parts.append(_("confirm the checklist: %(items)s") % {"items": "; ".join(unchecked)})
+            parts.append(_("confirm the checklist: %(items)s") % {"items": join_clauses(unchecked)})
         super().__init__(
             _("Before entering “%(stage)s”, %(what)s.") % {"stage": stage.name, "what": _(" and ").join(parts)}
         )

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
+from config.wording import join_list
 from reps.models import User
 
 from ..models import Account, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
@@ -317,7 +318,7 @@ def _gate(check: RowCheck, stage: Stage, context: _OpportunityContext) -> None:
     check.data["note"] = _("Imported")
     if missing:
         check.errors.append(
-            _("Before entering “%(stage)s”, fill in %(fields)s.") % {"stage": stage.name, "fields": ", ".join(missing)}
+            _("Before entering “%(stage)s”, fill in %(fields)s.") % {"stage": stage.name, "fields": join_list(missing)}
         )
     if unchecked:
         check.errors.append(

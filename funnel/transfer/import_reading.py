@@ -15,11 +15,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.uploadedfile import UploadedFile
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.parsing import EARLIEST_DATE, LATEST_DATE
+from config.wording import join_list
 
 from ..models import ImportBatch
 
@@ -46,35 +48,40 @@ class ImportFinished(ImportRefused):
 @dataclass(frozen=True)
 class Column:
     field: str  # also its English header
-    label: Promise
-    chinese: str  # the Chinese header, as the Chinese template writes it
-    aliases: tuple[str, ...] = ()
+    label: Promise  # its header in the reader's language, as the Chinese template and every message name it
+    aliases: tuple[str, ...] = ()  # other spellings accepted, such as an earlier template's Chinese header
+
+    @property
+    def chinese(self) -> str:
+        """The header of the Chinese template: the label as the catalogue translates it."""
+        with translation.override("zh-hans"):
+            return str(self.label)
 
 
 CUSTOMER_COLUMNS = [
-    Column("name", gettext_lazy("Name"), "名称", ("客户名称", "customer_name")),
-    Column("owner", gettext_lazy("Owner"), "负责人"),
-    Column("industry", gettext_lazy("Industry"), "行业"),
-    Column("city", gettext_lazy("City"), "城市"),
-    Column("address", gettext_lazy("Address"), "地址"),
-    Column("phone", gettext_lazy("Phone"), "电话"),
-    Column("website", gettext_lazy("Website"), "网站"),
-    Column("notes", gettext_lazy("Notes"), "备注"),
+    Column("name", gettext_lazy("Name"), ("客户名称", "customer_name")),
+    Column("owner", gettext_lazy("Owner")),
+    Column("industry", gettext_lazy("Industry")),
+    Column("city", gettext_lazy("City")),
+    Column("address", gettext_lazy("Address")),
+    Column("phone", gettext_lazy("Phone")),
+    Column("website", gettext_lazy("Website"), ("网站",)),
+    Column("notes", gettext_lazy("Notes")),
 ]
 OPPORTUNITY_COLUMNS = [
-    Column("name", gettext_lazy("Name"), "名称", ("商机名称", "opportunity")),
-    Column("customer", gettext_lazy("Customer"), "客户", ("客户名称",)),
-    Column("owner", gettext_lazy("Owner"), "负责人"),
-    Column("stage", gettext_lazy("Stage"), "阶段"),
-    Column("amount", gettext_lazy("Amount"), "金额"),
-    Column("expected_close_date", gettext_lazy("Expected close date"), "预计成交日期"),
-    Column("source", gettext_lazy("Source"), "商机来源", ("来源",)),
-    Column("next_step", gettext_lazy("Next step"), "下一步"),
-    Column("next_step_date", gettext_lazy("Next step date"), "下一步日期"),
-    Column("description", gettext_lazy("Description"), "描述", ("说明",)),
+    Column("name", gettext_lazy("Name"), ("商机名称", "opportunity")),
+    Column("customer", gettext_lazy("Customer"), ("客户名称",)),
+    Column("owner", gettext_lazy("Owner")),
+    Column("stage", gettext_lazy("Stage")),
+    Column("amount", gettext_lazy("Amount")),
+    Column("expected_close_date", gettext_lazy("Expected close date")),
+    Column("source", gettext_lazy("Source"), ("来源",)),
+    Column("next_step", gettext_lazy("Next step")),
+    Column("next_step_date", gettext_lazy("Next step date")),
+    Column("description", gettext_lazy("Description"), ("描述",)),
     # Only for won and lost deals, which only an admin imports (a migration of existing records).
-    Column("closed_date", gettext_lazy("Closed date"), "关闭日期", ("成交日期",)),
-    Column("lost_reason", gettext_lazy("Lost reason"), "丢单原因", ("输单原因",)),
+    Column("closed_date", gettext_lazy("Closed date"), ("成交日期",)),
+    Column("lost_reason", gettext_lazy("Lost reason"), ("丢单原因",)),
 ]
 COLUMNS = {Kind.CUSTOMERS: CUSTOMER_COLUMNS, Kind.OPPORTUNITIES: OPPORTUNITY_COLUMNS}
 REQUIRED_COLUMNS = {Kind.CUSTOMERS: ["name"], Kind.OPPORTUNITIES: ["name", "customer"]}
@@ -96,6 +103,11 @@ def header_aliases(kind: str) -> dict[str, str]:
 
 def template_header(kind: str, *, chinese: bool = False) -> list[str]:
     return [column.chinese if chinese else column.field for column in COLUMNS[kind]]
+
+
+def column_label(kind: str, field: str) -> str:
+    """How a message names a column: its label in the reader's language ("Name" / "名称"), not its key."""
+    return next(str(column.label) for column in COLUMNS[kind] if column.field == field)
 
 
 # --- the upload ----------------------------------------------------------------------------------
@@ -153,16 +165,18 @@ def _map_header(header: list[str], kind: str) -> list[str | None]:
     if unknown:
         raise ImportRefused(
             _("Unknown columns: %(unknown)s. The accepted columns are: %(accepted)s.")
-            % {"unknown": ", ".join(unknown[:20]), "accepted": ", ".join(template_header(kind))}
+            % {"unknown": join_list(unknown[:20]), "accepted": join_list(column.label for column in COLUMNS[kind])}
         )
     for name, count in Counter(name for name in fields if name).items():
         if count > 1:
-            raise ImportRefused(_("The column “%(column)s” appears more than once.") % {"column": name})
+            raise ImportRefused(
+                _("The column “%(column)s” appears more than once.") % {"column": column_label(kind, name)}
+            )
     missing = [name for name in REQUIRED_COLUMNS[kind] if name not in fields]
     if missing:
         raise ImportRefused(
             _("The “%(column)s” column is missing; the first row must name the columns (see the template).")
-            % {"column": missing[0]}
+            % {"column": column_label(kind, missing[0])}
         )
     return fields
 

@@ -183,6 +183,22 @@ def test_each_log_is_readable_with_activity_times_in_the_reps_time_zone(manager,
     assert "<b>went</b>" not in content
 
 
+def test_a_correction_reads_as_field_labels_and_display_values_in_chinese(manager, rep, client_for):
+    manager.language = "zh-hans"
+    manager.save()
+    activity = record(rep, WEDNESDAY, hour=10, next_date=date(2026, 3, 6))
+    work_day(rep, WEDNESDAY, submit_at=at(WEDNESDAY, 20))
+    with time_machine.travel(at(WEDNESDAY, 21), tick=False):
+        changed = {**{f: getattr(activity, f) for f in services.ACTIVITY_FIELDS}}
+        changed.update(kind=ActivityKind.objects.get(name="Call"), next_date=None, when=at(WEDNESDAY, 11, 15))
+        services.activity_amend(activity=activity, by=rep, data=changed, reason="记错了类型")
+    content = review_page(client_for(manager)).content.decode()
+    assert "类型：拜访 → 电话" in content
+    assert "下次跟进日期：2026-03-06 → —" in content
+    assert "时间：2026-03-04 10:00 → 2026-03-04 11:15" in content  # in the rep's Shanghai time
+    assert "kind:" not in content and "next_date" not in content
+
+
 # --- comment and mark reviewed ---------------------------------------------------------------------------
 
 

@@ -73,7 +73,7 @@ def test_unknown_column_is_refused_naming_it():
 
 
 def test_missing_required_column_is_refused():
-    with pytest.raises(ImportRefused, match="customer"):
+    with pytest.raises(ImportRefused, match="The “Customer” column is missing"):
         parse_csv("name,amount\nA,1\n", OPPORTUNITIES)
 
 
