@@ -1,4 +1,5 @@
 import functools
+import re
 import zoneinfo
 
 from django.conf import settings
@@ -117,9 +118,27 @@ class Territory(models.Model):
         return self.name
 
 
+# Han characters (CJK Unified Ideographs and extension A, compatibility ideographs) and the middle dot of
+# transliterated names (莎拉·格林).
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff·]+")
+
+
+def is_written_in_han(text: str) -> bool:
+    return bool(text) and _HAN.fullmatch(text) is not None
+
+
 def person_name(first_name: str, last_name: str, username: str) -> str:
-    """How a person is named everywhere: the full name (as AbstractUser.get_full_name), else the username."""
-    return f"{first_name} {last_name}".strip() or username
+    """How a person is named everywhere (pages, CSV files, e-mails, the admin): the full name, else the username.
+
+    A name written in Chinese characters is written as Chinese users write it, family name first and no
+    space: last_name 张 and first_name 伟 give 张伟. Any other name keeps the given name first: Sarah Green. A
+    name in one field is shown as typed (张伟 as the first name alone; 莎拉·格林, a transliterated Western name).
+    The two fields stay as they are (no migration): the order is how a name is shown, not how it is stored.
+    """
+    first, last = first_name.strip(), last_name.strip()
+    if is_written_in_han(first + last):
+        return last + first
+    return f"{first} {last}".strip() or username
 
 
 class User(AbstractUser):
@@ -146,6 +165,9 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
 
     def __str__(self) -> str:
+        return person_name(self.first_name, self.last_name, self.username)
+
+    def get_full_name(self) -> str:
         return person_name(self.first_name, self.last_name, self.username)
 
     @property

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 from reps.models import Role, User
 
 from ..models import Alert, AlertSeverity
-from .views import subject_url
+from .links import subject_url
 
 DIGEST_WINDOW = timedelta(days=1)
 SEVERITY_RANK = Case(

@@ -22,7 +22,7 @@ from reps.access import admin_required
 from reps.models import User
 
 from ..health import diagnoses
-from ..health.views import subject_url
+from ..health.links import subject_url
 from ..models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from ..opportunities.services import FunnelError
 from ..transfer import exports

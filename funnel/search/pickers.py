@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.db.models import Model, Q, QuerySet, prefetch_related_objects
-from django.db.models.functions import Upper
+from django.db.models.functions import Concat, Upper
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.parsing import parse_id
-from reps.models import User
+from reps.models import User, is_written_in_han
 
 from .. import hooks
 from ..models import Account, Contact, Opportunity
@@ -64,7 +64,12 @@ def _people(user: User, params: dict) -> QuerySet:
 
 
 def _search_people(rows: QuerySet, query: str) -> QuerySet:
-    return rows.filter(Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(username__icontains=query))
+    """Part of a given name, family name or login; a Chinese name also as it is written (张伟: family name first)."""
+    found = Q(first_name__icontains=query) | Q(last_name__icontains=query) | Q(username__icontains=query)
+    if is_written_in_han(query):
+        rows = rows.annotate(written_name=Concat("last_name", "first_name"))
+        found |= Q(written_name__contains=query)
+    return rows.filter(found)
 
 
 def _person(person: User, params: dict) -> str:

@@ -383,7 +383,7 @@ def test_inbox_filters_by_rep_within_the_viewers_scope(alerts, manager, teammate
 
 
 def test_each_kind_of_subject_links_to_its_page(rep, manager, pipeline):
-    from funnel.health.views import subject_url
+    from funnel.health.links import subject_url
 
     stage = Stage.objects.get(pipeline__is_default=True, name="Proposal")
     day = datetime(2026, 11, 26).date()
@@ -417,7 +417,7 @@ def test_bench_scan_starts_its_first_run_from_no_alerts_and_says_so(rep, pipelin
 def test_forecast_alert_links_to_its_teams_dashboard(cast, team1, pipeline):
     from django.utils import timezone
 
-    from funnel.health.views import subject_url
+    from funnel.health.links import subject_url
     from funnel.models import Alert
 
     now = timezone.now()

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from funnel.health import diagnoses as health
 from funnel.health.digest import send_alert_digests
+from funnel.health.links import subject_url
 from funnel.health.services import scan_funnel
-from funnel.health.views import subject_url
 from funnel.models import Alert, AlertKind, AlertSeverity, Pipeline
 from reps.models import Role
 from tests.factories import OpportunityFactory, TeamFactory, UserFactory
