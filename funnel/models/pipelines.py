@@ -93,9 +93,6 @@ class Stage(models.Model):
     def checklist_items(self) -> list[str]:
         return [line.strip() for line in self.checklist.splitlines() if line.strip()]
 
-    def required_field_labels(self) -> list[str]:
-        return [str(REQUIRABLE_FIELDS[name]) for name in self.required_fields if name in REQUIRABLE_FIELDS]
-
 
 class Source(models.Model):
     """Where an opportunity came from: a marketing channel or campaign."""
