@@ -8,7 +8,9 @@ separators are catalogue entries with a message context; a language without them
 
 from collections.abc import Iterable
 
-from django.utils.translation import ngettext_lazy, pgettext
+from django import forms
+from django.db.models import fields as model_fields
+from django.utils.translation import ngettext_lazy, pgettext, pgettext_lazy
 
 
 def join_list(items: Iterable) -> str:
@@ -29,6 +31,26 @@ def colon() -> str:
 def bracketed(text) -> str:
     """A note after a word: " (20%)" / "（20%）" (no space before a full-width bracket)."""
     return pgettext("note in brackets after a word", " (%(text)s)") % {"text": text}
+
+
+# A select's empty choice. Django offers "---------"; a form asks to choose (请选择), a filter offers everything
+# (全部).
+CHOOSE = pgettext_lazy("empty choice of a select", "Choose…")
+ALL = pgettext_lazy("empty choice of a filter", "All")
+
+
+def use_readable_empty_choices() -> None:
+    """Every select's empty choice says "Choose…" instead of "---------" (reps' AppConfig.ready calls this):
+    ModelChoiceField's default label, and the blank choice Django adds to a model field's choices."""
+    forms.ModelChoiceField.__init__.__kwdefaults__["empty_label"] = CHOOSE
+    model_fields.BLANK_CHOICE_DASH[:] = [("", CHOOSE)]
+
+
+def filter_choices(form: forms.Form) -> None:
+    """In a filter form, an empty choice means every row: "All" (全部) instead of "Choose…"."""
+    for field in form.fields.values():
+        if getattr(field, "empty_label", None) is CHOOSE:
+            field.empty_label = ALL
 
 
 # Django's own catalogue counts days in timesince as "2 日"; Chinese business software says 天. The same

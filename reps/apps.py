@@ -10,6 +10,9 @@ class RepsConfig(AppConfig):
 
     def ready(self) -> None:
         from config import checks  # noqa: F401  (registers the deploy checks)
+        from config.wording import use_readable_empty_choices
+
+        use_readable_empty_choices()
 
 
 class LoudouAdminConfig(admin_apps.AdminConfig):

@@ -1,5 +1,3 @@
-import functools
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
@@ -7,7 +5,8 @@ from django.forms.models import ModelChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from .backends import normalise_username
-from .models import User, known_time_zones, person_name
+from .models import User, person_name
+from .time_zones import time_zone_choices
 
 
 class _NameChoices(ModelChoiceIterator):
@@ -38,33 +37,18 @@ class LoginForm(AuthenticationForm):
         return normalise_username(self.cleaned_data.get("username"))
 
 
-# Common zones first, so a rep on a phone does not scroll through 600 names.
-COMMON_TIME_ZONES = [
-    "Asia/Shanghai",
-    "Asia/Hong_Kong",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Europe/London",
-    "America/New_York",
-    "UTC",
-]
-
-
-@functools.cache
-def time_zone_choices() -> list[tuple[str, str]]:
-    """Read once per process: listing the zones walks the tz database's files (~0.2 s a page otherwise)."""
-    rest = sorted(known_time_zones() - set(COMMON_TIME_ZONES))
-    return [(tz, tz) for tz in COMMON_TIME_ZONES + rest]
-
-
 class PreferencesForm(forms.ModelForm):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(
         label=_("Time zone"),
-        choices=time_zone_choices,
         help_text=_("Your working day, daily log and reminders follow this time zone."),
     )
 
     class Meta:
         model = User
         fields = ["language", "time_zone"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Named in the reader's language, common zones first (read once per process and language).
+        self.fields["time_zone"].choices = time_zone_choices(current=self.instance.time_zone)

@@ -42,6 +42,17 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
     return response
 
 
+def _adopt_page_language(request: HttpRequest, user: User) -> None:
+    """The language chosen on the sign-in page (its cookie), else the browser's Accept-Language: what the
+    person read the sign-in page in, kept on their profile from the first sign-in on. Without either, the
+    language someone set up for them stays."""
+    if not (request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.headers.get("Accept-Language")):
+        return
+    language = translation.get_language_from_request(request)
+    if language in dict(settings.LANGUAGES) and language != user.language:
+        services.user_set_preferences(user=user, language=language, time_zone=user.time_zone)
+
+
 ADMIN_SETUP_NOTICE = gettext_lazy(
     "The settings and administration pages will first ask you to set up two-step sign-in with an authenticator "
     "app on your phone: a minute, once."
@@ -69,6 +80,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         services.login_record_failure(request=request, key=key)
         return render(request, "reps/login.html", {"form": form, "next": _safe_next(request)})
     user = form.get_user()
+    if user.last_login is None:  # first sign-in: the language the sign-in page was in becomes theirs
+        _adopt_page_language(request, user)
     auth_login(request, user)
     request.session[SESSION_AUTH_AT] = timezone.now().timestamp()
     services.audit_record(action=AuditAction.LOGIN, request=request, actor=user)

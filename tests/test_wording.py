@@ -3,6 +3,7 @@ them, and the import's messages name columns by their labels (config.wording, fu
 
 import pytest
 from django.template import Context, Template
+from django.urls import reverse
 from django.utils import translation
 
 from config import wording
@@ -74,3 +75,20 @@ def test_the_chinese_template_speaks_the_glossary_and_earlier_headers_still_read
     parsed = parse_csv("名称,客户,描述,丢单原因\nA,B,C,D\n", OPPORTUNITIES)
     assert parsed.fields == ["name", "customer", "description", "lost_reason"]
     assert parse_csv("名称,网站\nA,https://a.cn\n", CUSTOMERS).fields == ["name", "website"]
+
+
+@pytest.mark.django_db
+def test_selects_offer_choose_and_filters_all_never_dashes(client_for, rep, pipeline):
+    rep.language = "zh-hans"
+    rep.save()
+    client = client_for(rep)
+    new_deal = client.get(reverse("opportunities:create")).content.decode()
+    deals = client.get(reverse("opportunities:list")).content.decode()
+    alerts = client.get(reverse("health:alert_list")).content.decode()
+    for page in (new_deal, deals, alerts):
+        assert "---------" not in page
+    assert ">请选择</option>" in new_deal
+    assert (
+        '<select name="stage" class="fastselect form-select" id="id_stage"><option value="" selected>全部</option>'
+        in deals
+    )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.widgets import FastSelect
+from config.wording import filter_choices
 from reps.models import Role, Team, User
 
 from ..insights import metrics
@@ -54,6 +55,7 @@ class AlertFilterForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        filter_choices(self)
         pickers.setup(self, user)
         self.fields["team"].queryset = team_choices(user)
 
@@ -77,8 +79,7 @@ class AlertFilterForm(forms.Form):
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
         if state == "open":
             return alerts.needing_attention(now).order_by("-first_seen", "-id")
-        set_aside = Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=now)  # the rest of the open ones
-        return alerts.open().filter(set_aside).order_by("-first_seen", "-id")
+        return alerts.set_aside(now).order_by("-first_seen", "-id")
 
     def owners(self, user: User) -> QuerySet[User] | None:
         """The people whose alerts apply() can keep, when they are a few (the rep or team filter, a rep, a

@@ -17,6 +17,7 @@ from django.utils.translation import pgettext_lazy
 
 from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.widgets import FastSelect
+from config.wording import filter_choices
 from reps.models import Role, Team, User
 
 from ..models import Opportunity, Pipeline, Source, StageChange, Target
@@ -82,6 +83,7 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, data, *, user: User):
         super().__init__(data)
+        filter_choices(self)
         self.fields["team"].queryset = team_choices(user)
         pickers.setup(self, user)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
+from config.wording import filter_choices
 from reps.models import Team, User
 
 from ..insights.metrics import period_bounds
@@ -141,6 +142,7 @@ class OpportunityFilterForm(forms.Form):
             data = data.copy()  # a closing date asks for closed deals: all of them unless a status is chosen
             data["status"] = "all"
         super().__init__(data)
+        filter_choices(self)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["stage"].queryset = Stage.objects.filter(pipeline__is_active=True).select_related("pipeline")
         # Departed reps too, so the deals a dashboard figure counts under them can be listed (a handover).

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from config.parsing import parse_id
+from config.wording import CHOOSE
 from reps.models import User, is_written_in_han
 
 from .. import hooks
@@ -198,7 +199,7 @@ def render_options(source: Source, found: Options, params: dict, empty_label: st
         '<option value=""{} data-status="{}">{}</option>',
         "" if found.chosen else " selected",
         found.status,
-        empty_label if empty_label is not None else "---------",
+        empty_label if empty_label is not None else CHOOSE,
     )
     rest = format_html_join(
         "",

@@ -20,3 +20,11 @@ def join_clauses(items) -> str:
 @register.filter
 def bracketed(text) -> str:
     return wording.bracketed(text)
+
+
+@register.filter
+def time_zone(zone: str) -> str:
+    """ "Asia/Shanghai" as "(UTC+08:00) China Standard Time – Shanghai", in the reader's language."""
+    from reps.time_zones import zone_label
+
+    return zone_label(zone)

@@ -131,7 +131,7 @@ def options_of(page: str, name: str) -> list[str]:
 
 def test_the_move_list_holds_the_chosen_deals_pipeline_only(client_for, rep, deal, other_pipeline):
     page = client_for(rep).get(MOVE_PART, {"opportunity": deal.pk}).content.decode()
-    assert options_of(page, "move_to") == ["---------", "Proposal (40%)", "Negotiation (80%)", "Won (100%)"]
+    assert options_of(page, "move_to") == ["Choose…", "Proposal (40%)", "Negotiation (80%)", "Won (100%)"]
     assert f'name="move_version" value="{deal.version}"' in page
     assert f'name="move_opportunity" value="{deal.pk}"' in page
 
@@ -142,7 +142,7 @@ def test_the_visit_form_of_a_planned_deal_lists_its_stages(client_for, rep, deal
         rep=rep, log=log, data={"kind": ActivityKind.objects.first(), "account": deal.account, "opportunity": deal}
     )
     page = client_for(rep).get(NEW, {"plan_item": item.pk}).content.decode()
-    assert options_of(page, "move_to") == ["---------", "Proposal (40%)", "Negotiation (80%)", "Won (100%)"]
+    assert options_of(page, "move_to") == ["Choose…", "Proposal (40%)", "Negotiation (80%)", "Won (100%)"]
 
 
 def test_without_a_deal_every_stage_is_named_with_its_pipeline(client_for, rep, deal, other_pipeline):

@@ -57,7 +57,7 @@ def test_a_search_answers_at_most_the_limit_and_says_so(client_for, rep, pipelin
 def test_no_match_keeps_the_chosen_option(client_for, rep, pipeline):
     chosen = AccountFactory(owner=rep, name="Ningbo Port")
     html = pick(client_for(rep), "customer", field="account", account=chosen.pk, account__q="zzz")
-    assert labels(html) == ["---------", "Ningbo Port"] and f'value="{chosen.pk}" selected' in html
+    assert labels(html) == ["Choose…", "Ningbo Port"] and f'value="{chosen.pk}" selected' in html
     assert "No match for “zzz”." in html
 
 
@@ -66,8 +66,8 @@ def test_a_customers_deals_and_contacts_only_once_the_customer_is_known(client_f
     OpportunityFactory(owner=rep, account=account, name="Cranes")
     OpportunityFactory(owner=rep, name="Elsewhere")
     client = client_for(rep)
-    assert labels(pick(client, "opportunity", field="opportunity", account=account.pk)) == ["---------", "Cranes"]
-    assert labels(pick(client, "opportunity", field="opportunity")) == ["---------"]  # waits for the customer
+    assert labels(pick(client, "opportunity", field="opportunity", account=account.pk)) == ["Choose…", "Cranes"]
+    assert labels(pick(client, "opportunity", field="opportunity")) == ["Choose…"]  # waits for the customer
 
 
 def test_deactivated_people_only_where_a_form_asks_for_them(client_for, manager, rep, teammate):
@@ -182,7 +182,7 @@ def test_people_pickers_filter_the_list_and_reassign(client_for, manager, rep, t
 def test_a_manager_finds_a_rep_by_typing_and_never_another_teams(client_for, manager, rep, other_rep):
     client = client_for(manager)
     assert str(rep) in pick(client, "person", q=rep.username)
-    assert labels(pick(client, "person", q=other_rep.username)) == ["---------"]
+    assert labels(pick(client, "person", q=other_rep.username)) == ["Choose…"]
 
 
 def test_the_day_page_offers_the_days_own_customers_in_the_plan_form(client_for, rep, pipeline):

@@ -23,7 +23,7 @@ def test_options_name_people_as_str_does(team1, django_assert_num_queries):
     form = OwnerForm(None, people=User.objects.filter(pk__in=[named.pk, nameless.pk]).order_by("username"))
     with django_assert_num_queries(1):
         choices = list(iter(form.fields["owner"].choices))
-    assert choices == [("", "---------"), (named.pk, "Li Na"), (nameless.pk, "wang")]
+    assert choices == [("", "Choose…"), (named.pk, "Li Na"), (nameless.pk, "wang")]
     assert [str(named), str(nameless)] == ["Li Na", "wang"]
 
 
