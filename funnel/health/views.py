@@ -79,7 +79,8 @@ class AlertFilterForm(forms.Form):
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
         if state == "open":
             return alerts.needing_attention(now).order_by("-first_seen", "-id")
-        return alerts.set_aside(now).order_by("-first_seen", "-id")
+        set_aside = Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=now)  # the rest of the open ones
+        return alerts.open().filter(set_aside).order_by("-first_seen", "-id")
 
     def owners(self, user: User) -> QuerySet[User] | None:
         """The people whose alerts apply() can keep, when they are a few (the rep or team filter, a rep, a
