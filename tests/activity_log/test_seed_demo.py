@@ -61,6 +61,30 @@ def test_seed_in_chinese_names_stages_in_chinese():
     assert Pipeline.objects.get(is_default=True).stages.filter(name="需求分析").exists()
 
 
+def test_the_chinese_demo_is_one_a_chinese_team_recognises():
+    from activity_log.models import Activity, ActivityKind
+    from funnel.models import Account
+
+    seed(language="zh-hans")
+    people = {user.username: user for user in User.objects.all()}
+    assert {user.language for user in people.values()} == {"zh-hans"}  # it opens in Chinese
+    assert (str(people["manager"]), str(people["rep"]), str(people["rep3"])) == ("张伟", "李芳", "赵磊")
+    huaxin = Account.objects.get(name="华信钢铁集团")
+    assert (huaxin.industry, huaxin.city) == ("制造业", "上海")
+    assert set(ActivityKind.objects.values_list("name", flat=True)) >= {"拜访", "电话", "会议"}
+    assert not Activity.objects.filter(place__regex=r"[A-Za-z]").exists()
+
+
+def test_the_english_demo_is_unchanged():
+    from funnel.models import Account
+
+    seed(language="en")
+    manager = User.objects.get(username="manager")
+    assert (str(manager), manager.language) == ("Wei Zhang", "en")
+    huaxin = Account.objects.get(name="Huaxin Steel Group")
+    assert (huaxin.industry, huaxin.city) == ("Manufacturing", "Shanghai")
+
+
 def test_seed_refuses_to_run_with_debug_off_unless_forced(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG is off"):

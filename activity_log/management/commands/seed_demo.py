@@ -10,8 +10,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from activity_log.models import ActivityKind
 from funnel.management.commands import _bulk
 from funnel.models import (
     Account,
@@ -31,29 +33,31 @@ from . import _demo_logs
 
 DEFAULT_PASSWORD = "loudou-demo-2026"  # noqa: S105  (documented in the README; demo only)
 
-# (username, first name, last name, role, team index or None, time zone)
+# (username, (first name, last name) in English and in Chinese, role, team index or None, time zone). A Chinese
+# name is stored as given name and family name like any other, and shown family name first (张伟).
 PEOPLE = [
-    ("admin", "Lin", "Admin", Role.ADMIN, None, "Asia/Shanghai"),
-    ("manager", "Wei", "Zhang", Role.MANAGER, 0, "Asia/Shanghai"),
-    ("manager2", "Emma", "Clarke", Role.MANAGER, 1, "Europe/London"),
-    ("rep", "Fang", "Li", Role.REP, 0, "Asia/Shanghai"),
-    ("rep2", "Jun", "Wang", Role.REP, 0, "Asia/Shanghai"),
-    ("rep3", "Tom", "Baker", Role.REP, 1, "America/New_York"),
+    ("admin", ("Lin", "Admin"), ("静", "林"), Role.ADMIN, None, "Asia/Shanghai"),
+    ("manager", ("Wei", "Zhang"), ("伟", "张"), Role.MANAGER, 0, "Asia/Shanghai"),
+    ("manager2", ("Emma", "Clarke"), ("晓燕", "陈"), Role.MANAGER, 1, "Europe/London"),
+    ("rep", ("Fang", "Li"), ("芳", "李"), Role.REP, 0, "Asia/Shanghai"),
+    ("rep2", ("Jun", "Wang"), ("军", "王"), Role.REP, 0, "Asia/Shanghai"),
+    ("rep3", ("Tom", "Baker"), ("磊", "赵"), Role.REP, 1, "America/New_York"),
 ]
 
+# (name, industry, city) in English and in Chinese.
 COMPANIES = [
-    ("Huaxin Steel Group", "华信钢铁集团", "Manufacturing", "Shanghai"),
-    ("Eastern Harbour Logistics", "东港物流", "Logistics", "Ningbo"),
-    ("Jinghua Pharmaceuticals", "京华制药", "Healthcare", "Beijing"),
-    ("Pearl River Power", "珠江电力", "Energy", "Guangzhou"),
-    ("Tianfu Smart City", "天府智慧城市", "Government", "Chengdu"),
-    ("Northwind Retail", "北风零售", "Retail", "London"),
-    ("Summit Hospital Group", "顶峰医院集团", "Healthcare", "Boston"),
-    ("Blue Ocean Shipping", "蓝海航运", "Logistics", "Qingdao"),
-    ("Xinghe Semiconductors", "星河半导体", "Electronics", "Wuxi"),
-    ("Greenfield Agritech", "绿野农业科技", "Agriculture", "Harbin"),
-    ("Metro Transit Authority", "城市轨道交通", "Government", "New York"),
-    ("Changjiang Chemicals", "长江化工", "Chemicals", "Wuhan"),
+    (("Huaxin Steel Group", "Manufacturing", "Shanghai"), ("华信钢铁集团", "制造业", "上海")),
+    (("Eastern Harbour Logistics", "Logistics", "Ningbo"), ("东港物流", "物流", "宁波")),
+    (("Jinghua Pharmaceuticals", "Healthcare", "Beijing"), ("京华制药", "医疗健康", "北京")),
+    (("Pearl River Power", "Energy", "Guangzhou"), ("珠江电力", "能源", "广州")),
+    (("Tianfu Smart City", "Government", "Chengdu"), ("天府智慧城市", "政府", "成都")),
+    (("Northwind Retail", "Retail", "London"), ("北风零售", "零售", "伦敦")),
+    (("Summit Hospital Group", "Healthcare", "Boston"), ("顶峰医院集团", "医疗健康", "波士顿")),
+    (("Blue Ocean Shipping", "Logistics", "Qingdao"), ("蓝海航运", "物流", "青岛")),
+    (("Xinghe Semiconductors", "Electronics", "Wuxi"), ("星河半导体", "电子", "无锡")),
+    (("Greenfield Agritech", "Agriculture", "Harbin"), ("绿野农业科技", "农业", "哈尔滨")),
+    (("Metro Transit Authority", "Government", "New York"), ("城市轨道交通", "政府", "纽约")),
+    (("Changjiang Chemicals", "Chemicals", "Wuhan"), ("长江化工", "化工", "武汉")),
 ]
 
 CONTACTS = [
@@ -137,7 +141,7 @@ class Command(BaseCommand):
             "--language",
             default=settings.LANGUAGE_CODE,
             choices=[code for code, _name in settings.LANGUAGES],
-            help="Language of the demo data (stage, customer and deal names).",
+            help="Language of the demo: its data (people, stages, customers, deals, activity kinds) and its users'.",
         )
         parser.add_argument("--force", action="store_true", help="Run even with DEBUG off (never on a live site).")
         bulk = parser.add_argument_group("benchmark volumes (bulk inserts; idempotent: tops up to the numbers)")
@@ -150,10 +154,13 @@ class Command(BaseCommand):
             raise CommandError("DEBUG is off: this looks like production. Use --force to seed anyway.")
         if len(options["password"]) < 12:
             raise CommandError("The demo password must be at least 12 characters long.")
+        chinese = options["language"].startswith("zh")
         with translation.override(options["language"]), transaction.atomic():
-            people = self.seed_people(options["password"])
+            people = self.seed_people(options["password"], language=options["language"], chinese=chinese)
             pipeline = self.seed_pipeline()
-            created = self.seed_deals(people, pipeline, chinese=options["language"].startswith("zh"))
+            if chinese:
+                self.name_activity_kinds_in_chinese()
+            created = self.seed_deals(people, pipeline, chinese=chinese)
             reps = [people["rep"], people["rep2"], people["rep3"]]
             managers = {people["rep"].pk: people["manager"], people["rep2"].pk: people["manager"]}
             logs = _demo_logs.seed_logs(reps=reps, manager_of={**managers, people["rep3"].pk: people["manager2"]})
@@ -161,7 +168,7 @@ class Command(BaseCommand):
             self.seed_bulk(options, pipeline)
         self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities, {logs} daily logs)."))
         self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password {options['password']!r} as:")
-        for username, _first, _last, role, _team, _tz in PEOPLE:
+        for username, _english, _chinese, role, _team, _tz in PEOPLE:
             self.stdout.write(f"  {username:<9} {role.label}")
 
     def seed_bulk(self, options: dict, pipeline: Pipeline) -> None:
@@ -181,16 +188,17 @@ class Command(BaseCommand):
 
         _bulk.bulk_deals(owners=owners, pipeline=pipeline, count=missing, progress=progress)
 
-    def seed_people(self, password: str) -> dict[str, User]:
+    def seed_people(self, password: str, *, language: str, chinese: bool) -> dict[str, User]:
         teams = [Team.objects.get_or_create(name=name)[0] for name in (_("East China"), _("International"))]
         territories = [
             Territory.objects.get_or_create(name=name, defaults={"team": team})[0]
             for name, team in ((_("Yangtze River Delta"), teams[0]), (_("Overseas"), teams[1]))
         ]
         people = {}
-        for username, first, last, role, team_index, tz in PEOPLE:
+        for username, english, chinese_name, role, team_index, tz in PEOPLE:
             user, _created = User.objects.get_or_create(username=username)
-            user.first_name, user.last_name, user.email = first, last, f"{username}@example.com"
+            user.first_name, user.last_name = chinese_name if chinese else english
+            user.email, user.language = f"{username}@example.com", language
             user.team = teams[team_index] if team_index is not None else None
             user.territory = territories[team_index] if team_index is not None else None
             user.time_zone, user.is_active = tz, True
@@ -201,6 +209,15 @@ class Command(BaseCommand):
             team.manager = manager
             team.save(update_fields=["manager"])
         return people
+
+    def name_activity_kinds_in_chinese(self) -> None:
+        """The built-in kinds are stored in English and shown translated; a Chinese organisation's are stored in
+        Chinese, as its admin would type them (the kinds page and its edit form then show no English)."""
+        for kind in ActivityKind.objects.all():
+            translated = gettext(kind.name)
+            if translated != kind.name and not ActivityKind.objects.filter(name=translated).exists():
+                kind.name = translated
+                kind.save(update_fields=["name"])
 
     def seed_pipeline(self) -> Pipeline:
         pipeline = Pipeline.objects.filter(is_default=True).first()
@@ -225,10 +242,11 @@ class Command(BaseCommand):
         sources = list(Source.objects.all())
         now = timezone.now()
         created = 0
-        for index, (english, chinese_name, industry, city) in enumerate(COMPANIES):
+        for index, (english, chinese_company) in enumerate(COMPANIES):
+            name, industry, city = chinese_company if chinese else english
             owner = reps[index % len(reps)]
             account = Account.objects.create(
-                name=chinese_name if chinese else english,
+                name=name,
                 industry=industry,
                 city=city,
                 owner=owner,
