@@ -56,6 +56,9 @@ PAGES = {
     "log:activity_move": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:review": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     "log:kinds": ADMIN_PAGE,
+    # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
+    "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "search:suggest": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
 }
 
 

@@ -350,6 +350,8 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "opportunities:detail": lambda cast, viewer: [deal(cast, viewer).pk],
     "opportunities:board": lambda cast, viewer: [],
     "search:pick": lambda cast, viewer: ["person"],
+    "search:results": lambda cast, viewer: [],
+    "search:suggest": lambda cast, viewer: [],
     "insights:dashboard": lambda cast, viewer: [],
     "insights:dashboard_export": lambda cast, viewer: [],
     "customers:list": lambda cast, viewer: [],

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import models, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from config.parsing import parse_cursor
+from config.redirects import safe_next
 from reps.models import User
 
 from ..access import get_account_for_user, get_contact_for_user
@@ -182,7 +184,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
         owner = form.cleaned_data.get("owner", request.user)
         create = partial(services.account_create, by=request.user, owner=owner, data=form.details())
         if (pk := once.run(token, create)) is not None:
-            return redirect("customers:detail", pk)
+            messages.success(request, _lazy("Customer “%(name)s” created.") % {"name": form.cleaned_data["name"]})
+            return redirect(safe_next(request) or reverse("customers:detail", args=[pk]))
         form.add_error(None, EXPIRED)
     return render(request, "funnel/accounts/form.html", {"form": form, "once": once.token(token)})
 

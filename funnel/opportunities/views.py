@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from config.redirects import safe_next
+
 from .. import hooks
 from ..access import get_opportunity_for_user
 from ..models import Opportunity
@@ -88,7 +90,7 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
             status = 409 if isinstance(error, services.Busy) else 200
         else:
             messages.success(request, _("Opportunity “%(name)s” created.") % {"name": opportunity.name})
-            return redirect("opportunities:detail", opportunity.pk)
+            return redirect(safe_next(request) or reverse("opportunities:detail", args=[opportunity.pk]))
     return render(request, "funnel/opportunity_form.html", {"form": form}, status=status)
 
 

@@ -1,4 +1,4 @@
-"""The pickers' search endpoint, under the "search" namespace."""
+"""The search endpoints under the "search" namespace: the pickers' options, and the global search."""
 
 from django.urls import path
 
@@ -8,4 +8,6 @@ app_name = "search"
 
 urlpatterns = [
     path("pick/<slug:source>/", views.pick, name="pick"),
+    path("search/", views.results, name="results"),
+    path("search/suggest/", views.suggest, name="suggest"),
 ]
