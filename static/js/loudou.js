@@ -26,6 +26,22 @@ document.addEventListener("DOMContentLoaded", () => {
     if (status) status.textContent = select.options[0]?.dataset.status || "";
     select.dispatchEvent(new Event("change", { bubbles: true }));
   });
+  // A table wider than the screen scrolls sideways in its box: the box takes the focus, so that the
+  // arrow keys scroll it too (WCAG 2.1.1), and is named after its table's caption or section heading.
+  const reachable = () => {
+    document.querySelectorAll(".table-responsive:not([tabindex])").forEach((box) => {
+      if (box.scrollWidth <= box.clientWidth) return;
+      box.tabIndex = 0;
+      const named = box.querySelector("caption") || box.closest("section, .card")?.querySelector("h2, h3, .card-header");
+      if (named) {
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", named.textContent.trim().replace(/\s+/g, " "));
+      }
+    });
+  };
+  reachable();
+  window.addEventListener("resize", reachable);
+  document.body.addEventListener("htmx:afterSettle", reachable);
   document.body.addEventListener("keydown", (event) => {
     const input = event.target;
     if (event.key === "Enter" && input.matches?.("[data-picker] input[type=search]")) {

@@ -10,6 +10,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
+from . import axe
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -62,20 +64,31 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
-    """Makes isolated browser contexts (English browser, no cookies); all are closed after the test."""
+def new_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Callable[..., BrowserContext]]:
+    """Makes isolated browser contexts (English browser, no cookies); all are closed after the test.
+
+    axe checks every page the test visits (tests/e2e/axe.py): a serious or critical violation fails it.
+    """
     contexts: list[BrowserContext] = []
+    checked = axe.Watch()
 
     def make(**options) -> BrowserContext:
         options = {"viewport": DESKTOP, "locale": "en-US", **options}
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
+        # Leaving a page waits for its axe check (axe.py): a navigation gets that time on top.
+        context.set_default_navigation_timeout(TIMEOUT_MS + axe.WAIT_S * 1000)
+        axe.watch(context, checked)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
+        axe.finish(context, checked)
         context.close()
+    checked.report(request.node.nodeid)
+    failures = checked.failures()
+    assert not failures, "axe: serious or critical violations\n" + "\n".join(failures)
 
 
 @pytest.fixture
