@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.parsing import has_nul, parse_date, parse_id
-from funnel.access import get_for_user
+from funnel.access import get_account_for_user, get_for_user
 from funnel.models import Opportunity
 from funnel.opportunities.services import Busy, FunnelError, StaleVersion
 
@@ -44,10 +44,11 @@ def _with_contents(logs):
 
 def _day_page(request: HttpRequest, day: date, status: int = 200, **forms) -> HttpResponse:
     today = services.local_today(request.user)
-    log = _with_contents(DailyLog.objects.filter(rep=request.user, date=day)).first()
+    own = DailyLog.objects.visible_to(request.user).filter(rep=request.user, date=day)
+    log = _with_contents(own).first()
     if log is None and day >= today:
         services.daily_log_get(rep=request.user, day=day)
-        log = _with_contents(DailyLog.objects.filter(rep=request.user, date=day)).first()
+        log = _with_contents(own).first()
     if log is not None:
         services.comments_mark_read(log=log, by=request.user)
     context = {
@@ -131,8 +132,16 @@ def submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _plan_item(request: HttpRequest, value) -> PlanItem | None:
+    """The own plan item a visit is logged for; another rep's answers 404 with an audit row, never a blank form."""
     pk = parse_id(value)
-    return PlanItem.objects.filter(pk=pk, daily_log__rep=request.user).first() if pk else None
+    return get_own_plan_item_for_edit(request, pk) if pk else None
+
+
+def _account_id(request: HttpRequest) -> int | None:
+    """The customer a visit form starts with (?account=); one outside the user's view answers 404 with an audit
+    row, never a form that silently drops it."""
+    pk = parse_id(request.GET.get("account"))
+    return get_account_for_user(request, pk).pk if pk else None
 
 
 @login_required
@@ -144,7 +153,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Activity recorded."))  # a resubmission: answered as the first one was
         return redirect("log:day", day=recorded.daily_log.date.isoformat())
     item = _plan_item(request, request.POST.get("plan_item") or request.GET.get("plan_item"))
-    initial = {"plan_item": item and item.pk, "account": parse_id(request.GET.get("account"))}
+    initial = {"plan_item": item and item.pk, "account": _account_id(request)}
     if item:
         initial.update(account=item.account_id, kind=item.kind_id, opportunity=item.opportunity_id)
         initial.update(contact=item.contact_id)

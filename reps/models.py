@@ -82,6 +82,19 @@ class LoudouUserManager(UserManager.from_queryset(UserQuerySet)):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The teams the user may name (the filters' and the review's choices): an admin every team, a manager
+        the teams they manage and their own, a rep their own. Whose deals and logs are seen stays
+        owner_scope_q's; a team here never widens it."""
+        if not (user and user.is_authenticated and user.is_active):
+            return self.none()
+        if user.role == Role.ADMIN:
+            return self
+        own = Q(pk=user.team_id) if user.team_id else Q(pk__in=[])
+        return self.filter(own | Q(manager=user.pk)) if user.role == Role.MANAGER else self.filter(own)
+
+
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(
@@ -92,6 +105,8 @@ class Team(models.Model):
         null=True,
         blank=True,
     )
+
+    objects = TeamQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

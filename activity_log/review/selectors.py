@@ -59,9 +59,9 @@ class ReviewRow:
 
 
 def reviewable_teams(viewer: User) -> QuerySet[Team]:
-    """The teams a manager manages; every team for an admin."""
-    teams = Team.objects.all() if viewer.is_admin else Team.objects.filter(manager=viewer)
-    return teams.order_by("name")
+    """The teams the viewer may choose on the review (Team.objects.visible_to): a manager's own and the ones they
+    manage; every team for an admin."""
+    return Team.objects.visible_to(viewer).order_by("name")
 
 
 def review_people(viewer: User, *, day: date, team: Team | None = None) -> QuerySet[User]:

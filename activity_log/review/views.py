@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.parsing import parse_date, parse_id
+from funnel.access import get_for_user
 from reps.access import require_role
-from reps.models import AuditAction, Role, Team
-from reps.services import audit_record
+from reps.models import Role, Team
 
 from .. import services
 from ..models import DailyLog
@@ -29,26 +29,21 @@ from .forms import CommentForm
 
 def get_log_for_user(request: HttpRequest, pk: int) -> DailyLog:
     """The log if the user may see it; otherwise 404, and an audit row if it exists."""
-    found = DailyLog.objects.visible_to(request.user).select_related("rep").filter(pk=pk).first()
-    if found is None:
-        if DailyLog.objects.filter(pk=pk).exists():
-            audit_record(
-                action=AuditAction.ACCESS_DENIED,
-                request=request,
-                object_type=DailyLog._meta.label_lower,
-                object_id=str(pk),
-            )
-        raise Http404
-    return found
+    return get_for_user(request, DailyLog.objects.visible_to(request.user).select_related("rep"), pk)
 
 
 def _chosen_day(value: str, default: date) -> date:
     return parse_date(value) or default  # a malformed or far ?date= shows the default day
 
 
-def _chosen_team(value: str, teams: list[Team]) -> Team | None:
-    """The team asked for if the viewer may review it; otherwise None (all the viewer's people)."""
-    return next((team for team in teams if str(team.pk) == value), None)
+def _chosen_team(request: HttpRequest, teams: list[Team]) -> Team | None:
+    """The team asked for (?team=), one of `teams`; none asked: all the viewer's people. Another team answers
+    404, with an audit row when it exists, as any record outside the viewer's view does."""
+    pk = parse_id(request.GET.get("team", ""))
+    if pk is None:
+        return None
+    chosen = next((team for team in teams if team.pk == pk), None)
+    return chosen or get_for_user(request, Team.objects.visible_to(request.user), pk)
 
 
 def review_url(day: date, team: str = "", anchor: str = "") -> str:
@@ -64,7 +59,7 @@ def review(request: HttpRequest) -> HttpResponse:
     today = services.local_today(request.user)
     day = _chosen_day(request.GET.get("date", ""), today - timedelta(days=1))
     teams = list(selectors.reviewable_teams(request.user))
-    team = _chosen_team(request.GET.get("team", ""), teams)
+    team = _chosen_team(request, teams)
     rows = selectors.review_day(request.user, day=day, team=team, now=timezone.now())
     context = {
         "day": day,

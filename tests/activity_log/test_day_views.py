@@ -9,6 +9,7 @@ from django.utils import timezone
 from activity_log import services
 from activity_log.models import Activity, ActivityKind, DailyLog, PlanItem
 from funnel.models import Opportunity, Stage
+from reps.models import AuditAction, AuditEvent
 from tests.factories import AccountFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +121,46 @@ def test_another_reps_log_and_plan_items_answer_404(client_for, cast, deal):
     assert client.post(reverse("log:submit", args=[log.pk]), {"summary": "x"}).status_code == 404
     assert client.get(reverse("log:detail", args=[log.pk])).status_code == 404
     assert PlanItem.objects.get(pk=item.pk).status == "planned"
+
+
+def denials(model: str, pk: int) -> int:
+    return AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, object_type=model, object_id=str(pk)).count()
+
+
+def test_the_visit_form_for_another_reps_plan_item_answers_404_with_an_audit_row(client_for, cast, deal):
+    """A foreign ?plan_item= was silently dropped (a blank form); now it is refused like any foreign id."""
+    kind = ActivityKind.objects.first()
+    theirs_log = services.daily_log_get(rep=cast["teammate"], day=services.local_today(cast["teammate"]))
+    theirs = services.plan_item_add(
+        rep=cast["teammate"], log=theirs_log, data={"kind": kind, "account": AccountFactory(owner=cast["teammate"])}
+    )
+    mine_log = services.daily_log_get(rep=cast["rep"], day=services.local_today(cast["rep"]))
+    mine = services.plan_item_add(rep=cast["rep"], log=mine_log, data={"kind": kind, "account": deal.account})
+    client = client_for(cast["rep"])
+
+    assert client.get(reverse("log:activity_new"), {"plan_item": theirs.pk}).status_code == 404
+    assert client.post(reverse("log:activity_new"), activity_post(deal, plan_item=theirs.pk)).status_code == 404
+    assert denials("activity_log.planitem", theirs.pk) == 2
+    assert not Activity.objects.exists()
+    assert client.get(reverse("log:activity_new"), {"plan_item": 10**9}).status_code == 404  # none: no audit row
+    assert denials("activity_log.planitem", 10**9) == 0
+
+    own = client.get(reverse("log:activity_new"), {"plan_item": mine.pk})
+    assert own.status_code == 200
+    assert own.context["form"].initial["account"] == deal.account_id
+    assert denials("activity_log.planitem", mine.pk) == 0
+
+
+def test_the_visit_form_for_a_customer_outside_the_reps_book_answers_404_with_an_audit_row(client_for, cast, deal):
+    theirs = AccountFactory(owner=cast["teammate"])
+    client = client_for(cast["rep"])
+    assert client.get(reverse("log:activity_new"), {"account": theirs.pk}).status_code == 404
+    assert denials("funnel.account", theirs.pk) == 1
+
+    own = client.get(reverse("log:activity_new"), {"account": deal.account.pk})
+    assert own.status_code == 200
+    assert own.context["form"].initial["account"] == deal.account_id
+    assert client.get(reverse("log:activity_new"), {"account": "not-an-id"}).status_code == 200  # no id: no customer
 
 
 def test_manager_reads_a_team_members_log_but_not_another_teams(client_for, cast):

@@ -90,11 +90,23 @@ def test_admin_sees_every_team_or_one_chosen_team(admin_user, rep, teammate, oth
     assert set(statuses(review_page(client, team=team2.pk))) == {"r3"}
 
 
-def test_manager_cannot_choose_another_team(manager, rep, teammate, other_rep, team2, client_for):
-    response = review_page(client_for(manager), team=team2.pk)
-    assert set(statuses(response)) == {"r1", "r2"}
-    assert response.context["team"] is None
-    assert b"T2" not in response.content
+def test_manager_cannot_choose_another_team(manager, rep, teammate, other_rep, team1, team2, client_for):
+    """Another team's id answers 404 with an audit row (it used to be ignored silently: all the manager's people
+    under a page that looked filtered); the manager's own team, no team and a malformed one still show."""
+    client = client_for(manager)
+    refused = review_page(client, team=team2.pk)
+    assert refused.status_code == 404
+    assert b"T2" not in refused.content
+    denied = AuditEvent.objects.filter(action=AuditAction.ACCESS_DENIED, object_type="reps.team")
+    assert list(denied.values_list("object_id", "username")) == [(str(team2.pk), "m1")]
+    assert review_page(client, team=10**9).status_code == 404
+    assert denied.count() == 1  # no such team: nothing to audit
+
+    assert set(statuses(review_page(client, team=team1.pk))) == {"r1", "r2"}
+    for shown in (review_page(client), review_page(client, team="not-an-id")):
+        assert set(statuses(shown)) == {"r1", "r2"}
+        assert shown.context["team"] is None
+        assert [team.name for team in shown.context["teams"]] == ["T1"]
 
 
 def test_deactivated_rep_is_not_listed(manager, rep, teammate, client_for):

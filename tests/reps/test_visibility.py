@@ -3,7 +3,7 @@
 import pytest
 
 from funnel.models import Account, Contact, Opportunity, StageChange
-from reps.models import User
+from reps.models import Team, User
 from reps.services import user_deactivate, user_set_role
 from tests.factories import ContactFactory, OpportunityFactory, StageChangeFactory
 
@@ -80,3 +80,26 @@ def test_users_visible_to_manager_are_self_and_own_team(cast):
 
 def test_users_visible_to_rep_is_only_themself(cast):
     assert list(User.objects.visible_to(cast["rep"])) == [cast["rep"]]
+
+
+def test_teams_visible_to_each_role(cast, team1, team2):
+    """Team.objects.visible_to: an admin every team, a manager their own and the ones they manage, a rep their
+    own; an empty team is an admin's only; a deactivated user sees none."""
+    empty = Team.objects.create(name="T3")
+    expected = {
+        "rep": {team1},
+        "teammate": {team1},
+        "manager": {team1},
+        "other_rep": {team2},
+        "other_manager": {team2},
+        "admin": {team1, team2, empty},
+    }
+    for name, teams in expected.items():
+        assert set(Team.objects.visible_to(cast[name])) == teams, name
+    empty.manager = cast["manager"]
+    empty.save()
+    assert set(Team.objects.visible_to(cast["manager"])) == {team1, empty}
+    assert set(Team.objects.visible_to(cast["rep"])) == {team1}
+    user_deactivate(user=cast["manager"], by=cast["admin"])
+    cast["manager"].refresh_from_db()
+    assert not Team.objects.visible_to(cast["manager"]).exists()
