@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from config.parsing import parse_id
@@ -20,6 +21,12 @@ from . import services
 from .filters import OpportunityFilterForm, pipeline_in_view
 
 CARDS_PER_COLUMN = 50
+# The drop zones after the open stages: a card dropped there (or sent there from its Move menu) opens the
+# opportunity's won or lost form, where the won stage's checklist and the lost reason apply.
+CLOSING_ZONES = (
+    ("won", gettext_lazy("Won"), gettext_lazy("Drop here to mark it won")),
+    ("lost", gettext_lazy("Lost"), gettext_lazy("Drop here to mark it lost")),
+)
 # COUNT(*), not COUNT(id): with the amounts in opp_owner_status_stage, a team's totals need no deal's row.
 COLUMN_TOTALS = {
     "count": Count("*"),
@@ -42,7 +49,13 @@ def _board_context(request: HttpRequest, data) -> dict:
     totals = {row["stage"]: row for row in scope.order_by().values("stage").annotate(**COLUMN_TOTALS)}
     empty = {"count": 0, "total": Decimal(0), "weighted": Decimal(0)}
     columns = [{**totals.get(stage.pk, empty), "stage": stage, "cards": by_stage[stage.pk]} for stage in stages]
-    return {"filters": filters, "pipeline": pipeline, "columns": columns, "now": timezone.now()}
+    return {
+        "filters": filters,
+        "pipeline": pipeline,
+        "columns": columns,
+        "closing_zones": CLOSING_ZONES,
+        "now": timezone.now(),
+    }
 
 
 @login_required
@@ -72,4 +85,5 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
         problem = str(error)
     context = _board_context(request, request.POST)
     context.update(problem=problem, problem_opportunity=opportunity, link_stage=link_stage, moved=not problem)
+    context["moved_to"] = stage
     return render(request, "funnel/board.html#board", context, status=status)

@@ -116,12 +116,17 @@ class LostForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "lost_%s")  # beside the won form on one page: ids of its own
+        super().__init__(*args, **kwargs)
+
 
 class WonForm(ChecklistMixin, forms.Form):
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, opportunity: Opportunity, **kwargs):
+        kwargs.setdefault("auto_id", "won_%s")  # beside the lost form on one page: ids of its own
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = opportunity.version
         self.add_checklist(

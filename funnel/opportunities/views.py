@@ -130,6 +130,11 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
         "reopen_form": ReopenForm(opportunity=opportunity),
         "reassign_form": ReassignForm(opportunity=opportunity, user=request.user),
     }
+    # From the board's Won / Lost drop zones: the chosen form takes the focus, its first field first.
+    closing = defaults.get({"won": "won_form", "lost": "lost_form"}.get(request.GET.get("close", "")))
+    if closing is not None and forms.keys().isdisjoint(("won_form", "lost_form")):
+        first = next(field for field in closing.fields.values() if not field.widget.is_hidden)
+        first.widget.attrs["autofocus"] = True
     history = opportunity.stage_changes.select_related("from_stage", "to_stage", "by").order_by("-at", "-id")
     timeline = hooks.opportunity_timeline(user=request.user, opportunity=opportunity, stage_changes=history)
     now = timezone.now()

@@ -94,3 +94,39 @@ def test_board_query_count_does_not_grow_with_cards(
     # badge), 3 more filter choice lists: fixed by the pipeline, not by the number of cards
     with django_assert_num_queries(11):
         client.get(reverse("opportunities:board"))
+
+
+def test_a_move_names_the_deal_and_its_new_stage_for_the_live_region(client_for, rep, pipeline):
+    deal = OpportunityFactory(owner=rep, name="Harbour cranes")
+    response = client_for(rep).post(
+        reverse("opportunities:board_move", args=[deal.pk]),
+        {"to_stage": stage("Negotiation").pk, "version": 1},
+        HTTP_HX_REQUEST="true",
+    )
+    page = response.content.decode()
+    assert "Moved “Harbour cranes” to Negotiation." in page
+    assert 'data-testid="board-moved" data-announce' in page
+
+
+def test_cards_are_focusable_with_a_move_menu_and_won_lost_drop_zones(client_for, rep, pipeline):
+    deal = OpportunityFactory(owner=rep, name="Harbour cranes")
+    page = client_for(rep).get(reverse("opportunities:board")).content.decode()
+    assert f'data-id="{deal.pk}" data-version="1" tabindex="0" aria-label="Harbour cranes · Qualified"' in page
+    detail = reverse("opportunities:detail", args=[deal.pk])
+    assert f'href="{detail}#actions" data-move-menu' in page  # without script: the opportunity's actions
+    assert 'data-close="won" data-testid="drop-won"' in page
+    assert 'data-close="lost" data-testid="drop-lost"' in page
+    assert 'id="board-live" class="visually-hidden" role="status" aria-live="polite"' in page
+    # The menu offers every open stage, then won and lost.
+    for name in ("Qualified", "Proposal", "Negotiation"):
+        assert f'data-to-stage="{stage(name).pk}">{name} ' in page
+
+
+@pytest.mark.parametrize(("close", "field"), [("won", "won_note"), ("lost", "lost_reason")])
+def test_the_won_or_lost_zone_opens_that_form_with_its_first_field_in_focus(client_for, rep, pipeline, close, field):
+    deal = OpportunityFactory(owner=rep)
+    page = client_for(rep).get(reverse("opportunities:detail", args=[deal.pk]), {"close": close}).content.decode()
+    tag = next(line for line in page.split("<") if f'id="{field}"' in line)
+    assert "autofocus" in tag
+    assert page.count("autofocus") == 1
+    assert "autofocus" not in client_for(rep).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
