@@ -84,13 +84,17 @@ def with_contents(logs: QuerySet[DailyLog]) -> QuerySet[DailyLog]:
     )
 
 
-def review_day(viewer: User, *, day: date, team: Team | None, now: datetime) -> list[ReviewRow]:
-    """Each person under review with their log for `day` (fully prefetched) and its status."""
+def review_day(
+    viewer: User, *, day: date, team: Team | None, now: datetime, working_days: frozenset[int] | None = None
+) -> list[ReviewRow]:
+    """Each person under review with their log for `day` (fully prefetched) and its status; `working_days` as
+    organisation_working_days() answers, when the caller has read them already."""
     logs = with_contents(DailyLog.objects.visible_to(viewer).filter(date=day))
     people = review_people(viewer, day=day, team=team).prefetch_related(
         Prefetch("daily_logs", queryset=logs, to_attr="logs_of_day")
     )
-    rows, working_days = [], organisation_working_days()
+    rows = []
+    working_days = organisation_working_days() if working_days is None else working_days
     for person in people:
         log = person.logs_of_day[0] if person.logs_of_day else None
         status = log_status(rep=person, day=day, log=log, now=now, working_days=working_days)
@@ -138,13 +142,16 @@ def _working_days(start: date, *, before: date, since: date, working_days: froze
     )
 
 
-def compliance(viewer: User, people: list[User], *, today: date) -> list[RepCompliance]:
+def compliance(
+    viewer: User, people: list[User], *, today: date, working_days: frozenset[int] | None = None
+) -> list[RepCompliance]:
     """Per person and week, counted by one GROUP BY over (rep, ISO week) in the database.
 
     Working days count up to and including `today`; a day before today without a submitted log is
     missing; today is not missing yet. Activities and plan items count on every day of the week.
     """
-    starts, working_days = week_starts(today), organisation_working_days()
+    starts = week_starts(today)
+    working_days = organisation_working_days() if working_days is None else working_days
     working = Q(date__iso_week_day__in=[day + 1 for day in working_days])
     submitted = Q(submitted_at__isnull=False) & working
     totals = (

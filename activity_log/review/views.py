@@ -17,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.parsing import parse_date, parse_id
+from config.wording import join_list
 from funnel.access import get_for_user
+from funnel.models import WEEKDAYS
 from reps.access import require_role
 from reps.models import Role, Team
 
@@ -60,7 +62,8 @@ def review(request: HttpRequest) -> HttpResponse:
     day = _chosen_day(request.GET.get("date", ""), today - timedelta(days=1))
     teams = list(selectors.reviewable_teams(request.user))
     team = _chosen_team(request, teams)
-    rows = selectors.review_day(request.user, day=day, team=team, now=timezone.now())
+    working_days = selectors.organisation_working_days()  # read once for the day, compliance and the note
+    rows = selectors.review_day(request.user, day=day, team=team, now=timezone.now(), working_days=working_days)
     context = {
         "day": day,
         "today": today,
@@ -69,7 +72,10 @@ def review(request: HttpRequest) -> HttpResponse:
         "teams": teams,
         "team": team,
         "rows": rows,
-        "compliance": selectors.compliance(request.user, [row.rep for row in rows], today=today),
+        "compliance": selectors.compliance(
+            request.user, [row.rep for row in rows], today=today, working_days=working_days
+        ),
+        "working_days": join_list(name for number, name in WEEKDAYS if number in working_days),
     }
     return render(request, "activity_log/review.html", context)
 

@@ -211,6 +211,19 @@ def test_a_correction_reads_as_field_labels_and_display_values_in_chinese(manage
     assert "kind:" not in content and "next_date" not in content
 
 
+def test_the_compliance_note_names_the_working_days_the_organisation_set(manager, client_for):
+    from funnel.models import HealthSettings
+
+    settings_row = HealthSettings.current()
+    settings_row.working_days = [0, 1, 2, 3, 4, 5]
+    settings_row.save()
+    manager.language = "zh-hans"
+    manager.save()
+    content = review_page(client_for(manager)).content.decode()
+    assert "工作日（星期一、星期二、星期三、星期四、星期五、星期六）" in content
+    assert "周一至周五" not in content
+
+
 # --- comment and mark reviewed ---------------------------------------------------------------------------
 
 
@@ -317,10 +330,10 @@ def full_team(manager, team1, size: int) -> None:
             services.daily_log_mark_reviewed(log=log, by=manager)
 
 
-# session, user with the menu's team, teams, people, their logs, plan, activities, amendments, comments, the
-# working days (for the day's status, then for compliance), compliance; then the session's idle-timeout stamp
-# (savepoint, update, release).
-REVIEW_QUERIES = 16  # includes the navigation's alert count (then kept a minute in the session)
+# session, user with the menu's team, the working days (read once: the day's status, compliance and the note
+# naming them), teams, people, their logs, plan, activities, amendments, comments, compliance; then the
+# session's idle-timeout stamp (savepoint, update, release).
+REVIEW_QUERIES = 15  # includes the navigation's alert count (then kept a minute in the session)
 
 
 @pytest.mark.parametrize("size", [1, 10])
