@@ -245,3 +245,26 @@ class OutboxReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} · {self.key}"
+
+
+class CalendarFeed(models.Model):
+    """A person's private calendar address (activity_log.calendar): its secret is kept as a hash only, so the
+    address is shown once, when made; making a new one or stopping the feed ends the old address at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    include_names = models.BooleanField(
+        _("show customer and opportunity names"),
+        default=False,
+        help_text=_("Otherwise an event shows only the next step; its link opens the record."),
+    )
+    created_at = models.DateTimeField(_("made"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"

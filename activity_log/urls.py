@@ -20,4 +20,5 @@ urlpatterns = [
     path("card/<int:pk>/", card_views.card, name="card"),
     path("", include("activity_log.review.urls")),
     path("", include("activity_log.kinds.urls")),
+    path("", include("activity_log.calendar.urls")),
 ]

@@ -56,6 +56,7 @@ PAGES = {
     "log:activity_move": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:review": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     "log:kinds": ADMIN_PAGE,
+    "log:calendar": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
     "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "search:suggest": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
@@ -75,6 +76,13 @@ def account_of(cast, owner: str) -> list:
 def contact_of(cast, owner: str) -> list:
     """URL args for a contact of a customer owned by `owner` of the cast."""
     return [ContactFactory(account__owner=cast[owner], account__name="Matrix deal", name="Matrix deal").pk]
+
+
+def calendar_of(cast, owner: str | None) -> list:
+    """The secret of `owner`'s calendar address; None: a secret no one has."""
+    from activity_log.calendar.services import calendar_feed_issue
+
+    return [calendar_feed_issue(user=cast[owner], include_names=False) if owner else "not-a-secret"]
 
 
 # Customers and their contacts follow the owner of the customer.
@@ -288,6 +296,12 @@ OBJECT_PAGES = {
     "log:kind_edit": (activity_kind_of, admin_only(ADMIN_PAGE)),
     # The pickers' one endpoint: everyone searches what they may see (tests/funnel/test_pickers.py).
     "search:pick": (picker_source, {(role, None): PAGES["funnel:home"][role] for role in ROLES}),
+    # A calendar app reads the address without signing in: the secret in it is the permission, whoever asks
+    # (tests/activity_log/test_calendar_feed.py); a secret no one has is a 404.
+    "log:calendar_feed": (
+        calendar_of,
+        {(role, owner): 404 if owner is None else 200 for role in ROLES for owner in ("rep", "other_rep", None)},
+    ),
 }
 
 

@@ -20,7 +20,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activity_log import services as log_services
-from activity_log.models import Activity, ActivityKind, Amendment, Comment, DailyLog, PlanItem
+from activity_log.models import Activity, ActivityKind, Amendment, CalendarFeed, Comment, DailyLog, PlanItem
 from funnel.models import (
     Account,
     Alert,
@@ -323,6 +323,7 @@ WRITES: dict[str, Write] = {
     "log:reviewed": Write(reviewers, submitted_log),
     # The signed-in person's own settings.
     "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
+    "log:calendar": Write(anyone, post=lambda r, cast, viewer: {"action": "make"}, relations=SINGLE),
     "reps:password_change": Write(anyone, post=lambda r, cast, viewer: {
         "old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
         relations=SINGLE),
@@ -350,6 +351,7 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "opportunities:detail": lambda cast, viewer: [deal(cast, viewer).pk],
     "opportunities:board": lambda cast, viewer: [],
     "search:pick": lambda cast, viewer: ["person"],
+    "log:calendar_feed": lambda cast, viewer: ["not-a-secret"],
     "search:results": lambda cast, viewer: [],
     "search:suggest": lambda cast, viewer: [],
     "insights:dashboard": lambda cast, viewer: [],
@@ -373,6 +375,7 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "log:card": lambda cast, viewer: [account(cast, viewer).pk],
 }
 PUBLIC = {"healthz", "readyz", "reps:login", "reps:logout", "reps:set_language"}  # no sign-in needed
+PUBLIC |= {"log:calendar_feed"}  # a calendar app reads it with the secret in its address, not a session
 
 
 # --- what the database holds ---------------------------------------------------------------------------------
@@ -380,6 +383,8 @@ PUBLIC = {"healthz", "readyz", "reps:login", "reps:logout", "reps:set_language"}
 WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Contact, Opportunity, StageChange,
          ImportBatch, ExportJob, Alert, HealthSettings, Target, ActivityKind, DailyLog, PlanItem, Activity, Amendment,
          Comment, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
+
+WORLD += [CalendarFeed]  # calendar addresses (issue 18)
 
 
 def world() -> dict:
