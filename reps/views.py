@@ -43,10 +43,12 @@ def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
 
 
 def _adopt_page_language(request: HttpRequest, user: User) -> None:
-    """The language chosen on the sign-in page (its cookie), else the browser's Accept-Language: what the
-    person read the sign-in page in, kept on their profile from the first sign-in on. Without either, the
-    language someone set up for them stays."""
-    if not (request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) or request.headers.get("Accept-Language")):
+    """What the person read the sign-in page in, kept on their profile from the first sign-in on: the language
+    chosen on that page (its cookie) always; the browser's Accept-Language only while the profile still has
+    the site's default language (a language someone set up for them stays)."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    from_browser = request.headers.get("Accept-Language") and user.language == settings.LANGUAGE_CODE
+    if not (chosen or from_browser):
         return
     language = translation.get_language_from_request(request)
     if language in dict(settings.LANGUAGES) and language != user.language:

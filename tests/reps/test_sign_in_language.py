@@ -29,10 +29,26 @@ def test_a_chinese_browser_makes_a_new_person_chinese(client, rep, password):
     assert User.objects.get(pk=rep.pk).language == "zh-hans"
 
 
-def test_an_english_browser_makes_a_new_person_english(client, rep, password):
-    rep.language = "zh-hans"
+def test_an_english_browser_makes_a_new_person_of_a_chinese_site_english(client, rep, password, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    rep.language = "zh-hans"  # the site's default: nobody chose it for them
     rep.save()
     sign_in(client, rep, password, accept_language="en-US,en;q=0.9")
+    assert User.objects.get(pk=rep.pk).language == "en"
+
+
+def test_a_language_set_up_for_a_person_stays_whatever_their_browser_says(client, rep, password):
+    rep.language = "zh-hans"  # set by an admin; the site's default is English
+    rep.save()
+    sign_in(client, rep, password, accept_language="en-US,en;q=0.9")
+    assert User.objects.get(pk=rep.pk).language == "zh-hans"
+
+
+def test_a_choice_on_the_sign_in_page_wins_over_a_language_set_up_before(client, rep, password):
+    rep.language = "zh-hans"
+    rep.save()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    sign_in(client, rep, password, accept_language="zh-CN")
     assert User.objects.get(pk=rep.pk).language == "en"
 
 
