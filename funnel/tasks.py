@@ -5,7 +5,7 @@ from django.db import InterfaceError, OperationalError
 
 from .health import digest
 from .health import services as alert_services
-from .insights import rollup
+from .insights import figures, rollup
 from .opportunities.services import Busy
 from .transfer import exports as export_services
 from .transfer import imports
@@ -43,6 +43,18 @@ def refresh_rollup_task() -> dict:
     """Folds the owners whose deals changed into the dashboard's rollup; safe to run twice or at once (a
     second run finding the first one busy returns)."""
     return rollup.refresh()
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_kwargs={"max_retries": 3},
+)
+def calibration_history_task(pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int]) -> int:
+    """Reads one scope's stage history for the dashboard's forecast and keeps it for the day
+    (funnel.insights.calibration); a page that asked shows it on its next read."""
+    return figures.read_history(pipeline_id, owner_ids, stage_ids)
 
 
 @shared_task(

@@ -44,6 +44,8 @@ PAGES = {
     "insights:dashboard": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "insights:dashboard_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "insights:target_list": ADMIN_PAGE,
+    # Probabilities against history: everyone, over the deals they may see (tests/funnel/test_calibration_pages.py).
+    "insights:calibration": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "configuration:index": ADMIN_PAGE,
     "configuration:health_settings": ADMIN_PAGE,
     "configuration:pipeline_create": ADMIN_POST,
@@ -272,6 +274,7 @@ OBJECT_PAGES = {
     "configuration:source_edit": (source_of, admin_only(ADMIN_PAGE)),
     "configuration:lost_reason_edit": (lost_reason_of, admin_only(ADMIN_PAGE)),
     "insights:target_edit": (target_of, admin_only(ADMIN_PAGE)),
+    "insights:calibration_accept": (stage_of, admin_only(ADMIN_POST)),
     "transfer:import_template": (import_kind, {(role, None): PAGES["transfer:import_start"][role] for role in ROLES}),
     "transfer:import_preview": (import_batch_of, IMPORT_BATCH_ACCESS),
     "transfer:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),

@@ -116,6 +116,15 @@ def stage(name: str) -> Stage:
     return Stage.objects.get(pipeline__is_default=True, name=name)
 
 
+def calibrated_stage(cast, owner) -> Stage:
+    """Proposal with 20 closed deals behind it, all lost: its history says 0 %, a figure an admin may accept."""
+    proposal, lost = stage("Proposal"), stage("Lost")
+    for _ in range(20):
+        closed = OpportunityFactory(owner=cast["rep"], stage=lost, status=lost.kind)
+        StageChange.objects.create(opportunity=closed, to_stage=proposal, at=timezone.now() - timedelta(days=5))
+    return proposal
+
+
 def deal(cast, owner: User) -> Opportunity:
     return OpportunityFactory(owner=owner, stage=stage("Qualified"), name="Matrix deal")
 
@@ -309,6 +318,8 @@ WRITES: dict[str, Write] = {
     "insights:target_list": Write(**SETTING, post=lambda r, cast, viewer: {
         "team": cast["rep"].team_id, "period_start": "2026-04-01", "period_end": "2026-06-30", "amount": "900"}),
     "insights:target_edit": Write(**SETTING, record=target, page={"amount": "2000"}),
+    "insights:calibration_accept": Write(**SETTING, record=calibrated_stage, post=lambda r, cast, viewer: {
+        "probability": "0", "configured": "40", "months": "12"}),
     "log:kinds": Write(**SETTING, page={"name": "Matrix kind"}),
     "log:kind_edit": Write(**SETTING, record=lambda cast, owner: visit(), page={"name": "Matrix kind"}),
     # The daily log: a rep's own day (S9); managers read and comment.
@@ -356,6 +367,7 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "search:suggest": lambda cast, viewer: [],
     "insights:dashboard": lambda cast, viewer: [],
     "insights:dashboard_export": lambda cast, viewer: [],
+    "insights:calibration": lambda cast, viewer: [],
     "customers:list": lambda cast, viewer: [],
     "customers:detail": lambda cast, viewer: [account(cast, viewer).pk],
     "health:alert_list": lambda cast, viewer: [],

@@ -18,11 +18,13 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from config import jobs
 from reps.models import Role, User, person_name
 
-from ..models import Opportunity, Pipeline, Source, Stage
+from ..models import Opportunity, Pipeline, Source, Stage, StageChange
 from ..models.rollup import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
+from . import calibration
 from .metrics import TOTALS, ratio
 
 REFRESH_ASKED = "funnel:rollup-refresh-asked"
+HISTORY_ASKED = "funnel:calibration-asked"
 # COUNT(*), not COUNT(id): the forecast's index holds no id, and the count is then read from the index alone.
 FORECAST = {**TOTALS, "count": Count("*")}
 REFRESH_ASK_EVERY = 30  # seconds: a page read asks for a refresh at most this often
@@ -108,20 +110,27 @@ def figures(scope: FigureScope, stages: list[Stage]) -> tuple[dict, datetime | N
     key = _cache_key(scope, stages, refreshed_at)
     found = cache.get(key) if refreshed_at else None
     if found is not None:
-        return found, refreshed_at
-    forecast_by_owner = _forecast_by_owner(scope)
+        return _with_history(scope, stages, found), refreshed_at
+    forecast_rows = _forecast_rows(scope)
+    forecast_by_owner = _forecast_by_owner(scope, forecast_rows)
     computed = {
         "by_stage": by_stage(scope, stages),
         "inflow": inflow_by_week(scope),
         "flow": flow(scope, stages),
         "outcomes": outcomes(scope),
         "forecast": _sum_forecast(forecast_by_owner),
+        "forecast_by_stage": _forecast_by_stage(forecast_rows),
         "sources": by_source(scope),
         "reps": per_rep(scope, stages, forecast_by_owner),
     }
     if refreshed_at:
         cache.set(key, computed, FIGURES_KEPT)
-    return computed, refreshed_at
+    return _with_history(scope, stages, computed), refreshed_at
+
+
+def _with_history(scope: FigureScope, stages: list[Stage], computed: dict) -> dict:
+    """The figures and the forecast weighted by history, which is kept apart (a day, not a rollup refresh)."""
+    return {**computed, "forecast_history": forecast_with_history(scope, stages, computed["forecast_by_stage"])}
 
 
 def _cache_key(scope: FigureScope, stages: list[Stage], refreshed_at: datetime | None) -> str:
@@ -212,11 +221,64 @@ def _owner_totals(rows: list[dict], stages: list[Stage]) -> dict[int, dict]:
     return owners
 
 
-def _forecast_by_owner(scope: FigureScope) -> dict[int, dict]:
-    """Open deals expected to close in the period, per owner (deals, not the rollup: the expected close
+def _forecast_rows(scope: FigureScope) -> list[dict]:
+    """Open deals expected to close in the period, per owner and stage (deals, not the rollup: the expected close
     date moves with every edit, and the open deals of a period are few)."""
-    rows = scope.forecast_deals().values("owner_id").annotate(**FORECAST).order_by()
-    return {row.pop("owner_id"): row for row in rows}
+    return list(scope.forecast_deals().values("owner_id", "stage_id").annotate(**FORECAST).order_by())
+
+
+def _forecast_by_owner(scope: FigureScope, rows: list[dict] | None = None) -> dict[int, dict]:
+    """The forecast's count, amount and weighted amount per owner."""
+    owners: dict[int, dict] = {}
+    for row in _forecast_rows(scope) if rows is None else rows:
+        owner = owners.setdefault(row["owner_id"], {"count": 0, "total": Decimal(0), "weighted": Decimal(0)})
+        for key in owner:
+            owner[key] += row[key]
+    return owners
+
+
+def _forecast_by_stage(rows: list[dict]) -> dict[int, Decimal]:
+    amounts: dict[int, Decimal] = {}
+    for row in rows:
+        amounts[row["stage_id"]] = amounts.get(row["stage_id"], Decimal(0)) + row["total"]
+    return amounts
+
+
+def forecast_with_history(scope: FigureScope, stages: list[Stage], amounts: dict[int, Decimal]) -> dict:
+    """The forecast's deals weighted with the probabilities the scope's own closed deals give their stages
+    (funnel.insights.calibration, the last 12 months; the configured one where history is too thin).
+
+    The history is read from the cache; when it is not there, a job reads it (seconds at a million deals) and
+    the page says it is being prepared ("pending"). No deal to weigh: no history needed."""
+    if not amounts:
+        return calibration.forecast(amounts, stages, {})
+    rows = scope_history(scope, stages, compute=False)
+    if rows is None and cache.add(f"{HISTORY_ASKED}:{scope.pipeline.pk}:{hash(scope.owner_ids)}", True, 60):
+        from ..tasks import calibration_history_task  # tasks import this module's callers
+
+        owners = None if scope.everyone else list(scope.owner_ids)
+        jobs.enqueue(calibration_history_task, scope.pipeline.pk, owners, [stage.pk for stage in stages])
+        rows = scope_history(scope, stages, compute=False)
+    if rows is None:
+        return {**calibration.forecast(amounts, stages, {}), "pending": True}
+    return calibration.forecast(amounts, stages, calibration.historical_probabilities(rows))
+
+
+def scope_history(scope: FigureScope, stages: list[Stage], *, compute: bool = True) -> list | None:
+    """The calibration rows of the scope's owners' deals (everyone's: all deals), kept for the day."""
+    if scope.everyone:
+        changes, key = StageChange.objects.all(), "all"
+    else:
+        changes, key = StageChange.objects.filter(opportunity__owner_id__in=scope.owner_ids), scope.owner_ids
+    return calibration.history(changes, scope.pipeline, scope_key=key, stages=stages, compute=compute)
+
+
+def read_history(pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int]) -> int:
+    """calibration_history_task's work: reads and keeps one scope's history; returns the stages read."""
+    pipeline = Pipeline.objects.get(pk=pipeline_id)
+    stages = list(Stage.objects.filter(pk__in=stage_ids).order_by("order", "pk"))
+    scope = FigureScope(tuple(owner_ids or ()), (), pipeline, None, date.min, date.min, everyone=owner_ids is None)
+    return len(scope_history(scope, stages) or [])
 
 
 def open_funnel(scope: FigureScope, stages: list[Stage]) -> tuple[list[dict], list[dict]]:

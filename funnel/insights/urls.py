@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import calibration_views, views
 
 app_name = "insights"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("export.csv", views.dashboard_export, name="dashboard_export"),
     path("targets/", views.target_list, name="target_list"),
     path("targets/<int:pk>/", views.target_edit, name="target_edit"),
+    path("calibration/", calibration_views.calibration_page, name="calibration"),
+    path("calibration/stages/<int:pk>/accept/", calibration_views.calibration_accept, name="calibration_accept"),
 ]
