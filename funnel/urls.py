@@ -1,5 +1,5 @@
 """The funnel app's pages: the home page under the "funnel" namespace, each sub-package's pages under its own
-(opportunities, customers, configuration, insights, health, transfer, search). The URLs users see are
+(opportunities, customers, configuration, insights, health, transfer, search, planning). The URLs users see are
 unchanged by the split."""
 
 from django.urls import include, path
@@ -15,4 +15,5 @@ urlpatterns = [
     path("customers/", include("funnel.customers.urls")),
     path("settings/", include("funnel.configuration.urls")),
     path("alerts/", include("funnel.health.urls")),
+    path("planning/", include("funnel.planning.urls")),
 ]

@@ -12,6 +12,7 @@ from . import hooks
 from .insights import figures, metrics
 from .models import Opportunity, Pipeline
 from .opportunities import home_panels
+from .planning.home import quota_panel
 
 
 @login_required
@@ -35,6 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "panels": hooks.home_panels(user=request.user),
         "stalled": home_panels.stalled_panel(request.user, now),
         "next_steps": home_panels.next_steps_panel(request.user, timezone.localdate()),
+        "quota": quota_panel(request.user, timezone.localdate()),
     }
     return render(request, "funnel/home.html", context)
 

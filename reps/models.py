@@ -234,6 +234,8 @@ class AuditAction(models.TextChoices):
     SECOND_FACTOR_DISABLED = "2fa_disabled", _("Two-step sign-in switched off")
     SECOND_FACTOR_FAILED = "2fa_failed", _("Two-step sign-in code refused")
     RECOVERY_CODE_USED = "2fa_recovery_used", _("Recovery code used")
+    QUOTA_CHANGED = "quota_changed", _("Quota changed")
+    HANDED_OVER = "handed_over", _("Handed over")
 
 
 class AuditEvent(models.Model):
@@ -261,3 +263,41 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.username}"
+
+
+class QuotaQuerySet(ScopedQuerySet):
+    owner_path = "user"
+
+
+class Quota(models.Model):
+    """A person's sales quota (业绩指标) for one calendar month or quarter (both days included): what they are
+    to win in it. A team's own number stays funnel.Target; the planning page shows how the quotas split it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.PROTECT, related_name="quotas"
+    )
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("set by"), on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = QuotaQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["period_start", "user_id"]
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "period_start", "period_end"], name="one_quota_per_person_period"),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="quota_ends_after_start"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="quota_amount_not_negative"),
+        ]
+        indexes = [models.Index(fields=["period_start", "period_end"], name="quota_period")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.period_start} – {self.period_end}"

@@ -44,6 +44,8 @@ PAGES = {
     "insights:dashboard": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "insights:dashboard_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "insights:target_list": ADMIN_PAGE,
+    # Quotas: managers for their teams' people, admins for everyone (tests/funnel/test_quotas.py).
+    "planning:quota_grid": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     # Probabilities against history: everyone, over the deals they may see (tests/funnel/test_calibration_pages.py).
     "insights:calibration": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "configuration:index": ADMIN_PAGE,

@@ -37,7 +37,8 @@ from funnel.models import (
     StageChange,
     Target,
 )  # fmt: skip
-from reps.models import Team, Territory, User
+from reps.models import Quota, Team, Territory, User
+from reps.quotas import quarter_of
 from tests.factories import PASSWORD, AccountFactory, ContactFactory, OpportunityFactory
 from tests.html_forms import form_data
 from tests.test_access_matrix import route_names
@@ -251,6 +252,19 @@ def customer_kept_in_view(client, record, viewer) -> bool:
     return created.owner == (viewer if viewer.role == "rep" else record)
 
 
+def quota_setters(viewer: str, relation: str):
+    """Quotas: managers and admins for the people in their view, never their own (a cell that is not on their
+    grid is not read: nothing to save, 302); a rep's role is refused."""
+    if viewer == "rep":
+        return 403
+    return OK if relation != "own" and sees(viewer, relation) else 302
+
+
+def quota_cell(record, cast, viewer) -> dict:
+    start = quarter_of(timezone.localdate())[0].isoformat()
+    return {f"q-{record.pk}-{start}": "1000", f"s-{record.pk}-{start}": ""}
+
+
 SETTING = {"rule": admin_only, "relations": SINGLE}
 
 WRITES: dict[str, Write] = {
@@ -318,6 +332,8 @@ WRITES: dict[str, Write] = {
     "insights:target_list": Write(**SETTING, post=lambda r, cast, viewer: {
         "team": cast["rep"].team_id, "period_start": "2026-04-01", "period_end": "2026-06-30", "amount": "900"}),
     "insights:target_edit": Write(**SETTING, record=target, page={"amount": "2000"}),
+    # Quotas: managers and admins set them for the people in their view.
+    "planning:quota_grid": Write(quota_setters, person, quota_cell, args=lambda r: []),
     "insights:calibration_accept": Write(**SETTING, record=calibrated_stage, post=lambda r, cast, viewer: {
         "probability": "0", "configured": "40", "months": "12"}),
     "log:kinds": Write(**SETTING, page={"name": "Matrix kind"}),
@@ -395,6 +411,7 @@ PUBLIC |= {"log:calendar_feed"}  # a calendar app reads it with the secret in it
 WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Contact, Opportunity, StageChange,
          ImportBatch, ExportJob, Alert, HealthSettings, Target, ActivityKind, DailyLog, PlanItem, Activity, Amendment,
          Comment, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
+WORLD += [Quota]  # managing by the funnel (issue 14)
 
 WORLD += [CalendarFeed]  # calendar addresses (issue 18)
 

@@ -19,6 +19,7 @@ from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.widgets import FastSelect
 from config.wording import filter_choices
 from reps.models import Role, Team, User
+from reps.quotas import month_of, quarter_of
 
 from ..models import Opportunity, Pipeline, Source, StageChange, Target
 from ..opportunities.filters import owner_choices, pipeline_in_view, team_choices
@@ -26,9 +27,9 @@ from ..search import pickers
 from ..search.pickers import PickerField
 
 PERIODS = [  # the default first, so an unfiltered page's select shows the period it reports
-    ("90d", _("Last 90 days")),
-    ("month", _("This month")),
     ("quarter", _("This quarter")),
+    ("month", _("This month")),
+    ("90d", _("Last 90 days")),
     ("custom", _("Custom dates")),
 ]
 # Per-rep table orderings: key → (label, row key, descending).
@@ -50,15 +51,17 @@ REP_SORTS = {
 LONGEST_PERIOD = timedelta(days=731)
 
 
-DEFAULT_PERIOD = "90d"
+DEFAULT_PERIOD = "quarter"
 
 
 def period_dates(period: str, today: date) -> tuple[date, date]:
-    """The first and last day of a named period that contains today (both included)."""
+    """The first and last day of a named period that contains today (both included). This month and this
+    quarter run to their last day: what happened is read to date, and the forecast (deals expected to close
+    in the period) to the period's end, as quotas and targets are (an end of today would forecast nothing)."""
     if period == "month":
-        return today.replace(day=1), today
+        return month_of(today)
     if period == "quarter":
-        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today
+        return quarter_of(today)
     return today - timedelta(days=89), today
 
 
@@ -109,9 +112,12 @@ class DashboardFilterForm(forms.Form):
 
     def dates(self, today: date) -> tuple[date, date]:
         values = self.values
-        if values.get("period") == "custom" and values.get("start") and values.get("end"):
-            return values["start"], values["end"]
-        return period_dates(values.get("period") or DEFAULT_PERIOD, today)
+        period = values.get("period") or DEFAULT_PERIOD
+        if period == "custom":  # without both dates (an error on the form): the default period
+            if values.get("start") and values.get("end"):
+                return values["start"], values["end"]
+            period = DEFAULT_PERIOD
+        return period_dates(period, today)
 
     def chosen_pipeline(self) -> Pipeline | None:
         """The chosen pipeline, else the default one: every figure on the page is about one pipeline."""

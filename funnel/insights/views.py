@@ -25,6 +25,7 @@ from ..health import diagnoses
 from ..health.links import subject_url
 from ..models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from ..opportunities.services import FunnelError
+from ..planning import attainment
 from ..transfer import exports
 from ..transfer.exports import neutralise
 from . import figures as dashboard_figures
@@ -141,20 +142,51 @@ def _chart_data(by_stage: list[dict], inflow: list[dict]) -> dict:
     }
 
 
+def in_force_day(scope: Scope) -> date:
+    """The day whose targets and quotas the forecast is read against: today when the period holds it (this
+    month or quarter, the last 90 days), else the period's last day."""
+    today = timezone.localdate()
+    return today if scope.start <= today <= scope.end else scope.end
+
+
 def _coverage(request: HttpRequest, scope: Scope) -> dict | None:
-    """The targets in force on the period's last day (on the default periods: today) of the teams in view,
+    """The targets in force on in_force_day (on the named periods: today) of the teams in view,
     each judged as the forecast alert judges it (diagnoses.target_forecasts: won within the target's period,
     weighted deals expected to close by its end), and their sums. None for one rep's figures."""
     teams = scope.filters.target_teams(request.user)
     if teams is None:
         return None
     targets = (
-        Target.objects.filter(team__in=teams, period_start__lte=scope.end, period_end__gte=scope.end)
+        Target.objects.filter(
+            team__in=teams, period_start__lte=in_force_day(scope), period_end__gte=in_force_day(scope)
+        )
         .select_related("team")
         .order_by("period_start", "team__name", "pk")
     )
     rows = diagnoses.target_forecasts(list(targets))
     return {"rows": rows, "total": _targets_total(rows)}
+
+
+def _quotas(request: HttpRequest, scope: Scope) -> dict:
+    """The quotas in force on in_force_day of the people in view, each read as a team target is (won so far,
+    weighted to its end, coverage, attainment), and for a manager or an admin each team's sum beside its target."""
+    rows = attainment.forecast_vs_quota(scope.filters.owners(request.user), in_force_day(scope))
+    teams = scope.filters.target_teams(request.user) is not None
+    return {"rows": rows, "teams": attainment.team_splits(rows) if teams else []}
+
+
+def _add_quotas(reps: list[dict], rows: list[dict]) -> None:
+    """Each rep row gets the quota in force (their longest: a quarter's before a month's) and its attainment,
+    for the per-rep comparison (after the figures are cached: quotas are read fresh on every page)."""
+    longest = {}
+    for row in rows:
+        quota = row["quota"]
+        if quota.user_id not in longest or quota.period_end - quota.period_start > longest[quota.user_id][0]:
+            longest[quota.user_id] = (quota.period_end - quota.period_start, row)
+    for rep in reps:
+        found = longest.get(rep["owner"])
+        rep["quota"] = found[1]["quota"].amount if found else None
+        rep["attainment"] = found[1]["attainment"] if found else None
 
 
 def _targets_total(rows: list[dict]) -> dict | None:
@@ -178,10 +210,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if scope.pipeline is not None:
         stages = metrics.open_stages(scope.pipeline)
         figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), stages)
+        quotas = _quotas(request, scope)
+        today = timezone.localdate()  # this quarter runs to its end: no weeks to come in the inflow
+        figures["inflow"] = [row for row in figures["inflow"] if row["week"] <= today]
+        _add_quotas(figures["reps"], quotas["rows"])
         context |= {
             **figures,
             "as_of": as_of,
             "coverage": _coverage(request, scope),
+            "quotas": quotas,
+            "in_force": in_force_day(scope),
             **_rep_table(request, scope, figures),
             "chart": _chart_data(figures["by_stage"], figures["inflow"]),
         }

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from funnel.models import Alert, AlertKind, AlertSeverity, Stage
 from reps.models import AuditAction, AuditEvent, Role
+from reps.quotas import month_of, quarter_of
 from tests.factories import OpportunityFactory, PipelineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,25 +82,36 @@ def test_stage_count_links_to_the_list_of_exactly_those_deals(client_for, deals)
 def test_periods_resolve_to_dates(client_for, deals):
     client = client_for(deals["manager"])
     today = timezone.localdate()
-    response = client.get("/dashboard/", {"period": "month"})
-    assert (response.context["start"], response.context["end"]) == (today.replace(day=1), today)
+    response = client.get("/dashboard/", {"period": "month"})  # to date, and the forecast to the month's end
+    assert (response.context["start"], response.context["end"]) == month_of(today)
+    response = client.get("/dashboard/", {"period": "90d"})
+    assert (response.context["start"], response.context["end"]) == (today - timedelta(days=89), today)
     custom = {"period": "custom", "start": "2026-01-01", "end": "2026-03-31"}
     response = client.get("/dashboard/", custom)
     assert (response.context["start"], response.context["end"]) == (date(2026, 1, 1), date(2026, 3, 31))
 
 
-def test_unfiltered_page_reports_and_shows_the_last_90_days(client_for, deals):
+def test_unfiltered_page_reports_and_shows_this_quarter_to_its_end(client_for, deals):
+    """Issue 14: the default period ended today, so the forecast (deals expected to close in it) read 0."""
     response = client_for(deals["manager"]).get("/dashboard/")
-    assert (response.context["end"] - response.context["start"]).days == 89
-    assert b'id="id_period"><option value="90d">' in response.content
+    assert (response.context["start"], response.context["end"]) == quarter_of(timezone.localdate())
+    assert b'id="id_period"><option value="quarter">' in response.content
 
 
-def test_a_backwards_custom_period_falls_back_to_the_last_90_days(client_for, deals):
+def test_the_default_period_forecasts_the_deals_expected_to_close_this_quarter(client_for, deals, stages):
+    today = timezone.localdate()
+    OpportunityFactory(owner=deals["rep"], stage=stages["Proposal"], amount=Decimal(1000),
+                       expected_close_date=quarter_of(today)[1])  # fmt: skip
+    response = client_for(deals["manager"]).get("/dashboard/")
+    assert response.context["forecast"]["count"] >= 1
+
+
+def test_a_backwards_custom_period_falls_back_to_this_quarter(client_for, deals):
     response = client_for(deals["manager"]).get(
         "/dashboard/", {"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}
     )
     assert response.status_code == 200
-    assert (response.context["end"] - response.context["start"]).days == 89
+    assert (response.context["start"], response.context["end"]) == quarter_of(timezone.localdate())
     assert response.context["filters"].errors
 
 
@@ -177,19 +189,21 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     # session, user with their team, the active pipelines (the default, and later the filter's choices), its
     # open stages, the owners in view (with their names) and whether they are everyone, the rollup's state;
     # the figures: forecast per owner, open deals per stage, inflow, flow and its lengths, outcomes, sources,
-    # per rep (period, re-entries, open deals); targets; rendering: the filter's other choices (team, rep:
-    # the people of the rep's recent plan and visits, then the chosen one; source); the alerts panel (list,
-    # count)
+    # per rep (period, re-entries, open deals); targets; the quotas in force (issue 14); rendering: the
+    # filter's other choices (team, rep: the people of the rep's recent plan and visits, then the chosen one;
+    # source); the alerts panel (list, count)
     cache.clear()  # the figures are kept per scope and rollup refresh: first the read that adds them up
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(24):
         assert client.get("/dashboard/").status_code == 200
-    # Read again before the next refresh: the figures come from the cache (the page's own reads remain).
-    with django_assert_num_queries(13):
+    # Read again before the next refresh: the figures come from the cache (the page's own reads and the
+    # quotas remain).
+    with django_assert_num_queries(14):
         assert client.get("/dashboard/").status_code == 200
-    # A rep's page is added up the same way, from their own rows, with no targets (they are per team).
+    # A rep's page is added up the same way, from their own rows, with no targets (they are per team); their
+    # own quota is read.
     client = client_for(cast["rep"])
     client.get("/")  # the session's first page also counts the nav's alerts
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(23):
         assert client.get("/dashboard/").status_code == 200
 
 
