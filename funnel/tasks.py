@@ -51,10 +51,12 @@ def refresh_rollup_task() -> dict:
     retry_backoff_max=300,
     retry_kwargs={"max_retries": 3},
 )
-def calibration_history_task(pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int]) -> int:
-    """Reads one scope's stage history for the dashboard's forecast and keeps it for the day
-    (funnel.insights.calibration); a page that asked shows it on its next read."""
-    return figures.read_history(pipeline_id, owner_ids, stage_ids)
+def calibration_history_task(
+    pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int], months: int = 12
+) -> int:
+    """Reads one scope's stage history (None: every deal's) for the dashboard's forecast or the calibration page
+    and keeps it for the day (funnel.insights.calibration); a page that asked shows it on its next read."""
+    return figures.read_history(pipeline_id, owner_ids, stage_ids, months)
 
 
 @shared_task(

@@ -79,8 +79,7 @@ class AlertFilterForm(forms.Form):
             return alerts.filter(resolved_at__isnull=False).order_by("-resolved_at", "-id")
         if state == "open":
             return alerts.needing_attention(now).order_by("-first_seen", "-id")
-        set_aside = Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=now)  # the rest of the open ones
-        return alerts.open().filter(set_aside).order_by("-first_seen", "-id")
+        return alerts.set_aside(now).order_by("-first_seen", "-id")
 
     def owners(self, user: User) -> QuerySet[User] | None:
         """The people whose alerts apply() can keep, when they are a few (the rep or team filter, a rep, a
@@ -144,7 +143,6 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "querystring": query.urlencode(),
         "may_acknowledge": request.user.role != Role.REP,
         "snooze_form": SnoozeForm(),
-        "now": now,
     }
     return render(request, "funnel/alerts/alert_list.html", context)
 

@@ -264,21 +264,23 @@ def forecast_with_history(scope: FigureScope, stages: list[Stage], amounts: dict
     return calibration.forecast(amounts, stages, calibration.historical_probabilities(rows))
 
 
-def scope_history(scope: FigureScope, stages: list[Stage], *, compute: bool = True) -> list | None:
+def scope_history(
+    scope: FigureScope, stages: list[Stage], *, compute: bool = True, months: int = calibration.DEFAULT_MONTHS
+) -> list | None:
     """The calibration rows of the scope's owners' deals (everyone's: all deals), kept for the day."""
     if scope.everyone:
         changes, key = StageChange.objects.all(), "all"
     else:
         changes, key = StageChange.objects.filter(opportunity__owner_id__in=scope.owner_ids), scope.owner_ids
-    return calibration.history(changes, scope.pipeline, scope_key=key, stages=stages, compute=compute)
+    return calibration.history(changes, scope.pipeline, scope_key=key, stages=stages, compute=compute, months=months)
 
 
-def read_history(pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int]) -> int:
+def read_history(pipeline_id: int, owner_ids: list[int] | None, stage_ids: list[int], months: int) -> int:
     """calibration_history_task's work: reads and keeps one scope's history; returns the stages read."""
     pipeline = Pipeline.objects.get(pk=pipeline_id)
     stages = list(Stage.objects.filter(pk__in=stage_ids).order_by("order", "pk"))
     scope = FigureScope(tuple(owner_ids or ()), (), pipeline, None, date.min, date.min, everyone=owner_ids is None)
-    return len(scope_history(scope, stages) or [])
+    return len(scope_history(scope, stages, months=months) or [])
 
 
 def open_funnel(scope: FigureScope, stages: list[Stage]) -> tuple[list[dict], list[dict]]:

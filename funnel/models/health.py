@@ -36,8 +36,13 @@ class AlertQuerySet(ScopedQuerySet):
         return self.filter(resolved_at__isnull=True)
 
     def needing_attention(self, now: datetime):
-        """Open, not acknowledged, and not snoozed past `now`: a snooze expires by itself."""
+        """Open, not acknowledged, and not snoozed past `now`: a snooze expires by itself (one alert:
+        Alert.needs_attention, the same rule)."""
         return self.open().filter(acknowledged_at__isnull=True).exclude(snoozed_until__gt=now)
+
+    def set_aside(self, now: datetime):
+        """The rest of the open alerts: acknowledged, or snoozed past `now` (the inbox's second tab)."""
+        return self.open().filter(Q(acknowledged_at__isnull=False) | Q(snoozed_until__gt=now))
 
 
 OPEN = Q(resolved_at__isnull=True)  # an open alert, for the partial indexes below
@@ -186,6 +191,17 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.key}"
+
+    def is_snoozed(self, now: datetime | None = None) -> bool:
+        """Set aside until `snoozed_until`, which is still ahead (a snooze expires by itself); an acknowledged
+        alert is acknowledged, not snoozed."""
+        now = now or timezone.now()
+        return self.acknowledged_at is None and self.snoozed_until is not None and self.snoozed_until > now
+
+    def needs_attention(self, now: datetime | None = None) -> bool:
+        """AlertQuerySet.needing_attention for one alert: open, not acknowledged, not snoozed at `now` (the
+        inbox offers acknowledge and snooze on exactly these; the badge counts them)."""
+        return self.resolved_at is None and self.acknowledged_at is None and not self.is_snoozed(now)
 
 
 WEEKDAYS = [

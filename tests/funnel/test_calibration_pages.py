@@ -203,3 +203,28 @@ def test_dashboard_asks_a_job_for_history_it_does_not_keep(client_for, cast, sta
     assert calibration_history_task.apply(args=(pipeline_id, owners, stage_ids)).get() == 3
     again = client.get("/dashboard/").context["forecast_history"]
     assert again == {"weighted": Decimal(1200), "stages": 2, "with_history": 1}, again
+
+
+def test_the_organisations_history_is_read_by_a_job(client_for, cast, stages, settings, monkeypatch):
+    """An admin's page reads every deal's history: seconds at a million deals, so a job reads it."""
+    settings.JOBS_INLINE = False
+    asked = []
+    monkeypatch.setattr("funnel.insights.calibration_views.jobs.enqueue", lambda task, *args: asked.append(args))
+    history(cast, stages, other_won=20)
+    client = client_for(cast["admin"])
+    response = client.get("/dashboard/calibration/")
+    assert response.context["pending"] and 'data-testid="calibration-pending"' in response.content.decode()
+    client.get("/dashboard/calibration/")
+    assert len(asked) == 1  # asked once a minute at most
+    from funnel.tasks import calibration_history_task
+
+    calibration_history_task.apply(args=asked[0]).get()
+    proposal = rows(client.get("/dashboard/calibration/"))["Proposal"]["row"]
+    assert (proposal.total.deals, proposal.total.won) == (60, 36)
+
+
+def test_a_managers_history_is_read_at_once(client_for, cast, stages, settings, monkeypatch):
+    settings.JOBS_INLINE = False
+    monkeypatch.setattr("funnel.insights.calibration_views.jobs.enqueue", lambda task, *args: pytest.fail("asked"))
+    history(cast, stages)
+    assert rows(client_for(cast["manager"]).get("/dashboard/calibration/"))["Proposal"]["row"].total.deals == 40
