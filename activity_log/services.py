@@ -17,6 +17,7 @@ from funnel.models import Account, Opportunity, Stage
 from funnel.opportunities import services as funnel_services
 from reps.models import User
 
+from . import schedule
 from .models import Activity, Amendment, Comment, DailyLog, PlanItem, PlanItemStatus
 
 # Fields of an activity a rep types; everything else is set here.
@@ -61,7 +62,8 @@ def daily_log_get(*, rep: User, day: date) -> DailyLog:
 
 
 def plan_propose(*, log: DailyLog) -> list[PlanItem]:
-    """Adds yesterday's unfinished plan items and the follow-ups due today, once each."""
+    """Adds yesterday's unfinished plan items and the scheduled activities due today (visits' follow-ups and
+    deals' next steps, activity_log.schedule), once each."""
     previous = DailyLog.objects.filter(rep=log.rep, date__lt=log.date).order_by("-date").first()
     already = set(log.plan.values_list("carried_from", flat=True)) | set(log.plan.values_list("follows_up", flat=True))
     proposed, position = [], log.plan.aggregate(n=Max("position"))["n"] or 0
@@ -96,6 +98,8 @@ def plan_propose(*, log: DailyLog) -> list[PlanItem]:
                 position=position,
             )
         )
+    planned = {item.opportunity_id for item in proposed if item.opportunity_id}
+    proposed += schedule.next_steps_due(log=log, position=position, planned_deals=planned)
     return PlanItem.objects.bulk_create(proposed)
 
 

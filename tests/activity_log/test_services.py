@@ -240,3 +240,27 @@ def test_daily_log_visibility_follows_the_one_rule(cast):
     assert set(DailyLog.objects.visible_to(cast["manager"])) == {logs["rep"], logs["teammate"], logs["manager"]}
     assert DailyLog.objects.visible_to(cast["admin"]).count() == len(cast)
     assert not PlanItem.objects.exclude(status=PlanItemStatus.PLANNED).exists()
+
+
+def test_a_deals_next_step_due_today_is_in_the_days_plan_once(cast, visit, pipeline):
+    """A dated next step is one scheduled activity, whether written on a visit or on the deal (issue 18)."""
+    rep = cast["rep"]
+    day = datetime(2026, 3, 3).date()
+    due = OpportunityFactory(owner=rep, name="Due", next_step="Demo the crane", next_step_date=day)
+    OpportunityFactory(owner=rep, name="Later", next_step="Later", next_step_date=day + timedelta(days=1))
+    OpportunityFactory(owner=cast["teammate"], name="Theirs", next_step="Theirs", next_step_date=day)
+    won = OpportunityFactory(owner=rep, name="Won", next_step="Closed", next_step_date=day)
+    Opportunity.objects.filter(pk=won.pk).update(status="won")
+    followed = OpportunityFactory(owner=rep, name="Followed", next_step="On the deal", next_step_date=day)
+    yesterday = DailyLog.objects.create(rep=rep, date=day - timedelta(days=1))
+    Activity.objects.create(daily_log=yesterday, kind=visit, account=followed.account, opportunity=followed,
+                            when=timezone.now(), outcome="ok", next_step="From the visit", next_date=day)  # fmt: skip
+    today = DailyLog.objects.create(rep=rep, date=day)
+    services.plan_propose(log=today)
+    plan = list(today.plan.order_by("position"))
+    assert [(item.opportunity_id, item.goal) for item in plan] == [
+        (followed.pk, "From the visit"),
+        (due.pk, "Demo the crane"),
+    ]
+    assert plan[1].account_id == due.account_id and plan[1].kind == ActivityKind.objects.order_by("order").first()
+    assert services.plan_propose(log=today) == []  # opening the day again proposes nothing twice
