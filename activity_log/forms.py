@@ -181,6 +181,43 @@ class ActivityForm(BookChoicesMixin, MoveFieldsMixin, forms.ModelForm):
 class ClearForm(forms.Form):
     action = forms.ChoiceField(choices=[("done", _("Done")), ("carry", _("Carry over"))])
     reason = forms.CharField(label=_("Why carried over"), max_length=300, required=False)
+    # A resend of this very form (the phone's outbox after a lost answer) clears the item once.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+
+class PlanMoveForm(forms.Form):
+    """Move a plan item's open deal to another stage of its pipeline from the day page, with the version of the
+    deal the page showed (the move is funnel.opportunities.services.opportunity_move's: its gate applies)."""
+
+    stage = forms.ModelChoiceField(label=_("Move to"), queryset=Stage.objects.none())
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+
+    def __init__(self, *args, item: PlanItem, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The deal's own stage too: a move the deal has since made is then a conflict of versions, not "not a
+        # valid choice" (the funnel's service says which).
+        deal = item.opportunity
+        self.fields["stage"].queryset = _move_targets([deal.pipeline_id]) if deal else Stage.objects.none()
+
+    @staticmethod
+    def offer(items) -> None:
+        """Gives each planned item with an open deal its stages to move to (`item.move_stages`, every pipeline's
+        read in one query) and fresh keys for its forms (`item.keys`)."""
+        movable = [item for item in items if item.status == "planned" and item.opportunity]
+        movable = [item for item in movable if item.opportunity.status == StageKind.OPEN]
+        stages = list(_move_targets({item.opportunity.pipeline_id for item in movable}))
+        for item in items:
+            item.keys = {name: uuid.uuid4().hex for name in ("done", "carry", "move")}
+        for item in movable:
+            deal = item.opportunity
+            item.move_stages = [s for s in stages if s.pipeline_id == deal.pipeline_id and s.pk != deal.stage_id]
+            item.move_from = next((s for s in stages if s.pk == deal.stage_id), None)
+
+
+def _move_targets(pipelines):
+    stages = Stage.objects.filter(pipeline__in=pipelines, is_archived=False).exclude(kind=StageKind.LOST)
+    return stages.order_by("pipeline", "order")
 
 
 class ReportForm(forms.ModelForm):

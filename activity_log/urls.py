@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/", views.log_detail, name="detail"),
     path("<int:pk>/plan/", views.plan_add, name="plan_add"),
     path("plan/<int:pk>/clear/", views.plan_clear, name="plan_clear"),
+    path("plan/<int:pk>/move/", views.plan_move, name="plan_move"),
     path("<int:pk>/submit/", views.submit, name="submit"),
     path("activity/new/", views.activity_new, name="activity_new"),
     path("activity/<int:pk>/edit/", views.activity_edit, name="activity_edit"),

@@ -18,8 +18,10 @@ from funnel.opportunities.services import Busy, FunnelError, StaleVersion
 
 from . import services
 from .access import get_own_activity_for_edit, get_own_log_for_edit, get_own_plan_item_for_edit
-from .forms import ActivityForm, ClearForm, PlanItemForm, ReportForm
+from .forms import ActivityForm, ClearForm, PlanItemForm, PlanMoveForm, ReportForm
 from .models import Activity, DailyLog, PlanItem
+from .offline import answers
+from .offline.services import AlreadyDone, plan_item_clear_once, plan_move_once, sent_before
 
 
 def _parse_day(value: str) -> date:
@@ -51,6 +53,8 @@ def _day_page(request: HttpRequest, day: date, status: int = 200, **forms) -> Ht
         log = _with_contents(own).first()
     if log is not None:
         services.comments_mark_read(log=log, by=request.user)
+        if log.rep_id == request.user.pk and not log.is_submitted:
+            PlanMoveForm.offer(log.plan.all())
     context = {
         "log": log,
         "day": day,
@@ -104,15 +108,75 @@ def plan_add(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def plan_clear(request: HttpRequest, pk: int) -> HttpResponse:
+    """Done, or carried over with a reason; sent twice under one key (the outbox's resend), cleared once."""
     item = get_own_plan_item_for_edit(request, pk)
     form = ClearForm(request.POST)
-    if form.is_valid():
+    url = reverse("log:day", args=[item.daily_log.date.isoformat()]) + "#plan"
+    reasons = answers.form_reasons(form) if not form.is_valid() else []
+    if not reasons:
         done = form.cleaned_data["action"] == "done"
         try:
-            services.plan_item_clear(item=item, by=request.user, done=done, reason=form.cleaned_data["reason"])
+            plan_item_clear_once(
+                item=item,
+                by=request.user,
+                done=done,
+                reason=form.cleaned_data["reason"],
+                key=form.cleaned_data["idempotency_key"],
+                url=url,
+            )
+        except AlreadyDone:
+            pass
         except services.LogError as error:
-            messages.error(request, str(error))
-    return redirect(reverse("log:day", args=[item.daily_log.date.isoformat()]) + "#plan")
+            reasons = [str(error)]
+    if answers.from_outbox(request):
+        return answers.refused(reasons) if reasons else answers.recorded(url)
+    for reason in reasons:
+        messages.error(request, reason)
+    return redirect(url)
+
+
+@login_required
+@require_POST
+def plan_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """Moves a plan item's deal to another stage from the day page, with the version the page showed; the deal's
+    gate and version check are the funnel's. Sent twice under one key (the outbox's resend), moved once."""
+    item = get_own_plan_item_for_edit(request, pk)
+    url = reverse("log:day", args=[item.daily_log.date.isoformat()]) + "#plan"
+    try:
+        if sent_before(key=request.POST.get("idempotency_key", ""), by=request.user):
+            return answers.recorded(url) if answers.from_outbox(request) else redirect(url)
+    except services.LogError as error:
+        return answers.refused([str(error)]) if answers.from_outbox(request) else redirect(url)
+    form = PlanMoveForm(request.POST, item=item)
+    reasons, status = (answers.form_reasons(form), 422) if not form.is_valid() else ([], 200)
+    moved = ""
+    if not reasons:
+        data = form.cleaned_data
+        moved = _("“%(name)s” moved to “%(stage)s”.") % {"name": item.opportunity.name, "stage": data["stage"].name}
+        try:
+            plan_move_once(
+                item=item,
+                by=request.user,
+                stage=data["stage"],
+                version=data["version"],
+                key=data["idempotency_key"],
+                url=url,
+            )
+        except AlreadyDone:
+            pass
+        except (Busy, StaleVersion) as error:
+            reasons, status = [str(error)], 409
+        except (services.LogError, FunnelError) as error:
+            reasons, status = [str(error)], 422
+    if answers.from_outbox(request):
+        if not reasons and answers.sent_now(request):
+            messages.success(request, moved)
+        return answers.refused(reasons, status=status) if reasons else answers.recorded(url)
+    for reason in reasons:
+        messages.error(request, reason)
+    if not reasons:
+        messages.success(request, moved)
+    return redirect(url)
 
 
 @login_required
@@ -150,8 +214,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
     needs the version of the deal the form showed: without it, or with a stale one, nothing is recorded and
     the page answers 409 with the deal as it is now."""
     if request.method == "POST" and (recorded := _recorded_before(request)) is not None:
-        messages.success(request, _("Activity recorded."))  # a resubmission: answered as the first one was
-        return redirect("log:day", day=recorded.daily_log.date.isoformat())
+        return _recorded(request, recorded)  # a resubmission: answered as the first one was
     item = _plan_item(request, request.POST.get("plan_item") or request.GET.get("plan_item"))
     initial = {"plan_item": item and item.pk, "account": _account_id(request)}
     if item:
@@ -170,7 +233,7 @@ def activity_new(request: HttpRequest) -> HttpResponse:
                 move_to=data.get("move_to"),
                 move_version=data.get("move_version"),
                 checklist=data.get("checklist", []),
-                amend_reason=data["amend_reason"],
+                amend_reason=data["amend_reason"] or _offline_reason(request),
             )
         except StaleVersion as error:
             current = _show_current(form, error)
@@ -180,11 +243,27 @@ def activity_new(request: HttpRequest) -> HttpResponse:
         except (services.LogError, FunnelError) as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Activity recorded."))
-            return redirect("log:day", day=activity.daily_log.date.isoformat())
+            return _recorded(request, activity)
     status = 409 if current else 422 if form.is_bound else 200
+    if form.is_bound and answers.from_outbox(request):
+        return answers.refused(answers.form_reasons(form), status=status)
     context = {"form": form, "plan_item": item, "current": current}
     return render(request, "activity_log/activity_form.html", context, status=status)
+
+
+def _recorded(request: HttpRequest, activity: Activity) -> HttpResponse:
+    url = reverse("log:day", args=[activity.daily_log.date.isoformat()])
+    if not answers.from_outbox(request) or answers.sent_now(request):
+        messages.success(request, _("Activity recorded."))
+    return answers.recorded(url) if answers.from_outbox(request) else redirect(url)
+
+
+def _offline_reason(request: HttpRequest) -> str:
+    """A visit logged offline on a day since submitted is added as an amendment, flagged with this reason (the
+    rep may give their own); the day's form is refused without a reason as before."""
+    if not answers.from_outbox(request):
+        return ""
+    return _("Logged offline on the phone; sent after the day was submitted.")
 
 
 def _recorded_before(request: HttpRequest) -> Activity | None:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("reps.urls")),
     path("", include("funnel.urls")),
     path("log/", include("activity_log.urls")),
+    path("", include("activity_log.offline.urls")),
 ]
 
 handler500 = "config.views.server_error"

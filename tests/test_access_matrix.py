@@ -60,6 +60,12 @@ PAGES = {
     "log:activity_move": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:review": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     "log:kinds": ADMIN_PAGE,
+    # The offline shell (activity_log.offline): the worker and the manifest are the same file for everyone; the
+    # outbox's state answers 403 to no one signed in (it has nothing to send), the book is the user's own.
+    "offline:service_worker": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
+    "offline:manifest": {"anonymous": 200, "rep": 200, "manager": 200, "admin": 200},
+    "offline:state": {"anonymous": 403, "rep": 200, "manager": 200, "admin": 200},
+    "offline:book": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:calendar": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
     "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
@@ -294,6 +300,7 @@ OBJECT_PAGES = {
     "log:plan_add": (daily_log_of, POST_ONLY),
     "log:submit": (daily_log_of, POST_ONLY),
     "log:plan_clear": (plan_item_of, POST_ONLY),
+    "log:plan_move": (plan_item_of, POST_ONLY),
     "log:activity_edit": (activity_of, OWN_ONLY),
     "log:comment": (daily_log_of, POST_ONLY),
     "log:reviewed": (daily_log_of, POST_ONLY),

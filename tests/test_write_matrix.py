@@ -20,7 +20,16 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from activity_log import services as log_services
-from activity_log.models import Activity, ActivityKind, Amendment, CalendarFeed, Comment, DailyLog, PlanItem
+from activity_log.models import (
+    Activity,
+    ActivityKind,
+    Amendment,
+    CalendarFeed,
+    Comment,
+    DailyLog,
+    OutboxReceipt,
+    PlanItem,
+)
 from funnel.models import (
     Account,
     Alert,
@@ -158,6 +167,13 @@ def submitted_log(cast, owner: User) -> DailyLog:
 
 def plan_item(cast, owner: User) -> PlanItem:
     return PlanItem.objects.create(daily_log=daily_log(cast, owner), kind=visit(), account=account(cast, owner))
+
+
+def planned_deal(cast, owner: User) -> PlanItem:
+    """A plan item of today with an open deal (its move is offered on the day page)."""
+    opportunity = deal(cast, owner)
+    return PlanItem.objects.create(daily_log=daily_log(cast, owner), kind=visit(), account=opportunity.account,
+                                   opportunity=opportunity)  # fmt: skip
 
 
 def activity(cast, owner: User) -> Activity:
@@ -345,6 +361,8 @@ WRITES: dict[str, Write] = {
     "log:plan_add": Write(own_only, daily_log, lambda r, cast, viewer: {
         "kind": visit().pk, "account": AccountFactory(owner=r.rep).pk, "goal": "Matrix goal"}),
     "log:plan_clear": Write(own_only, plan_item, lambda r, cast, viewer: {"action": "done"}),
+    "log:plan_move": Write(own_only, planned_deal, lambda r, cast, viewer: {"stage": stage("Proposal").pk,
+                                                                          **version(r.opportunity)}),
     "log:submit": Write(own_only, daily_log, lambda r, cast, viewer: {"summary": "Matrix day"}),
     "log:comment": Write(in_view(), daily_log, lambda r, cast, viewer: {"body": "Matrix comment"}),
     "log:reviewed": Write(reviewers, submitted_log),
@@ -401,16 +419,22 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "log:review": lambda cast, viewer: [],
     "log:activity_move": lambda cast, viewer: [],
     "log:card": lambda cast, viewer: [account(cast, viewer).pk],
+    "offline:service_worker": lambda cast, viewer: [],
+    "offline:manifest": lambda cast, viewer: [],
+    "offline:state": lambda cast, viewer: [],
+    "offline:book": lambda cast, viewer: [],
 }
 PUBLIC = {"healthz", "readyz", "reps:login", "reps:logout", "reps:set_language"}  # no sign-in needed
 PUBLIC |= {"log:calendar_feed"}  # a calendar app reads it with the secret in its address, not a session
+# The offline shell's files are the same for everyone; its state answers "signed out" (activity_log.offline).
+PUBLIC |= {"offline:service_worker", "offline:manifest", "offline:state"}
 
 
 # --- what the database holds ---------------------------------------------------------------------------------
 
 WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Contact, Opportunity, StageChange,
          ImportBatch, ExportJob, Alert, HealthSettings, Target, ActivityKind, DailyLog, PlanItem, Activity, Amendment,
-         Comment, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
+         Comment, OutboxReceipt, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
 WORLD += [Quota]  # managing by the funnel (issue 14)
 
 WORLD += [CalendarFeed]  # calendar addresses (issue 18)
