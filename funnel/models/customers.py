@@ -1,5 +1,7 @@
 """Customers (accounts) and their contacts, each visible to whoever may see its owner."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -42,6 +44,15 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def safe_website_url(self) -> str:
+        """The website as a link target when it is a web address (http or https, with a host); "" otherwise, so a
+        `javascript:` or `data:` address (imported, or stored before the field was checked) is shown as text,
+        never linked. Tabs and newlines inside the scheme are dropped first, as browsers drop them."""
+        website = self.website.strip()
+        parts = urlsplit(website)
+        return website if parts.scheme.lower() in ("http", "https") and parts.netloc else ""
 
 
 class ContactQuerySet(ScopedQuerySet):
