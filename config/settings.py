@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "reps.middleware.SessionLifetimeMiddleware",
     "reps.second_factor.SecondFactorMiddleware",
     "reps.middleware.UserPreferencesMiddleware",
+    "funnel.health.middleware.AlertBadgeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",

@@ -25,7 +25,7 @@ from ..opportunities.filters import Sort, team_choices
 from ..search import pickers
 from ..search.pickers import PickerField
 from . import services
-from .context_processors import forget_alert_count
+from .badge import forget_alert_count
 from .links import subject_url
 from .pages import inbox_page
 
@@ -112,16 +112,6 @@ class SnoozeForm(AcknowledgeForm):
         coerce=int,
         choices=[(1, gettext_lazy("1 day")), (3, gettext_lazy("3 days")), (7, gettext_lazy("7 days"))],
     )
-
-
-BADGE_CAP = 999  # the badge says "999+" beyond this: a million open alerts need not be counted each minute
-
-
-def alerts_needing_attention_count(user: User) -> int:
-    """The number the navigation shows: the user's visible alerts that are open and not set aside,
-    counted up to BADGE_CAP + 1."""
-    alerts = Alert.objects.visible_to(user).needing_attention(timezone.now())
-    return metrics.count_up_to(alerts, BADGE_CAP)
 
 
 @login_required

@@ -364,7 +364,7 @@ def test_rep_cannot_snooze_and_other_team_gets_404(alerts, rep, manager, client_
 
 
 def test_needing_attention_count_follows_visibility_acknowledgement_and_snooze(alerts, cast):
-    from funnel.health.views import alerts_needing_attention_count
+    from funnel.health.badge import alerts_needing_attention_count
 
     alerts["rep"].acknowledged_at = NOW
     alerts["rep"].save()
