@@ -56,8 +56,15 @@ def exports_this_hour(user: User) -> int:
     return pending + AuditEvent.objects.filter(action=AuditAction.EXPORTED, actor=user, at__gte=since).count()
 
 
-def export_refusal(user: User) -> str | None:
-    """Why the user may not export now, or None; a first look before the work, not a reservation."""
+def export_refusal(user: User, *, rows: int | None = None) -> str | None:
+    """Why the user may not export now, or None: more than EXPORT_MAX_ROWS `rows` (when the export's size is
+    known; a file is refused, never cut), or the hourly allowance used up. A first look before the work, not a
+    reservation: export_job_create asks again under the user's lock."""
+    if rows is not None and rows > settings.EXPORT_MAX_ROWS:
+        return _("%(count)d rows match; an export holds at most %(max)d. Narrow the filter and try again.") % {
+            "count": rows,
+            "max": settings.EXPORT_MAX_ROWS,
+        }
     used = exports_this_hour(user)
     if used < settings.EXPORTS_PER_HOUR:
         return None
@@ -71,9 +78,9 @@ def _lock_exports_of(user: User) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"funnel.exports:{user.pk}"])
 
 
-def _take_one(user: User) -> None:
+def _take_one(user: User, rows: int | None = None) -> None:
     _lock_exports_of(user)
-    refusal = export_refusal(user)
+    refusal = export_refusal(user, rows=rows)
     if refusal:
         raise ExportRefused(refusal)
 
@@ -87,11 +94,12 @@ def export_record(*, request, detail: dict) -> None:
 
 @transaction.atomic
 def export_job_create(*, by: User, filters: str, rows: int) -> ExportJob:
-    """Takes one export from the allowance for a job that writes the opportunity list's file.
+    """Takes one export from the allowance for a job that writes the opportunity list's file of `rows` rows;
+    ExportRefused when the file would be too long or the allowance is used up.
 
     The caller starts the job (funnel.tasks.export_job_run_task) with the request's address.
     """
-    _take_one(by)
+    _take_one(by, rows)
     return ExportJob.objects.create(created_by=by, filters=filters, rows_total=rows)
 
 

@@ -195,6 +195,17 @@ def test_export_over_the_row_limit_is_refused_not_cut(client_for, rep, pipeline,
     assert not ExportJob.objects.exists()
 
 
+def test_the_service_refuses_a_file_over_the_row_limit_whoever_calls_it(rep, settings):
+    """The size limit is the service's (funnel.transfer.exports), not only the page's: a caller that skips the
+    page's first look still gets no job, and the allowance is not spent."""
+    settings.EXPORT_MAX_ROWS = 2
+    with pytest.raises(export_services.ExportRefused, match="3 rows match"):
+        export_services.export_job_create(by=rep, filters="", rows=3)
+    assert not ExportJob.objects.exists()
+    assert export_services.export_refusal(rep, rows=2) is None
+    assert export_services.export_job_create(by=rep, filters="", rows=2).rows_total == 2
+
+
 def test_the_job_page_shows_progress_then_the_download(client_for, rep, pipeline, settings):
     settings.JOBS_INLINE = False
     OpportunityFactory.create_batch(4, owner=rep)
