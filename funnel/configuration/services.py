@@ -191,6 +191,26 @@ def _check_keeps_kind(stage: Stage, *, archiving: bool) -> None:
     raise FunnelError(message % values)
 
 
+def closed_stages_last(stages: list[Stage]) -> list[Stage]:
+    """The stages with the won and lost ones after every open one, each group in its given order: deals
+    win or lose at the end of the funnel, so a closed stage among the open ones would misread every count
+    of "went on to a later stage"."""
+    return [s for s in stages if s.kind == StageKind.OPEN] + [s for s in stages if s.kind != StageKind.OPEN]
+
+
+def probability_order_problems(stages: list[Stage]) -> list[str]:
+    """What reads wrong in the active open stages' probabilities, in funnel order: a stage whose chance of
+    winning is lower than the stage before it (80 % then 60 %). A warning, not a refusal: the admin may
+    mean it, but the forecast weighs deals by these numbers."""
+    open_stages = [s for s in stages if s.kind == StageKind.OPEN and not s.is_archived]
+    return [
+        _("“%(later)s” (%(later_p)s%%) comes after “%(earlier)s” (%(earlier_p)s%%) but is less likely to be won.")
+        % {"later": later.name, "later_p": later.probability, "earlier": earlier.name, "earlier_p": earlier.probability}
+        for earlier, later in zip(open_stages, open_stages[1:], strict=False)
+        if later.probability < earlier.probability
+    ]
+
+
 def _renumber(stages: list[Stage]) -> list[Stage]:
     """Sets order 1..n in list order; returns the stages whose order changed."""
     changed = []
@@ -249,8 +269,9 @@ def stage_update(*, stage: Stage, by: User, data: dict) -> Stage:
 @opportunity_services.retry_on_lock_conflict
 @transaction.atomic
 def stages_reorder(*, pipeline: Pipeline, stage_ids: list[int], by: User) -> list[Stage]:
-    """Puts the pipeline's stages in the given order. Only Stage.order is written, in one transaction,
-    and only when `stage_ids` names each of this pipeline's stages exactly once.
+    """Puts the pipeline's stages in the given order, the won and lost ones kept after the open ones
+    (closed_stages_last). Only Stage.order is written, in one transaction, and only when `stage_ids` names
+    each of this pipeline's stages exactly once.
     """
     pipeline = _locked_pipeline(pipeline)
     stages = Stage.objects.select_for_update(no_key=True).filter(pipeline=pipeline).order_by("pk")
@@ -258,7 +279,7 @@ def stages_reorder(*, pipeline: Pipeline, stage_ids: list[int], by: User) -> lis
     if len(stage_ids) != len(set(stage_ids)) or set(stage_ids) != set(stages):
         raise FunnelError(_("The stages have changed since the page was loaded. Reload it and try again."))
     old = [stage.name for stage in sorted(stages.values(), key=lambda s: (s.order, s.pk))]
-    ordered = [stages[pk] for pk in stage_ids]
+    ordered = closed_stages_last([stages[pk] for pk in stage_ids])
     changed = _renumber(ordered)
     if changed:
         Stage.objects.bulk_update(changed, ["order"])
@@ -276,6 +297,9 @@ def stage_shift(*, stage: Stage, by: User, step: int) -> list[Stage]:
     other = index + step
     if step not in (-1, 1) or not 0 <= other < len(ids):
         raise FunnelError(_("“%(stage)s” cannot move further.") % {"stage": stage.name})
+    neighbour = Stage.objects.get(pk=ids[other])
+    if (stage.kind == StageKind.OPEN) != (neighbour.kind == StageKind.OPEN):
+        raise FunnelError(_("Won and lost stages stay after the open stages."))
     ids[index], ids[other] = ids[other], ids[index]
     return stages_reorder(pipeline=stage.pipeline, stage_ids=ids, by=by)
 

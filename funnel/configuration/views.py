@@ -121,10 +121,16 @@ def pipeline_create(request: HttpRequest) -> HttpResponse:
 
 def _stage_table(pipeline: Pipeline) -> dict:
     held = CountUpTo(Opportunity.objects.filter(stage=OuterRef("pk")))
+    stages = list(pipeline.stages.annotate(held=held).order_by("order", "pk"))
+    # The arrows stop where the open stages meet the won and lost ones (services.stage_shift refuses that).
+    for before, stage, after in zip([None, *stages[:-1]], stages, [*stages[1:], None], strict=True):
+        stage.can_go_up = before is not None and (before.kind == StageKind.OPEN) == (stage.kind == StageKind.OPEN)
+        stage.can_go_down = after is not None and (after.kind == StageKind.OPEN) == (stage.kind == StageKind.OPEN)
     return {
         "pipeline": pipeline,
-        "stages": pipeline.stages.annotate(held=held).order_by("order", "pk"),
+        "stages": stages,
         "count_cap": COUNT_CAP,
+        "order_problems": services.probability_order_problems(stages),
     }
 
 
@@ -161,15 +167,21 @@ def _posted_ids(request: HttpRequest) -> list[int]:
 def stages_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """The drag-and-drop target: answers htmx with the refreshed stage table (409 when refused)."""
     pipeline = get_object_or_404(Pipeline, pk=pk)
-    error, status = "", 200
+    error, status, note = "", 200, ""
+    posted = _posted_ids(request)
     try:
-        services.stages_reorder(pipeline=pipeline, stage_ids=_posted_ids(request), by=request.user)
+        stored = services.stages_reorder(pipeline=pipeline, stage_ids=posted, by=request.user)
     except FunnelError as refusal:
         error, status = str(refusal), 409
+    else:
+        if [stage.pk for stage in stored] != posted:
+            note = _("Won and lost stages stay after the open stages, so they were put back at the end.")
     if request.htmx:
-        context = {**_stage_table(pipeline), "order_error": error, "order_saved": not error}
+        context = {**_stage_table(pipeline), "order_error": error, "order_saved": not error, "order_note": note}
         return render(request, "funnel/config/pipeline_detail.html#stage-table", context, status=status)
     messages.add_message(request, messages.ERROR if error else messages.SUCCESS, error or _("Stage order saved."))
+    if note:
+        messages.info(request, note)
     return redirect("configuration:pipeline_detail", pipeline.pk)
 
 

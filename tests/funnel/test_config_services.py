@@ -205,7 +205,7 @@ def test_stage_edit_keeps_an_order_changed_meanwhile(admin_user, pipeline):
 
     config_services.stage_update(stage=proposal, by=admin_user, data=stage_data(name="Proposal", probability=45))
 
-    assert stage_names(pipeline) == ["Lost", "Won", "Negotiation", "Proposal", "Qualified"]
+    assert stage_names(pipeline) == ["Negotiation", "Proposal", "Qualified", "Lost", "Won"]  # closed stages last
 
 
 def test_stages_reorder_rewrites_the_order_and_audits_it_once(admin_user, pipeline):
