@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import BoundedDateField, LocalDateTimeField
 from config.parsing import parse_id
 from config.widgets import FastSelect
+from config.wording import bracketed
 from funnel.models import Opportunity, Stage, StageKind
 from funnel.opportunities.forms import ChecklistMixin
 from funnel.opportunities.services import stage_gate_problems
@@ -68,7 +69,7 @@ class MoveStageField(forms.ModelChoiceField):
 
     def label_from_instance(self, stage: Stage) -> str:
         name = f"{stage.pipeline.name} · {stage.name}" if self.with_pipeline else stage.name
-        return f"{name} ({stage.probability}%)"
+        return f"{name}{bracketed(f'{stage.probability}%')}"
 
 
 class MoveFieldsMixin(ChecklistMixin):

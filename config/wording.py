@@ -23,6 +23,18 @@ def join_clauses(items: Iterable) -> str:
     return pgettext("clause separator", "; ").join(str(item) for item in items)
 
 
+def join_sentences(items: Iterable) -> str:
+    """Whole sentences one after another: "One. Two." / "一。二。" (Chinese puts no space after 。)."""
+    sentences = [str(item) for item in items]
+    if not sentences:
+        return ""
+    pair = pgettext("one sentence after another", "%(first)s %(next)s")
+    joined = sentences[0]
+    for sentence in sentences[1:]:
+        joined = pair % {"first": joined, "next": sentence}
+    return joined
+
+
 def colon() -> str:
     """After a label: ": " / "：". Templates write it as {% translate ": " context "after a label" %}."""
     return pgettext("after a label", ": ")

@@ -22,6 +22,7 @@ def test_lists_labels_and_brackets_in_english():
         assert wording.join_clauses(["Quote sent", "Date agreed"]) == "Quote sent; Date agreed"
         assert wording.colon() == ": "
         assert wording.bracketed("20%") == " (20%)"
+        assert wording.join_sentences(["One.", "Two."]) == "One. Two."
 
 
 def test_lists_labels_and_brackets_in_chinese():
@@ -30,6 +31,7 @@ def test_lists_labels_and_brackets_in_chinese():
         assert wording.join_clauses(["报价已发出", "决策日期已约定"]) == "报价已发出；决策日期已约定"
         assert wording.colon() == "："
         assert wording.bracketed("20%") == "（20%）"
+        assert wording.join_sentences(["一。", "二。"]) == "一。二。"
         rendered = Template("{% load wording %}{{ items|join_list }}|{{ items|join_clauses }}|{{ '20%'|bracketed }}")
         assert rendered.render(Context({"items": ["甲", "乙"]})) == "甲、乙|甲；乙|（20%）"
 

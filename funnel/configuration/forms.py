@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from config.wording import bracketed
+
 from ..models import REQUIRABLE_FIELDS, WEEKDAYS, HealthSettings, Pipeline, Stage, StageKind
 from .services import archive_targets, probability_problem
 
@@ -121,7 +123,7 @@ class StageArchiveForm(forms.Form):
         # With nowhere to go, let the service refuse with its clearer message.
         target.required = held > 0 and target.queryset.exists()
         target.empty_label = None
-        target.label_from_instance = lambda other: f"{other.name} ({other.probability}%)"
+        target.label_from_instance = lambda other: f"{other.name}{bracketed(f'{other.probability}%')}"
 
 
 class NamedItemCreateForm(forms.Form):

@@ -35,7 +35,7 @@ from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.wording import join_clauses, join_list
+from config.wording import colon, join_clauses, join_list, join_sentences
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
@@ -453,9 +453,9 @@ def opportunities_bulk_move(*, ids: dict[int, int | None], stage: Stage, by: Use
             except Busy:
                 raise  # the whole request is retried, not reported as this deal's problem
             except FunnelError as error:
-                problems.append(f"{opportunity.name}: {error}")
+                problems.append(f"{opportunity.name}{colon()}{error}")
         if problems:  # raising inside the block undoes the moves that passed
-            raise FunnelError(_("Nothing was moved. %(problems)s") % {"problems": " ".join(problems)})
+            raise FunnelError(_("Nothing was moved. %(problems)s") % {"problems": join_sentences(problems)})
     return len(ids)
 
 
