@@ -63,9 +63,10 @@ def daily_log_get(*, rep: User, day: date) -> DailyLog:
 
 def plan_propose(*, log: DailyLog) -> list[PlanItem]:
     """Adds yesterday's unfinished plan items and the scheduled activities due today (visits' follow-ups and
-    deals' next steps, activity_log.schedule), once each."""
+    deals' next steps, activity_log.schedule), once each. A fixed number of queries however many items: the
+    copies take the ids of kind, customer, deal and contact, never the rows."""
     previous = DailyLog.objects.filter(rep=log.rep, date__lt=log.date).order_by("-date").first()
-    already = set(log.plan.values_list("carried_from", flat=True)) | set(log.plan.values_list("follows_up", flat=True))
+    already = {pk for pair in log.plan.values_list("carried_from", "follows_up") for pk in pair if pk is not None}
     proposed, position = [], log.plan.aggregate(n=Max("position"))["n"] or 0
     if previous is not None:
         unfinished = previous.plan.exclude(status=PlanItemStatus.DONE).exclude(pk__in=already)
@@ -74,27 +75,27 @@ def plan_propose(*, log: DailyLog) -> list[PlanItem]:
             proposed.append(
                 PlanItem(
                     daily_log=log,
-                    kind=item.kind,
-                    account=item.account,
-                    opportunity=item.opportunity,
-                    contact=item.contact,
+                    kind_id=item.kind_id,
+                    account_id=item.account_id,
+                    opportunity_id=item.opportunity_id,
+                    contact_id=item.contact_id,
                     goal=item.goal,
-                    carried_from=item,
+                    carried_from_id=item.pk,
                     position=position,
                 )
             )
     due = Activity.objects.filter(daily_log__rep=log.rep, next_date=log.date).exclude(pk__in=already)
-    for activity in due.select_related("kind"):
+    for activity in due:
         position += 1
         proposed.append(
             PlanItem(
                 daily_log=log,
-                kind=activity.kind,
+                kind_id=activity.kind_id,
                 account_id=activity.account_id,
                 opportunity_id=activity.opportunity_id,
                 contact_id=activity.contact_id,
                 goal=activity.next_step,
-                follows_up=activity,
+                follows_up_id=activity.pk,
                 position=position,
             )
         )

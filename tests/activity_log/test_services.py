@@ -1,10 +1,12 @@
 """The daily log's rules: local days, plan and clearance, locking, amendments, back-dating, effects."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from activity_log import services
@@ -89,6 +91,41 @@ def test_plan_proposes_yesterdays_unfinished_items_and_todays_follow_ups(rep, de
     assert plan[1].goal == "Send the quotation"
     # Opening the day again proposes nothing twice.
     assert services.plan_propose(log=today) == []
+
+
+def yesterday_with(rep, visit, day, n: int) -> None:
+    """`n` unfinished plan items on the rep's log of the day before `day`, and `n` visits with a next step due on
+    `day`: each with its own customer, deal and contact."""
+    yesterday = DailyLog.objects.create(rep=rep, date=day - timedelta(days=1))
+    for position in range(1, n + 1):
+        deal = OpportunityFactory(owner=rep)
+        contact = ContactFactory(account=deal.account)
+        links = {"kind": visit, "account": deal.account, "opportunity": deal, "contact": contact}
+        PlanItem.objects.create(daily_log=yesterday, position=position, goal=f"Goal {position}", **links)
+        Activity.objects.create(
+            daily_log=yesterday, when=timezone.now(), outcome="ok", next_step=f"Step {position}", next_date=day, **links
+        )
+
+
+def test_proposing_a_plan_costs_the_same_queries_for_1_and_12_items(rep, visit, pipeline):
+    """plan_propose read each carried item's kind, customer, deal and contact one by one (up to 4 queries an
+    item); it copies their ids now, so its queries do not grow with the items."""
+    queries = {}
+    for n, day in ((1, date(2026, 3, 3)), (12, date(2026, 3, 10))):
+        yesterday_with(rep, visit, day, n)
+        today = DailyLog.objects.create(rep=rep, date=day)
+        with CaptureQueriesContext(connection) as captured:
+            proposed = services.plan_propose(log=today)
+        queries[n] = len(captured)
+        assert len(proposed) == 2 * n
+        plan = list(today.plan.order_by("position").select_related("kind", "account", "opportunity", "contact"))
+        assert [item.goal for item in plan] == [f"Goal {i}" for i in range(1, n + 1)] + [
+            f"Step {i}" for i in range(1, n + 1)
+        ]
+        assert all(item.kind == visit and item.contact.account_id == item.account_id for item in plan)
+        assert all(item.opportunity.account_id == item.account_id for item in plan)
+    assert queries[12] == queries[1]  # 6: the last log, the items already proposed, the last position, the
+    # unfinished items, the follow-ups due, one INSERT
 
 
 def test_recording_an_activity_restarts_the_stall_clock_and_the_last_contact(rep, deal, visit):
