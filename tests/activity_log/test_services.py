@@ -124,8 +124,8 @@ def test_proposing_a_plan_costs_the_same_queries_for_1_and_12_items(rep, visit, 
         ]
         assert all(item.kind == visit and item.contact.account_id == item.account_id for item in plan)
         assert all(item.opportunity.account_id == item.account_id for item in plan)
-    assert queries[12] == queries[1]  # 6: the last log, the items already proposed, the last position, the
-    # unfinished items, the follow-ups due, one INSERT
+    assert queries[12] == queries[1]  # 7: the last log, the items already proposed, the last position, the
+    # unfinished items, the follow-ups due, the deals' next steps due (activity_log.schedule), one INSERT
 
 
 def test_recording_an_activity_restarts_the_stall_clock_and_the_last_contact(rep, deal, visit):
