@@ -1,4 +1,5 @@
-"""Stage history is append-only (DESIGN.md: StageChange); the same database guard as the audit trail."""
+"""Stage history is append-only (docs/architecture.md, "Writes and locks"); the same database guard as the audit
+trail."""
 
 from django.db import migrations
 

@@ -1,4 +1,5 @@
-"""seed_demo: the demo organisation DESIGN.md promises, idempotent, refused in production."""
+"""seed_demo: the demo organisation (two teams, a pipeline, customers, deals with weeks of history and the reps'
+daily logs; docs/operations.md), idempotent, refused in production."""
 
 import itertools
 from io import StringIO
