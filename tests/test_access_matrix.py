@@ -269,6 +269,7 @@ OBJECT_PAGES = {
     "opportunities:lost": (opportunity_of, POST_ONLY),
     "opportunities:reopen": (opportunity_of, POST_ONLY),
     "opportunities:reassign": (opportunity_of, POST_ONLY),
+    "opportunities:reschedule": (opportunity_of, POST_ONLY),
     "opportunities:board_move": (opportunity_of, POST_ONLY),
     "configuration:pipeline_detail": (pipeline_of, admin_only(ADMIN_PAGE)),
     "configuration:pipeline_set_default": (pipeline_of, admin_only(ADMIN_POST)),

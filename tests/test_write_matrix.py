@@ -297,6 +297,8 @@ WRITES: dict[str, Write] = {
                                                                                 **version(r)}),
     "opportunities:reassign": Write(reassigners, deal, lambda r, cast, viewer: {
         "owner": owner_besides(r, cast, viewer), **version(r)}),
+    "opportunities:reschedule": Write(in_view(), deal, lambda r, cast, viewer: {
+        "next_step_date": "2026-12-20", "reason": "Matrix reason", **version(r)}),
     "opportunities:board_move": Write(in_view(), deal, lambda r, cast, viewer: {"to_stage": stage("Proposal").pk,
                                                                                 **version(r)}),
     # S7: a foreign id in the selection refuses the whole request (409, audited).

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import board, views
+from . import board, reschedule, views
 
 app_name = "opportunities"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("opportunities/<int:pk>/lost/", views.opportunity_lost, name="lost"),
     path("opportunities/<int:pk>/reopen/", views.opportunity_reopen, name="reopen"),
     path("opportunities/<int:pk>/reassign/", views.opportunity_reassign, name="reassign"),
+    path("opportunities/<int:pk>/reschedule/", reschedule.reschedule, name="reschedule"),
     path("board/", board.board, name="board"),
     path("board/<int:pk>/move/", board.board_move, name="board_move"),
 ]
