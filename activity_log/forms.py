@@ -54,6 +54,11 @@ class PlanItemForm(BookChoicesMixin, forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.limit_to_book(user)
+        if not self.is_bound:  # as the visit form: the first kind (Visit) chosen, so "Add" works at once
+            kinds = list(iter(self.fields["kind"].widget.choices))  # read once: the render reuses the list
+            self.fields["kind"].widget.choices = kinds
+            first = next((value for value, _label in kinds if value), None)
+            self.initial.setdefault("kind", getattr(first, "value", first))
 
     def offering(self, log: DailyLog | None) -> "PlanItemForm":
         """Offers the day's own customers, deals and contacts first (the page has them already)."""
