@@ -98,6 +98,28 @@ def test_rep_on_a_phone_opens_the_menu_and_sees_only_their_opportunities(
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a 390px-wide phone"
 
 
+def test_on_a_phone_the_language_switches_without_opening_the_menu(
+    phone_page, live_server, rep, password, login, screenshot
+):
+    rep.language = "zh-hans"
+    rep.save()
+    page = phone_page
+    login(page, live_server, rep, password)
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator(".navbar-toggler")).to_have_attribute("aria-expanded", "false")
+    switcher = page.get_by_test_id("language-select-phone")
+    expect(switcher).to_be_visible()
+    expect(switcher.locator("option[value=en]")).to_have_text("English")  # each language named in itself
+    screenshot(page, "phone-home-zh-hans")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the top bar scrolls sideways by {overflow}px on a 390px-wide phone"
+
+    switcher.select_option("en")  # submits itself
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My funnel")
+    assert User.objects.get(pk=rep.pk).language == "en"
+
+
 def test_manager_sees_team_link_and_their_reps(page, live_server, manager, rep, teammate, other_rep, password, login):
     login(page, live_server, manager, password)
     expect(page.get_by_role("heading", level=1)).to_have_text("My team's funnel")
