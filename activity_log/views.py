@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from config.parsing import has_nul, parse_date, parse_id
+from config.redirects import safe_next
 from funnel.access import get_account_for_user, get_for_user
 from funnel.models import Opportunity
 from funnel.opportunities.services import Busy, FunnelError, StaleVersion
@@ -252,7 +253,8 @@ def activity_new(request: HttpRequest) -> HttpResponse:
 
 
 def _recorded(request: HttpRequest, activity: Activity) -> HttpResponse:
-    url = reverse("log:day", args=[activity.daily_log.date.isoformat()])
+    """Back to the page the form was opened from (quick add, a customer's page), else the activity's day."""
+    url = safe_next(request) or reverse("log:day", args=[activity.daily_log.date.isoformat()])
     if not answers.from_outbox(request) or answers.sent_now(request):
         messages.success(request, _("Activity recorded."))
     return answers.recorded(url) if answers.from_outbox(request) else redirect(url)

@@ -8,6 +8,7 @@ import pytest
 from django.test import RequestFactory
 from django.urls import reverse
 
+from activity_log.models import Activity, ActivityKind
 from config.redirects import safe_next
 from funnel.models import Account, Opportunity, Stage
 from tests.factories import AccountFactory
@@ -93,3 +94,19 @@ def test_a_teammates_customer_is_not_prefilled(rep, teammate, client_for, pipeli
     theirs = AccountFactory(owner=teammate, name="Theirs")
     form = client_for(rep).get(reverse("opportunities:create"), {"account": theirs.pk}).content.decode()
     assert "Theirs" not in form
+
+
+def test_a_visit_logged_from_a_customers_page_goes_back_to_it(rep, client_for):
+    account = AccountFactory(owner=rep, name="宁波港集团")
+    client = client_for(rep)
+    back = reverse("customers:detail", args=[account.pk])
+    form = client.get(reverse("log:activity_new"), {"account": account.pk, "next": back}).content.decode()
+    assert f'<input type="hidden" name="next" value="{back}">' in form
+    data = {"kind": ActivityKind.objects.get(name="Visit").pk, "account": account.pk, "when": "2026-06-01T10:00",
+            "outcome": "Walked the site", "idempotency_key": "quick-add-1", "next": back}  # fmt: skip
+    refused = client.post(reverse("log:activity_new"), data | {"outcome": ""})
+    assert f'<input type="hidden" name="next" value="{back}">' in refused.content.decode()
+    response = client.post(reverse("log:activity_new"), data, follow=True)
+    assert response.redirect_chain == [(back, 302)]
+    assert "Activity recorded." in response.content.decode()
+    assert Activity.objects.get().account == account
