@@ -45,8 +45,10 @@ def test_rep_on_a_phone_finds_a_customer_by_two_characters_and_logs_a_visit(
     page.locator("#id_kind").select_option(str(visit.pk))
     page.locator("#id_outcome").fill("与采购经理确认了码头设备需求。")
     page.locator("main form button[type=submit]").click()
-    expect(page.locator("main")).to_contain_text("与采购经理确认了码头设备需求")
-    assert Activity.objects.get(daily_log__rep=rep).account == port
+    expect(page).to_have_url(f"{live_server.url}/customers/{port.pk}/")  # back where the visit was logged from
+    expect(page.locator("main [role=status]").first).to_have_text("活动已记录。")
+    logged = Activity.objects.get(daily_log__rep=rep)
+    assert (logged.account, logged.outcome) == (port, "与采购经理确认了码头设备需求。")
     screenshot(page, "phone-zh-search-visit-logged")
 
 
