@@ -11,24 +11,18 @@ from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from funnel.models import Account, Contact, Opportunity
-from reps.models import User
+
+from .keys import user_key
 
 # The most records of each kind the offline book holds: a rep's book is hundreds; a manager's or an admin's
 # may be far larger, and the phone then searches the first ones by last contact (online search is unbounded).
 BOOK_LIMIT = 3000
 THEME = "#0d6efd"
-
-
-def user_key(user: User) -> str:
-    """The id of the user's caches and outbox in the browser: stable for the user, not guessable from their id
-    (an HMAC under the secret key), so one person's cache name says nothing about another's."""
-    return salted_hmac("activity_log.offline.user", str(user.pk)).hexdigest()[:32]
 
 
 @require_GET

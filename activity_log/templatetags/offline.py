@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..offline.views import user_key
+from ..offline.keys import user_key
 
 register = template.Library()
 

@@ -4,7 +4,7 @@
 // An item: {key, user, kind: "visit" | "clear" | "move", url, fields: [[name, value], ...], label, day,
 // queuedAt, state: "waiting" | "refused", reasons, status}. `key` is its idempotency key, sent as the form's
 // `idempotency_key`: the server records a key once, so a resend after a lost answer is harmless. `user` is the
-// writer's key (activity_log.offline.views.user_key): a queue is listed and sent only for its writer.
+// writer's key (activity_log.offline.keys.user_key): a queue is listed and sent only for its writer.
 (function (global) {
   "use strict";
   const DB_NAME = "loudou-outbox";
