@@ -268,3 +268,38 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+
+class ReminderSetting(models.Model):
+    """When a person's morning e-mail of scheduled activities comes (activity_log.reminders); without a row, at
+    the default hour, on the organisation's working days."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="reminder_setting"
+    )
+    enabled = models.BooleanField(_("send me the morning e-mail"), default=True)
+    hour = models.PositiveSmallIntegerField(
+        _("at (hour, my time)"), default=8, choices=[(hour, f"{hour:02d}:00") for hour in range(5, 13)]
+    )
+
+    class Meta:
+        verbose_name = _("reminder setting")
+        verbose_name_plural = _("reminder settings")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.hour:02d}:00"
+
+
+class ReminderSent(models.Model):
+    """One morning e-mail per person and local day: claimed before it is sent, so two scheduler runs (or two
+    workers) never send it twice."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    items = models.PositiveIntegerField(default=0)  # 0: nothing was due, no e-mail was sent
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="one_reminder_per_person_and_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.day}"

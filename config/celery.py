@@ -34,4 +34,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=0, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Every 10 minutes: each person's morning e-mail goes once their chosen hour has come in their time zone
+    # (claimed per person and day, so overlapping or repeated runs send it once).
+    "morning-reminders": {
+        "task": "activity_log.tasks.send_morning_reminders_task",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 9 * 60},
+    },
 }

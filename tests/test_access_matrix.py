@@ -67,6 +67,7 @@ PAGES = {
     "offline:state": {"anonymous": 403, "rep": 200, "manager": 200, "admin": 200},
     "offline:book": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:calendar": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "log:reminders": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
     # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
     "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "search:suggest": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},

@@ -29,6 +29,8 @@ from activity_log.models import (
     DailyLog,
     OutboxReceipt,
     PlanItem,
+    ReminderSent,
+    ReminderSetting,
 )
 from funnel.models import (
     Account,
@@ -371,6 +373,7 @@ WRITES: dict[str, Write] = {
     # The signed-in person's own settings.
     "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
     "log:calendar": Write(anyone, post=lambda r, cast, viewer: {"action": "make"}, relations=SINGLE),
+    "log:reminders": Write(anyone, post=lambda r, cast, viewer: {"enabled": "on", "hour": "9"}, relations=SINGLE),
     "reps:password_change": Write(anyone, post=lambda r, cast, viewer: {
         "old_password": PASSWORD, "new_password1": "a new long passphrase", "new_password2": "a new long passphrase"},
         relations=SINGLE),
@@ -439,7 +442,7 @@ WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Co
          Comment, OutboxReceipt, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
 WORLD += [Quota]  # managing by the funnel (issue 14)
 
-WORLD += [CalendarFeed]  # calendar addresses (issue 18)
+WORLD += [CalendarFeed, ReminderSetting, ReminderSent]  # calendar addresses, morning e-mails (issue 18)
 
 
 def world() -> dict:

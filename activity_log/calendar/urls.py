@@ -6,5 +6,6 @@ from . import views
 
 urlpatterns = [
     path("calendar/", views.calendar_settings, name="calendar"),
+    path("calendar/reminders/", views.reminder_settings, name="reminders"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
 ]

@@ -9,12 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..models import CalendarFeed
+from config.messages import saved_or_unchanged
+
+from ..models import CalendarFeed, ReminderSetting
 from . import services
 from .feed import render_feed
-from .forms import CalendarFeedForm
+from .forms import CalendarFeedForm, ReminderSettingForm
 
 SHOWN_ONCE = "calendar_feed_token"  # the session's copy of a new secret, until the page has shown it
 
@@ -30,6 +32,8 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.info(request, _("There was no calendar address to stop."))
         return redirect("log:calendar")
+    setting = ReminderSetting.objects.filter(user=request.user).first() or ReminderSetting(user=request.user)
+    reminders = ReminderSettingForm(instance=setting)
     if request.method == "POST" and form.is_valid():
         token = services.calendar_feed_issue(
             user=request.user, include_names=form.cleaned_data["include_names"], request=request
@@ -39,8 +43,23 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
         return redirect("log:calendar")
     token = request.session.pop(SHOWN_ONCE, None)
     address = request.build_absolute_uri(reverse("log:calendar_feed", args=[token])) if token else None
-    context = {"feed": feed, "form": form, "address": address}
+    context = {"feed": feed, "form": form, "address": address, "reminders": reminders}
     return render(request, "activity_log/calendar.html", context, status=422 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def reminder_settings(request: HttpRequest) -> HttpResponse:
+    """The morning e-mail's settings (activity_log.reminders), on the calendar page."""
+    setting = ReminderSetting.objects.filter(user=request.user).first() or ReminderSetting(user=request.user)
+    form = ReminderSettingForm(request.POST, instance=setting)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the hours offered."))
+    else:
+        if form.has_changed():
+            form.save()
+        saved_or_unchanged(request, form, _("Morning e-mail settings saved."))
+    return redirect(reverse("log:calendar") + "#reminders")
 
 
 @require_GET

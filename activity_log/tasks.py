@@ -1,0 +1,17 @@
+"""Celery tasks of the daily log: adapters that call the plain functions and set the retry policy."""
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import reminders
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_kwargs={"max_retries": 3},
+)
+def send_morning_reminders_task() -> int:
+    """Each person's morning e-mail once their hour has come; a rerun sends nothing twice (claimed per day)."""
+    return reminders.send_morning_reminders()
