@@ -16,7 +16,7 @@ from reps.models import User
 
 from .. import hooks
 from ..models import Alert, AlertKind, AlertSeverity, Opportunity
-from . import diagnoses
+from . import diagnoses, freshness
 
 CHUNK = 5000  # keys per UPDATE … WHERE key IN (…)
 ANALYZE_AFTER = 10_000  # alerts opened or resolved by one scan that make the alert table's statistics stale
@@ -201,12 +201,14 @@ def scan_funnel(now: datetime | None = None) -> dict[str, tuple[int, int, int]]:
     now = now or db_now()
     by_kind = {**DIAGNOSES, **hooks.registered_diagnoses()}
     with diagnoses.one_reading():
-        return {
+        counts = {
             str(kind): SYNCS[kind](now=now)
             if kind in SYNCS
             else alerts_sync(findings=diagnosis(now=now), kinds=[kind], now=now)
             for kind, diagnosis in by_kind.items()
         }
+    freshness.record_scan(now)  # the inbox's "Checked at"
+    return counts
 
 
 @transaction.atomic

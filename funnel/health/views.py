@@ -24,7 +24,7 @@ from ..models import Alert, AlertKind
 from ..opportunities.filters import Sort, team_choices
 from ..search import pickers
 from ..search.pickers import PickerField
-from . import services
+from . import freshness, services
 from .badge import forget_alert_count
 from .links import subject_url
 from .pages import inbox_page
@@ -133,6 +133,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         "querystring": query.urlencode(),
         "may_acknowledge": request.user.role != Role.REP,
         "snooze_form": SnoozeForm(),
+        "checked_at": (checked := freshness.last_scan()),
+        "checked_today": checked is not None and timezone.localdate(checked) == timezone.localdate(now),
     }
     return render(request, "funnel/alerts/alert_list.html", context)
 

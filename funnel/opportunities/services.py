@@ -39,6 +39,7 @@ from config.wording import colon, join_clauses, join_list, join_sentences
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
+from ..health.freshness import stalled_recheck
 from ..insights import rollup
 from ..models import REQUIRABLE_FIELDS, LostReason, Opportunity, Stage, StageChange, StageKind
 
@@ -230,6 +231,7 @@ def _enter_stage(
     opportunity.version += 1
     opportunity.save()
     rollup.mark_deals_dirty([(opportunity.owner_id, opportunity.pk)])
+    transaction.on_commit(functools.partial(stalled_recheck, [opportunity.pk]))  # its stalled alert, at once
     return opportunity
 
 
