@@ -114,6 +114,12 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // --- Queuing the forms -------------------------------------------------------------------------------------------
+  if (document.documentElement.dataset.fromCache) {
+    document.querySelectorAll("form[data-outbox] input[name=idempotency_key]").forEach((input) => {
+      input.value = Outbox.newKey();
+    });
+  }
+
   const nowInZone = () => {
     const parts = {};
     const format = new Intl.DateTimeFormat("en-CA", {
@@ -142,9 +148,15 @@ document.addEventListener("DOMContentLoaded", () => {
     return `${form.dataset.outboxLabel}${reason ? ` — ${reason}` : ""}`;
   };
 
-  const itemFrom = (form) => {
+  // The form's own idempotency key (a resubmitted form is recorded once), unless an item waiting already has it.
+  const keyFor = async (form) => {
+    const own = form.dataset.outboxKey || form.elements.idempotency_key?.value;
+    if (form.dataset.outboxKey || (own && !(await Outbox.get(own)))) return own;
+    return Outbox.newKey();
+  };
+
+  const itemFrom = (form, key) => {
     const kind = form.dataset.outbox;
-    const key = form.dataset.outboxKey || Outbox.newKey();
     const when = form.elements.when;
     if (kind === "visit" && when && !when.dataset.touched && !form.dataset.outboxKey) when.value = nowInZone();
     const fields = [];
@@ -190,13 +202,15 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     const button = event.submitter || form.querySelector("[type=submit]");
     if (button) button.disabled = true;
-    const item = itemFrom(form);
+    const item = itemFrom(form, await keyFor(form));
     await Outbox.put(item); // kept before anything is sent: nothing typed is lost
     askForSync();
     const result = navigator.onLine ? await Outbox.sendNow(item, root.dataset.stateUrl) : { outcome: "offline" };
     if (result.outcome === "sent") {
       await Outbox.discard(item.key);
-      location.assign(result.url);
+      const next = new URL(result.url, location.href);
+      if (next.pathname + next.search !== location.pathname + location.search) location.assign(next.href);
+      else location.reload(); // the same page (a plan item cleared on its day): shown as the server now has it
     } else if (result.outcome === "offline") {
       if (item.kind === "visit") location.assign(root.dataset.todayUrl);
       else render();
@@ -293,7 +307,7 @@ document.addEventListener("DOMContentLoaded", () => {
       if (item.kind === "visit") {
         const visitUrl = new URL(item.url, location.href);
         visitUrl.search = `?outbox=${item.key}`;
-        actions.append(button(text.fix, "btn-outline-primary", () => location.assign(visitUrl.href)));
+        actions.append(button(text.fix, "btn-outline-dark", () => location.assign(visitUrl.href)));
       }
       actions.append(
         button(text.resend, "btn-outline-secondary", async () => {
@@ -379,8 +393,10 @@ document.addEventListener("DOMContentLoaded", () => {
     else render();
   }
 
+  // Asks the server only when something waits: a page load costs no request otherwise.
   async function flush() {
-    if (!navigator.onLine) return render();
+    const waiting = (await Outbox.list(user)).some((item) => item.state === "waiting");
+    if (!navigator.onLine || !waiting) return render();
     afterFlush(await Outbox.flush(root.dataset.stateUrl));
   }
 

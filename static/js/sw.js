@@ -115,6 +115,14 @@ if (typeof module === "object") {
     return response;
   };
 
+  // A page from the cache says so (<html data-from-cache>): its forms' idempotency keys were used when it was
+  // cached, so the page gives them fresh ones.
+  const marked = async (response) => {
+    if (!(response.headers.get("Content-Type") || "").includes("text/html")) return response;
+    const html = (await response.text()).replace("<html ", '<html data-from-cache="1" ');
+    return new Response(html, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
+
   const page = async (request) => {
     const cache = await userCache();
     try {
@@ -124,10 +132,10 @@ if (typeof module === "object") {
       return response;
     } catch (error) {
       const cached = cache && (await cache.match(request, { ignoreVary: true }));
-      if (cached) return cached;
-      // The visit form from a plan item not opened online: the plain form, which the script fills.
+      if (cached) return marked(cached);
+      // The visit form from a plan item not opened online: the plain form.
       const plain = cache && (await cache.match(new URL(request.url).pathname, { ignoreVary: true }));
-      if (plain) return plain;
+      if (plain) return marked(plain);
       throw error;
     }
   };

@@ -73,7 +73,9 @@ def new_context(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Ca
     checked = axe.Watch()
 
     def make(**options) -> BrowserContext:
-        options = {"viewport": DESKTOP, "locale": "en-US", **options}
+        # Service workers only where a test asks for them (tests/e2e/test_offline_journey.py): a worker fetches
+        # the field pages in the background, and the in-memory SQLite live server fails two requests at once.
+        options = {"viewport": DESKTOP, "locale": "en-US", "service_workers": "block", **options}
         context = browser.new_context(**options)
         context.set_default_timeout(TIMEOUT_MS)
         # Leaving a page waits for its axe check (axe.py): a navigation gets that time on top.

@@ -17,7 +17,7 @@ from funnel.models import Opportunity
 from tests.e2e.test_daily_log_journey import kinds
 from tests.factories import AccountFactory, OpportunityFactory, UserFactory
 
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "service_workers": "allow"}
 SLOW_MS = 20_000  # a service worker's first install and the field pages' download, on a loaded machine
 CACHED = """async (paths) => {
   const names = (await caches.keys()).filter((name) => name.startsWith("loudou-pages-"));
