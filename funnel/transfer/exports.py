@@ -16,6 +16,7 @@ import io
 import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -25,7 +26,7 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from reps.models import AuditAction, AuditEvent, User
+from reps.models import AuditAction, AuditEvent, User, person_name
 from reps.services import audit_record
 
 from ..models import ExportChunk, ExportJob, Opportunity
@@ -104,10 +105,12 @@ def export_job_create(*, by: User, filters: str, rows: int) -> ExportJob:
 
 
 # --- the rows ------------------------------------------------------------------------------------
-def export_header() -> list[str]:
+def export_header(user: User) -> list[str]:
+    """The columns, the creation time's named with the reader's time zone (the file's times are theirs)."""
     return [
         _("ID"), _("Opportunity"), _("Customer"), _("Owner"), _("Pipeline"), _("Stage"), _("Status"),
-        _("Amount"), _("Probability (%)"), _("Expected close"), _("Source"), _("Next step"), _("Created"),
+        _("Amount"), _("Probability (%)"), _("Expected close"), _("Source"), _("Next step"),
+        _("Created (%(zone)s)") % {"zone": user.time_zone},
     ]  # fmt: skip
 
 
@@ -121,19 +124,31 @@ def export_queryset(user: User, filters: str):
     return opportunities.annotate(export_probability=Coalesce("probability_override", "stage__probability"))
 
 
+# The owner's name parts come last: _row joins them into the name the pages show (person_name).
 EXPORT_FIELDS = [
-    "pk", "name", "account__name", "owner__username", "pipeline__name", "stage__name", "status",
+    "pk", "name", "account__name", "owner__first_name", "pipeline__name", "stage__name", "status",
     "amount", "export_probability", "expected_close_date", "source__name", "next_step", "created_at",
+    "owner__last_name", "owner__username",
 ]  # fmt: skip
+OWNER, CREATED = 3, 12
+
+
+def _row(values: tuple, zone: ZoneInfo) -> list:
+    """One deal as the list page shows it: the owner's name, not their login; the time in the reader's zone."""
+    *row, last_name, username = values
+    row[OWNER] = person_name(row[OWNER], last_name, username)
+    row[CREATED] = timezone.localtime(row[CREATED], zone).strftime("%Y-%m-%d %H:%M")
+    return row
 
 
 def export_rows(user: User, filters: str) -> Iterator[list]:
     """The rows in order, read ROWS_PER_READ at a time by id, so no cursor stays open between writes."""
     opportunities = export_queryset(user, filters)
+    zone = ZoneInfo(user.time_zone)
     ids = list(opportunities.values_list("pk", flat=True))
     for start in range(0, len(ids), ROWS_PER_READ):
         batch = ids[start : start + ROWS_PER_READ]
-        by_id = {row[0]: row for row in opportunities.filter(pk__in=batch).values_list(*EXPORT_FIELDS)}
+        by_id = {row[0]: _row(row, zone) for row in opportunities.filter(pk__in=batch).values_list(*EXPORT_FIELDS)}
         yield [by_id[pk] for pk in batch if pk in by_id]
 
 
@@ -210,7 +225,7 @@ def _write_file(job: ExportJob, user: User) -> None:
         )
     ExportJob.objects.filter(pk=job.pk, attempt=job.attempt).update(rows_total=count)
     writer = _ChunkWriter(job)
-    writer.csv.writerow(export_header())
+    writer.csv.writerow(export_header(user))
     for rows in export_rows(user, job.filters):
         writer.write(rows)
     writer.flush()
