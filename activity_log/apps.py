@@ -17,11 +17,13 @@ class ActivityLogConfig(AppConfig):
         )
         from funnel.models import AlertKind
 
+        from .handover.views import home_panel as handover_panel
         from .health import missing_log_findings
         from .picks import recent_picks
         from .timeline import home_panel, opportunity_activities
 
         register_timeline_source(opportunity_activities)
         register_home_panel(home_panel)
+        register_home_panel(handover_panel)
         register_diagnosis(AlertKind.MISSING_LOG, missing_log_findings)
         register_picker_recent(recent_picks)

@@ -21,5 +21,6 @@ urlpatterns = [
     path("card/<int:pk>/", card_views.card, name="card"),
     path("", include("activity_log.review.urls")),
     path("", include("activity_log.kinds.urls")),
+    path("", include("activity_log.handover.urls")),
     path("", include("activity_log.calendar.urls")),
 ]

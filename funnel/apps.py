@@ -7,3 +7,10 @@ class FunnelConfig(AppConfig):
 
     name = "funnel"
     verbose_name = _("Funnel")
+
+    def ready(self) -> None:
+        from reps.hooks import register_book_counter
+
+        from .customers.book import book_counts
+
+        register_book_counter(book_counts)

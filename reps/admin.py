@@ -4,12 +4,19 @@ the app's) or the audited mixin: a role, an active flag, a password or a team se
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.wording import join_list
+
 from . import services
+from .hooks import open_book
 from .models import AuditAction, AuditEvent, Team, Territory, User
 
 
@@ -45,11 +52,30 @@ class AuditedAdminMixin:
             self.delete_model(request, obj)
 
 
+class PersonChangeForm(UserChangeForm):
+    """Deactivating someone who still owns customers or open deals asks for a handover first (reps.hooks)."""
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and "is_active" in self.changed_data and not data.get("is_active"):
+            book = open_book(user=self.instance)  # the instance still holds the stored values here
+            if book:
+                url = f"{reverse('log:handover_new')}?from={self.instance.pk}"
+                what = join_list(f"{label} {count}" for label, count in book.items())
+                raise ValidationError(
+                    gettext("%(person)s still owns %(what)s. Hand the book over first (%(url)s), then deactivate."),
+                    params={"person": self.instance, "what": what, "url": url},
+                    code="book_not_handed_over",
+                )
+        return data
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     """People are changed through reps.services: the old values are read from the database, a role change,
     deactivation or reactivation is audited, and deactivation ends the person's sessions."""
 
+    form = PersonChangeForm
     list_display = ["username", "get_full_name", "role", "team", "is_active", "last_login"]
     list_select_related = ["team"]  # one query for the page, not one per person's team
     list_filter = ["role", "team", "is_active"]

@@ -301,3 +301,74 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.period_start} – {self.period_end}"
+
+
+class Handover(models.Model):
+    """A departing or moving person's book handed to others (交接): who started it, whose book, when it was
+    confirmed. What moved, and to whom, is one HandoverItem per object; each receiver acknowledges it."""
+
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("from"), on_delete=models.PROTECT, related_name="handovers_given"
+    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-confirmed_at", "-id"]
+        verbose_name = _("handover")
+        verbose_name_plural = _("handovers")
+
+    def __str__(self) -> str:
+        return f"{self.from_user} {self.confirmed_at:%Y-%m-%d}"
+
+
+class HandoverItem(models.Model):
+    """One object a handover moved: its kind and id (funnel's and the daily log's rows: reps names no model of
+    theirs), its name as it was, the receiver and the owner it had."""
+
+    handover = models.ForeignKey(Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="items")
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("to"), on_delete=models.PROTECT, related_name="handover_items"
+    )
+    object_type = models.CharField(_("object type"), max_length=64)
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    label = models.CharField(_("name"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["handover", "object_type", "id"]
+        verbose_name = _("handed-over item")
+        verbose_name_plural = _("handed-over items")
+        indexes = [models.Index(fields=["to_user", "handover"], name="handover_item_receiver")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type}:{self.object_id}"
+
+
+class HandoverReceiptQuerySet(models.QuerySet):
+    def unacknowledged(self):
+        return self.filter(acknowledged_at__isnull=True)
+
+
+class HandoverReceipt(models.Model):
+    """A receiver's copy of a handover: shown on their home page until they acknowledge it."""
+
+    handover = models.ForeignKey(
+        Handover, verbose_name=_("handover"), on_delete=models.CASCADE, related_name="receipts"
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("receiver"), on_delete=models.PROTECT, related_name="handover_receipts"
+    )
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+
+    objects = HandoverReceiptQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-handover__confirmed_at", "id"]
+        verbose_name = _("handover receipt")
+        verbose_name_plural = _("handover receipts")
+        constraints = [models.UniqueConstraint(fields=["handover", "receiver"], name="one_receipt_per_receiver")]
+        indexes = [models.Index(fields=["receiver", "acknowledged_at"], name="handover_receipt_open")]
+
+    def __str__(self) -> str:
+        return f"{self.handover} → {self.receiver}"

@@ -46,6 +46,11 @@ PAGES = {
     "insights:target_list": ADMIN_PAGE,
     # Quotas: managers for their teams' people, admins for everyone (tests/funnel/test_quotas.py).
     "planning:quota_grid": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    # Handover: managers and admins start one (tests/activity_log/test_handover.py); without ?from= the new
+    # handover's page sends them to the list, where one is started.
+    "log:handover_list": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    "log:handover_new": {"anonymous": SIGN_IN, "rep": 403, "manager": 302, "admin": 302},
+    "log:handover_orphans": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     # Probabilities against history: everyone, over the deals they may see (tests/funnel/test_calibration_pages.py).
     "insights:calibration": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "configuration:index": ADMIN_PAGE,
@@ -158,6 +163,13 @@ def target_of(cast, owner: None) -> list:
     team = cast["rep"].team
     return [Target.objects.create(team=team, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31),
                                   amount=1000, created_by=cast["admin"]).pk]  # fmt: skip
+
+
+def handover_of(cast, owner: str) -> list:
+    """URL args for a handover of `owner`'s book (the record alone: nothing moved, nobody received)."""
+    from reps.models import Handover
+
+    return [Handover.objects.create(from_user=cast[owner], by=cast["admin"], note="Matrix deal").pk]
 
 
 def lost_reason_of(cast, owner: None) -> list:
@@ -308,6 +320,9 @@ OBJECT_PAGES = {
     "log:reviewed": (daily_log_of, POST_ONLY),
     "log:card": (account_of, ACCOUNT_ACCESS),
     "log:kind_edit": (activity_kind_of, admin_only(ADMIN_PAGE)),
+    # A handover follows the person whose book it was (and its receivers: tests/activity_log/test_handover.py).
+    "log:handover_detail": (handover_of, OPPORTUNITY_ACCESS),
+    "log:handover_ack": (handover_of, POST_ONLY),
     # The pickers' one endpoint: everyone searches what they may see (tests/funnel/test_pickers.py).
     "search:pick": (picker_source, {(role, None): PAGES["funnel:home"][role] for role in ROLES}),
     # A calendar app reads the address without signing in: the secret in it is the permission, whoever asks

@@ -48,7 +48,7 @@ from funnel.models import (
     StageChange,
     Target,
 )  # fmt: skip
-from reps.models import Quota, Team, Territory, User
+from reps.models import Handover, HandoverItem, HandoverReceipt, Quota, Team, Territory, User
 from reps.quotas import quarter_of
 from tests.factories import PASSWORD, AccountFactory, ContactFactory, OpportunityFactory
 from tests.html_forms import form_data
@@ -283,6 +283,26 @@ def quota_cell(record, cast, viewer) -> dict:
     return {f"q-{record.pk}-{start}": "1000", f"s-{record.pk}-{start}": ""}
 
 
+def handover_givers(viewer: str, relation: str):
+    """A handover: managers and admins hand over the books of the people in their view, never their own (404);
+    a rep's role is refused."""
+    if viewer == "rep":
+        return 403
+    return OK if relation != "own" and sees(viewer, relation) else 404
+
+
+def book(cast, owner: User) -> User:
+    """A person with a customer to hand over."""
+    AccountFactory(owner=owner, name="Matrix customer")
+    return owner
+
+
+def received_handover(cast, owner: User) -> Handover:
+    handover = Handover.objects.create(from_user=cast["admin"], by=cast["admin"])
+    HandoverReceipt.objects.create(handover=handover, receiver=owner)
+    return handover
+
+
 SETTING = {"rule": admin_only, "relations": SINGLE}
 
 WRITES: dict[str, Write] = {
@@ -370,6 +390,10 @@ WRITES: dict[str, Write] = {
     "log:submit": Write(own_only, daily_log, lambda r, cast, viewer: {"summary": "Matrix day"}),
     "log:comment": Write(in_view(), daily_log, lambda r, cast, viewer: {"body": "Matrix comment"}),
     "log:reviewed": Write(reviewers, submitted_log),
+    # Handover: a book moves to a rep of the giver's manager's teams; a receiver acknowledges their own.
+    "log:handover_new": Write(handover_givers, book, lambda r, cast, viewer: {
+        "from": r.pk, "all": cast["teammate"].pk}, args=lambda r: []),
+    "log:handover_ack": Write(own_only, received_handover),
     # The signed-in person's own settings.
     "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
     "log:calendar": Write(anyone, post=lambda r, cast, viewer: {"action": "make"}, relations=SINGLE),
@@ -424,6 +448,9 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "log:review": lambda cast, viewer: [],
     "log:activity_move": lambda cast, viewer: [],
     "log:card": lambda cast, viewer: [account(cast, viewer).pk],
+    "log:handover_list": lambda cast, viewer: [],
+    "log:handover_orphans": lambda cast, viewer: [],
+    "log:handover_detail": lambda cast, viewer: [Handover.objects.create(from_user=viewer, by=viewer).pk],
     "offline:service_worker": lambda cast, viewer: [],
     "offline:manifest": lambda cast, viewer: [],
     "offline:state": lambda cast, viewer: [],
@@ -440,7 +467,7 @@ PUBLIC |= {"offline:service_worker", "offline:manifest", "offline:state"}
 WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Contact, Opportunity, StageChange,
          ImportBatch, ExportJob, Alert, HealthSettings, Target, ActivityKind, DailyLog, PlanItem, Activity, Amendment,
          Comment, OutboxReceipt, TOTPDevice, StaticDevice, StaticToken]  # fmt: skip
-WORLD += [Quota]  # managing by the funnel (issue 14)
+WORLD += [Quota, Handover, HandoverItem, HandoverReceipt]  # managing by the funnel (issue 14)
 
 WORLD += [CalendarFeed, ReminderSetting, ReminderSent]  # calendar addresses, morning e-mails (issue 18)
 

@@ -19,7 +19,7 @@ def seed(**options):
 
 def test_seed_creates_the_named_logins_with_their_roles_and_teams():
     seed()
-    roles = dict(User.objects.values_list("username", "role"))
+    roles = dict(User.objects.filter(is_active=True).values_list("username", "role"))  # "former" has left
     assert roles == {
         "admin": Role.ADMIN,
         "manager": Role.MANAGER,
@@ -203,3 +203,18 @@ def test_bench_pages_crawls_every_role_from_the_home_page_and_prints_a_row_per_r
         assert "reps:logout" not in rows
     assert "settings" in text.split("bench_manager01")[0]  # only the admin reaches the settings
     assert "slowest routes (p95):" in text
+
+
+def test_seed_sets_quotas_and_leaves_one_completed_handover():
+    """Issue 14: the reps' quotas for this quarter and the last; a rep who left, whose book was handed over."""
+    from reps.models import Handover, Quota
+
+    seed()
+    seed()  # idempotent
+    assert Quota.objects.filter(user__username="rep").count() == 2
+    assert set(Quota.objects.values_list("user__username", flat=True)) == {"rep", "rep2", "rep3"}
+    handover = Handover.objects.get()
+    assert handover.from_user.username == "former" and not handover.from_user.is_active
+    receipts = {receipt.receiver.username: receipt.acknowledged_at for receipt in handover.receipts.all()}
+    assert set(receipts) == {"rep", "rep2"} and receipts["rep"] is not None and receipts["rep2"] is None
+    assert not Opportunity.objects.filter(owner=handover.from_user, status=StageKind.OPEN).exists()

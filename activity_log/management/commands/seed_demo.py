@@ -29,7 +29,7 @@ from funnel.models import (
 from reps.models import Role, Team, Territory, User
 from reps.services import user_set_role
 
-from . import _demo_logs
+from . import _demo_logs, _demo_planning
 
 DEFAULT_PASSWORD = "loudou-demo-2026"  # noqa: S105  (documented in the README; demo only)
 
@@ -164,6 +164,16 @@ class Command(BaseCommand):
             reps = [people["rep"], people["rep2"], people["rep3"]]
             managers = {people["rep"].pk: people["manager"], people["rep2"].pk: people["manager"]}
             logs = _demo_logs.seed_logs(reps=reps, manager_of={**managers, people["rep3"].pk: people["manager2"]})
+            _demo_planning.seed_quotas(people)
+            leaver = (
+                (("敏", "周"), ("宏远建材", "海天食品", "约客户下周复核方案"))
+                if chinese
+                else (
+                    ("Min", "Zhou"),
+                    ("Hongyuan Building Materials", "Haitian Foods", "Review the proposal next week"),
+                )
+            )
+            _demo_planning.seed_handover(people, pipeline, names=leaver[0], customers=leaver[1])
         if options["opportunities"] > 0:
             self.seed_bulk(options, pipeline)
         self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities, {logs} daily logs)."))
