@@ -273,3 +273,30 @@ def test_a_visit_logged_offline_at_2350_and_synced_at_0010_goes_to_that_day(
     assert activity.daily_log.date == today - timedelta(days=1)
     assert activity.when == phone_time(rep, today - timedelta(days=1), 23, 50)
     assert activity.is_backdated  # flagged on yesterday's log, never silently
+
+
+def test_a_refused_visit_is_fixed_from_the_outbox_and_sent(new_context, live_server, pipeline, rep, password, login):
+    kinds()
+    lost_customer = AccountFactory(owner=rep, name="Harbour Freight")
+    kept_customer = AccountFactory(owner=rep, name="Inland Freight")
+    context, page = phone(new_context)
+    login(page, live_server, rep, password)
+    open_day_until_cached(page, live_server)
+    go_offline(context)
+    log_visit_offline(page, lost_customer, "Agreed the pallet sizes")
+    type(lost_customer).objects.filter(pk=lost_customer.pk).update(owner=UserFactory())  # handed over
+    go_online(context)
+
+    item = page.locator("[data-testid=outbox-item]")
+    page.locator("[data-outbox-toggle]").click()
+    expect(item.locator("[data-outbox-state=refused]")).to_be_visible(timeout=SLOW_MS)
+    expect(item).to_contain_text("Customer")  # the server's reason, with the field it is about
+    item.locator("button", has_text="Fix").click()
+    form = page.locator("[data-testid=visit-form]")
+    expect(form.locator("textarea[name=outcome]")).to_have_value("Agreed the pallet sizes")  # as typed
+    expect(form.locator(".alert-danger")).to_contain_text("Customer")
+    form.locator("select[name=account]").select_option(str(kept_customer.pk))
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#activities")).to_contain_text("Agreed the pallet sizes")
+    assert Activity.objects.get().account == kept_customer
+    assert page.evaluate(QUEUED) == 0
