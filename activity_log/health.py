@@ -30,8 +30,9 @@ def last_due_day(rep: User, now: datetime, working_days: frozenset[int] = WORKIN
 def missing_log_findings(now: datetime) -> list[dict]:
     """Per active rep: the last working day past its deadline without a submitted log."""
     working_days = frozenset(HealthSettings.current().working_days)
-    reps = User.objects.filter(role=Role.REP, is_active=True).only("pk", "time_zone", "date_joined")
+    reps = list(User.objects.filter(role=Role.REP, is_active=True).only("pk", "time_zone", "date_joined"))
     due = {rep.pk: day for rep in reps if (day := last_due_day(rep, now, working_days)) is not None}
+    deadlines = {rep.pk: submission_deadline(rep, due[rep.pk]) for rep in reps if rep.pk in due}
     submitted = set(
         DailyLog.objects.filter(rep_id__in=due, date__in=set(due.values()), submitted_at__isnull=False).values_list(
             "rep_id", "date"
@@ -39,7 +40,12 @@ def missing_log_findings(now: datetime) -> list[dict]:
     )
     return [
         finding(
-            AlertKind.MISSING_LOG, f"rep:{rep_id}:{day:%Y-%m-%d}", rep_id=rep_id, day=day, severity=AlertSeverity.INFO
+            AlertKind.MISSING_LOG,
+            f"rep:{rep_id}:{day:%Y-%m-%d}",
+            rep_id=rep_id,
+            day=day,
+            severity=AlertSeverity.INFO,
+            details={"day": day.isoformat(), "deadline": deadlines[rep_id].isoformat()},
         )
         for rep_id, day in due.items()
         if (rep_id, day) not in submitted

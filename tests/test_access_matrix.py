@@ -60,6 +60,8 @@ PAGES = {
     "configuration:lost_reason_list": ADMIN_PAGE,
     "transfer:import_start": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "health:alert_list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    # Bulk acknowledge or snooze: managers and admins, POST only (tests/funnel/test_alert_bulk.py).
+    "health:alert_bulk": {"anonymous": SIGN_IN, "rep": 403, "manager": 405, "admin": 405},
     "log:today": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:activity_new": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:activity_move": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},

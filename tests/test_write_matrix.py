@@ -334,6 +334,10 @@ WRITES: dict[str, Write] = {
     "customers:contact_create": Write(in_view(), account, page={"name": "Matrix person"}),
     "customers:contact_edit": Write(in_view(), contact, page={"title": "Matrix title"}),
     # Alerts: managers act on the alerts in their view.
+    # Bulk: the role gate comes first (the ids are in the body): a rep 403 whatever the alert.
+    "health:alert_bulk": Write(lambda viewer, relation: 403 if viewer == "rep" else managers_on_what_they_see(
+        viewer, relation), alert, lambda r, cast, viewer: {
+        "alert": [r.pk], "action": "acknowledge", "reason": "Seen"}, args=lambda r: []),
     "health:alert_acknowledge": Write(managers_on_what_they_see, alert, lambda r, cast, viewer: {"reason": "Seen"}),
     "health:alert_snooze": Write(managers_on_what_they_see, alert, lambda r, cast, viewer: {"days": 3,
                                                                                             "reason": "Later"}),

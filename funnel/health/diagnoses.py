@@ -12,6 +12,7 @@ team's manager with `team` set; a funnel only one member's deals fill is that re
 diagnosed, so team findings need deals of at least two members.
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.functions import JSONObject
 from django.utils import timezone
 
 from reps.models import User
@@ -37,10 +39,13 @@ from ..models.opportunities import stalled_condition
 TEAM_MIN_MEMBERS = 2  # a team funnel filled by one member's deals is that rep's funnel
 
 
-def finding(kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, **subject) -> dict:
-    """A finding: its dedupe key, kind, severity, rep and subject (opportunity_id, stage_id, day, team_id,
-    pipeline_id)."""
+def finding(
+    kind: str, key: str, *, rep_id: int, severity: str = AlertSeverity.WARNING, details: dict | None = None, **subject
+) -> dict:
+    """A finding: its dedupe key, kind, severity, rep, subject (opportunity_id, stage_id, day, team_id,
+    pipeline_id) and the numbers that raised it (`details`, plain JSON: funnel.health.why words them)."""
     return {
+        "details": details or {},
         "key": f"{kind}:{key}",
         "kind": kind,
         "severity": severity,
@@ -58,12 +63,24 @@ def _open_deals(scope: QuerySet[Opportunity] | None) -> QuerySet[Opportunity]:
 
 
 def stalled_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
-    """Every stalled open deal (see `OpportunityQuerySet.stalled`)."""
-    rows = _open_deals(scope).stalled(now).values_list("pk", "owner_id", "stage_id")
+    """Every stalled open deal (see `OpportunityQuerySet.stalled`), with its `stalled_details`."""
+    rows = _open_deals(scope).stalled(now).values_list("pk", "owner_id", "stage_id", STALLED_DETAILS)
     return [
-        finding(AlertKind.STALLED, f"opp:{pk}", rep_id=owner_id, opportunity_id=pk, stage_id=stage_id)
-        for pk, owner_id, stage_id in rows.iterator()
-    ]
+        finding(AlertKind.STALLED, f"opp:{pk}", rep_id=owner_id, opportunity_id=pk, stage_id=stage_id,
+                details=details if isinstance(details, dict) else json.loads(details))
+        for pk, owner_id, stage_id, details in rows.iterator()
+    ]  # fmt: skip
+
+
+# What raised a stalled alert, read with the deal in the same statement (the scan's INSERT … SELECT too): when it
+# entered its stage, the stage's stall days, its last activity and its next step's date. The page counts the
+# days from them, so the numbers stay true between scans.
+STALLED_DETAILS = JSONObject(
+    entered=F("stage_entered_at"),
+    stall_days=F("stage__stall_days"),
+    last_activity=F("last_activity_at"),
+    next_step=F("next_step_date"),
+)
 
 
 def _open_stages_by_pipeline() -> dict[int, list[int]]:
@@ -88,9 +105,9 @@ def one_reading() -> Iterator[None]:
         _one_reading.reset(token)
 
 
-def _held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int]]:
-    """(owner, team, team's manager, pipeline, stage) for each stage holding an active owner's open deals:
-    one GROUP BY, once per scan (see one_reading)."""
+def _held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int, int]]:
+    """(owner, team, team's manager, pipeline, stage, open deals) for each stage holding an active owner's open
+    deals: one GROUP BY, once per scan (see one_reading)."""
     shared = _one_reading.get()
     if scope is None and shared is not None:
         if "held" not in shared:
@@ -99,37 +116,39 @@ def _held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | N
     return _read_held_stages(scope)
 
 
-def _read_held_stages(scope: QuerySet[Opportunity] | None) -> list[tuple[int, int | None, int | None, int, int]]:
+def _read_held_stages(
+    scope: QuerySet[Opportunity] | None,
+) -> list[tuple[int, int | None, int | None, int, int, int]]:
     return list(
         _open_deals(scope)
         .filter(owner__is_active=True)
         .values_list("owner_id", "owner__team_id", "owner__team__manager_id", "pipeline_id", "stage_id")
         .annotate(n=Count("pk"))
-        .values_list("owner_id", "owner__team_id", "owner__team__manager_id", "pipeline_id", "stage_id")
+        .values_list("owner_id", "owner__team_id", "owner__team__manager_id", "pipeline_id", "stage_id", "n")
         .order_by()
     )
 
 
-def _occupied(held: list[tuple]) -> dict[tuple[int, int], set[int]]:
-    """(owner, pipeline) → the stages holding at least one of the owner's open deals."""
-    occupied = defaultdict(set)
-    for owner_id, _team_id, _manager_id, pipeline_id, stage_id in held:
-        occupied[owner_id, pipeline_id].add(stage_id)
+def _occupied(held: list[tuple]) -> dict[tuple[int, int], dict[int, int]]:
+    """(owner, pipeline) → {stage: open deals} for the stages holding at least one of the owner's open deals."""
+    occupied = defaultdict(dict)
+    for owner_id, _team_id, _manager_id, pipeline_id, stage_id, n in held:
+        occupied[owner_id, pipeline_id][stage_id] = n
     return occupied
 
 
-def _team_occupied(held: list[tuple]) -> dict[tuple[int, int, int], set[int]]:
-    """(team, manager, pipeline) → the stages its members' open deals hold, for the managed teams whose
-    funnel in that pipeline holds deals of at least TEAM_MIN_MEMBERS members."""
-    occupied, members = defaultdict(set), defaultdict(set)
-    for owner_id, team_id, manager_id, pipeline_id, stage_id in held:
+def _team_occupied(held: list[tuple]) -> dict[tuple[int, int, int], dict[int, int]]:
+    """(team, manager, pipeline) → {stage: open deals} of its members, for the managed teams whose funnel in
+    that pipeline holds deals of at least TEAM_MIN_MEMBERS members."""
+    occupied, members = defaultdict(lambda: defaultdict(int)), defaultdict(set)
+    for owner_id, team_id, manager_id, pipeline_id, stage_id, n in held:
         if manager_id is not None:
-            occupied[team_id, manager_id, pipeline_id].add(stage_id)
+            occupied[team_id, manager_id, pipeline_id][stage_id] += n
             members[team_id, manager_id, pipeline_id].add(owner_id)
     return {funnel: stages for funnel, stages in occupied.items() if len(members[funnel]) >= TEAM_MIN_MEMBERS}
 
 
-def _gaps(ordered: list[int], held: set[int]) -> list[int]:
+def _gaps(ordered: list[int], held: dict[int, int]) -> list[int]:
     """The empty stages of `ordered` with a held stage before and after them."""
     filled = [i for i, stage_id in enumerate(ordered) if stage_id in held]
     if len(filled) < 2:
@@ -145,14 +164,25 @@ def gap_findings(now: datetime | None = None, scope: QuerySet[Opportunity] | Non
     stages, held = _open_stages_by_pipeline(), _held_stages(scope)
     found = []
     for (owner_id, pipeline_id), occupied in _occupied(held).items():
-        for stage_id in _gaps(stages.get(pipeline_id, []), occupied):
+        ordered = stages.get(pipeline_id, [])
+        for stage_id in _gaps(ordered, occupied):
             key = f"rep:{owner_id}:stage:{stage_id}"
-            found.append(finding(AlertKind.GAP, key, rep_id=owner_id, stage_id=stage_id))
+            details = _around(ordered, occupied, stage_id)
+            found.append(finding(AlertKind.GAP, key, rep_id=owner_id, stage_id=stage_id, details=details))
     for (team_id, manager_id, pipeline_id), occupied in _team_occupied(held).items():
-        for stage_id in _gaps(stages.get(pipeline_id, []), occupied):
+        ordered = stages.get(pipeline_id, [])
+        for stage_id in _gaps(ordered, occupied):
             key = f"team:{team_id}:stage:{stage_id}"
-            found.append(finding(AlertKind.GAP, key, rep_id=manager_id, team_id=team_id, stage_id=stage_id))
+            found.append(finding(AlertKind.GAP, key, rep_id=manager_id, team_id=team_id, stage_id=stage_id,
+                                 details=_around(ordered, occupied, stage_id)))  # fmt: skip
     return found
+
+
+def _around(ordered: list[int], held: dict[int, int], stage_id: int) -> dict:
+    """A gap's numbers: the open deals in the stages before it and after it."""
+    index = ordered.index(stage_id)
+    return {"before": sum(held.get(pk, 0) for pk in ordered[:index]),
+            "after": sum(held.get(pk, 0) for pk in ordered[index + 1 :])}  # fmt: skip
 
 
 def empty_cup_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -> list[dict]:
@@ -181,13 +211,13 @@ def inflow_findings(now: datetime, scope: QuerySet[Opportunity] | None = None) -
             new=Count("pk", filter=recent & Q(created_at__lte=now)),
         )
         .filter(open__gt=0, new__lt=F("pipeline__inflow_minimum"))
-        .values_list("owner_id", "pipeline_id")
+        .values_list("owner_id", "pipeline_id", "new", "pipeline__inflow_minimum", "pipeline__inflow_weeks")
         .order_by()
     )
     return [
         finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:pipeline:{pipeline_id}:inflow", rep_id=owner_id,
-                pipeline_id=pipeline_id)
-        for owner_id, pipeline_id in rows
+                pipeline_id=pipeline_id, details={"new": new, "minimum": minimum, "weeks": weeks})
+        for owner_id, pipeline_id, new, minimum, weeks in rows
     ]  # fmt: skip
 
 
@@ -196,10 +226,11 @@ def _first_stage_empty(scope: QuerySet[Opportunity] | None) -> list[dict]:
     for (owner_id, pipeline_id), held in _occupied(_held_stages(scope)).items():
         ordered = stages.get(pipeline_id)
         if ordered and ordered[0] not in held:
-            stage_id = ordered[0]
+            stage_id, details = ordered[0], {"open": sum(held.values())}
             found.append(
-                finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id)
-            )
+                finding(AlertKind.EMPTY_CUP, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id,
+                        details=details)
+            )  # fmt: skip
     return found
 
 
@@ -232,10 +263,15 @@ def _blocked(share: int, minimum: int, n: int, n_stalled: int) -> bool:
     return n >= minimum and n_stalled * 100 >= share * n
 
 
+def _pile(n: int, n_stalled: int, share: int) -> dict:
+    """A blockage's numbers: the stage's open deals, how many are stalled, and the pipeline's threshold (%)."""
+    return {"open": n, "stalled": n_stalled, "threshold": share}
+
+
 def _rep_blockages(rows: list[tuple]) -> list[dict]:
     return [
         finding(AlertKind.BLOCKAGE, f"rep:{owner_id}:stage:{stage_id}", rep_id=owner_id, stage_id=stage_id,
-                severity=AlertSeverity.CRITICAL)
+                severity=AlertSeverity.CRITICAL, details=_pile(n, n_stalled, share))
         for owner_id, stage_id, share, minimum, n, n_stalled in rows
         if _blocked(share, minimum, n, n_stalled)
     ]  # fmt: skip
@@ -254,7 +290,8 @@ def _team_blockages(rows: list[tuple], teams: dict[int, tuple[int, int]]) -> lis
             thresholds[funnel] = (share, minimum)
     return [
         finding(AlertKind.BLOCKAGE, f"team:{team_id}:stage:{stage_id}", rep_id=manager_id, team_id=team_id,
-                stage_id=stage_id, severity=AlertSeverity.CRITICAL)
+                stage_id=stage_id, severity=AlertSeverity.CRITICAL,
+                details=_pile(n, n_stalled, thresholds[team_id, manager_id, stage_id][0]))
         for (team_id, manager_id, stage_id), (n, n_stalled) in piles.items()
         if len(members[team_id, manager_id, stage_id]) >= TEAM_MIN_MEMBERS
         and _blocked(*thresholds[team_id, manager_id, stage_id], n, n_stalled)
@@ -276,10 +313,24 @@ def forecast_risk_findings(now: datetime, scope: QuerySet[Opportunity] | None = 
     )
     return [
         finding(AlertKind.FORECAST_RISK, f"team:{row['target'].team_id}:target:{row['target'].pk}",
-                rep_id=row["target"].team.manager_id, severity=row["severity"], team_id=row["target"].team_id)
+                rep_id=row["target"].team.manager_id, severity=row["severity"], team_id=row["target"].team_id,
+                details=_forecast_numbers(row))
         for row in target_forecasts(targets, scope)
         if row["severity"] is not None
     ]  # fmt: skip  # the key names the target: two targets of a team may start the same day
+
+
+def _forecast_numbers(row: dict) -> dict:
+    """A forecast alert's numbers, as text (JSON has no decimals): the target, its period, what is won, left and
+    weighted to its end, and the coverage."""
+    target = row["target"]
+    numbers = {"target": target.amount, "won": row["won"], "remaining": row["remaining"], "weighted": row["weighted"]}
+    return {
+        **{name: str(value) for name, value in numbers.items()},
+        "start": target.period_start.isoformat(),
+        "end": target.period_end.isoformat(),
+        "coverage": None if row["coverage"] is None else str(row["coverage"]),
+    }
 
 
 def target_forecasts(targets: list[Target], scope: QuerySet[Opportunity] | None = None) -> list[dict]:

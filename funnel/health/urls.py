@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import bulk, views
 
 app_name = "health"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.alert_list, name="alert_list"),
     path("<int:pk>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
     path("<int:pk>/snooze/", views.alert_snooze, name="alert_snooze"),
+    path("bulk/", bulk.alert_bulk, name="alert_bulk"),
 ]

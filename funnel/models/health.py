@@ -113,6 +113,9 @@ class Alert(models.Model):
         db_constraint=False,
     )
     day = models.DateField(_("day"), null=True, blank=True)
+    # The numbers that raised the alert, as its finding gave them (funnel.health.why words them): a re-seen
+    # alert takes its finding's latest numbers.
+    details = models.JSONField(_("details"), default=dict, blank=True)
     first_seen = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen = models.DateTimeField(_("last seen"), default=timezone.now)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)

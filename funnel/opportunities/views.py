@@ -14,6 +14,7 @@ from config.redirects import safe_next
 
 from .. import hooks
 from ..access import get_opportunity_for_user
+from ..health.why import stalled_why
 from ..models import Opportunity
 from . import services
 from .filters import OpportunityFilterForm, keyset_page
@@ -140,6 +141,7 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
     now = timezone.now()
     stalled = Opportunity.objects.filter(pk=opportunity.pk).stalled(now).exists()
     context = {"opportunity": opportunity, "timeline": timeline, "now": now, "stalled": stalled, **defaults, **forms}
+    context["stalled_why"] = stalled_why(opportunity, now) if stalled else ""
     return render(request, "funnel/opportunity_detail.html", context, status=status)
 
 
