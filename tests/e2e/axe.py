@@ -2,10 +2,10 @@
 
 `watch(context, into)` puts axe into every page of a browser context. Each page loads it once loaded
 (from an address the test's route answers, so the page's own load is not slowed) and reports through a
-binding; before the browser leaves a page (a navigation request of its main frame)
-the request waits for that page's report, and `finish` waits for the pages still open when the test
-ends. So every page a journey walks through is checked as the user left it (menus open, forms
-filled), and a journey needs no extra step.
+binding; before the browser leaves a page (a navigation request of its main frame) the request waits for
+that page's report (LEAVING_S at most), and `finish` waits for the pages still open when the test ends.
+So the pages a journey walks through are checked as the user left them (menus open, forms filled), and a
+journey needs no extra step; a page left before its check ended is listed in the report.
 
 LOUDOU_AXE_REPORT=<file> appends one JSON line per checked page (url, width, language, violations of
 every impact) for the before/after notes.
@@ -22,8 +22,12 @@ from playwright.sync_api import BrowserContext, Error, Page, Request, Route
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 AXE_PATH = "/__loudou_axe__/axe.min.js"  # answered by the test's route, never by the app
 BLOCKING = ("serious", "critical")
-# How long leaving a page waits for its check; a loaded two-core machine needs ~1 s for a big page.
+# How long the end of a test waits for its open pages' checks; a loaded two-core machine needs ~1 s a page.
 WAIT_S = 10
+# How long leaving a page waits for its check: enough for most pages, short enough that a click's own
+# timeout (which waits for the navigation it starts) is never at risk. A page left sooner is listed as
+# not checked in the report, not failed: another visit of the same page in some journey checks it.
+LEAVING_S = 2
 
 # Each document names itself when it starts and reports its one axe run once loaded.
 RUNNER = """
@@ -68,14 +72,15 @@ class Watch:
     current: dict[Page, str] = field(default_factory=dict)  # each page's document now
     reported: set[str] = field(default_factory=set)
     unchecked: list[str] = field(default_factory=list)
+    left_early: list[str] = field(default_factory=list)
 
-    def wait(self, page: Page) -> None:
+    def wait(self, page: Page, seconds: float = WAIT_S, leaving: bool = False) -> None:
         """Until the page's document has reported (a page that never started axe has nothing to wait for)."""
         doc = self.current.get(page)
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + seconds
         while doc and doc not in self.reported:
             if time.monotonic() > deadline:
-                self.unchecked.append(page.url)
+                (self.left_early if leaving else self.unchecked).append(page.url)
                 return
             try:
                 page.wait_for_timeout(25)  # lets the binding's calls in
@@ -103,6 +108,8 @@ class Watch:
         with open(path, "a", encoding="utf-8") as out:
             for result in self.results:
                 out.write(json.dumps({"test": test, **result}, ensure_ascii=False) + "\n")
+            for url in self.left_early:
+                out.write(json.dumps({"test": test, "url": url, "left_before_checked": True}) + "\n")
 
 
 def watch(context: BrowserContext, into: Watch) -> None:
@@ -115,7 +122,7 @@ def watch(context: BrowserContext, into: Watch) -> None:
 
     def before_leaving(route: Route, request: Request) -> None:
         if request.is_navigation_request() and request.frame.parent_frame is None:
-            into.wait(request.frame.page)
+            into.wait(request.frame.page, LEAVING_S, leaving=True)
         route.fallback()
 
     context.expose_binding("loudouAxeStarted", started)
