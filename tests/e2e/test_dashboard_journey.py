@@ -78,7 +78,7 @@ def test_manager_in_chinese_filters_to_a_rep_and_follows_a_stage_count(
 
     page.locator("summary", has_text="筛选").first.click()
     page.locator("#id_owner").select_option(str(teammate.pk))
-    page.get_by_role("button", name="应用").click()
+    page.get_by_role("button", name="确定").click()
     expect(page).to_have_url(re.compile(rf"owner={teammate.pk}"))
     expect(stage_row(page, "Proposal").get_by_test_id("stage-count")).to_have_text("3")
     expect(stage_row(page, "Qualified").get_by_test_id("stage-count")).to_have_text("0")
