@@ -384,7 +384,16 @@ document.addEventListener("DOMContentLoaded", () => {
     event.currentTarget.setAttribute("aria-expanded", String(!panel.hidden));
   });
 
+  // The browser says online but the send found no network (a dead zone's flapping signal, a captive portal):
+  // try again shortly rather than wait for the next "online" event or page load.
+  let retry = null;
   function afterFlush(summary) {
+    if (summary.offline && navigator.onLine && !retry) {
+      retry = setTimeout(() => {
+        retry = null;
+        flush();
+      }, 3000);
+    }
     root.querySelector("[data-signed-out]").hidden = !summary.signedOut;
     if (!summary.offline && !summary.signedOut) synced = Date.now();
     // What was sent is now the server's: the day shows it as recorded (unless the user is typing there).

@@ -195,7 +195,7 @@ def test_a_queued_move_refused_by_the_stage_gate_stays_with_its_reason(
 
     item = page.locator("[data-testid=outbox-item]")
     page.locator("[data-outbox-toggle]").click()
-    expect(item).to_contain_text("Not sent")
+    expect(item).to_contain_text("Not sent", timeout=20_000)  # sent when the page sees the network again
     expect(item).to_contain_text("Budget confirmed by the customer")
     screenshot(page, "offline-move-refused")
     page.reload()  # kept: a refusal is never dropped
@@ -206,6 +206,12 @@ def test_a_queued_move_refused_by_the_stage_gate_stays_with_its_reason(
     item.locator("button", has_text="Discard").click()
     expect(item).to_have_count(0)
     assert page.evaluate(QUEUED) == 0
+
+
+def sign_out(page) -> None:
+    """The user menu's Sign out, sent as its button sends it (the page's submit handler runs), without the
+    phone menu's opening animations in the way."""
+    page.locator("form[action='/accounts/logout/']").first.evaluate("(form) => form.requestSubmit()")
 
 
 def test_sign_out_clears_the_cache_and_another_user_never_sees_or_sends_the_queue(
@@ -226,9 +232,7 @@ def test_sign_out_clears_the_cache_and_another_user_never_sees_or_sends_the_queu
     page.reload()
     expect(page.locator("[data-testid=queued-visit]")).to_have_count(1)
 
-    page.locator(".navbar-toggler").click()
-    page.locator("[data-testid=user-menu]").click()
-    page.locator("form[action='/accounts/logout/'] button").click()
+    sign_out(page)
     expect(page).to_have_url(f"{live_server.url}/accounts/login/")
     page.wait_for_function("async () => !(await caches.keys()).some((name) => name.startsWith('loudou-pages-'))")
 
@@ -241,12 +245,12 @@ def test_sign_out_clears_the_cache_and_another_user_never_sees_or_sends_the_queu
     page.wait_for_timeout(1000)
     assert not Activity.objects.exists()  # the second user's page never sent the first one's visit
 
-    page.locator(".navbar-toggler").click()
-    page.locator("[data-testid=user-menu]").click()
-    page.locator("form[action='/accounts/logout/'] button").click()
+    sign_out(page)
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/")  # signed out before signing in again
     login(page, live_server, rep, password)  # back: their own queue is sent
     page.goto(live_server.url + "/log/")
     expect(page.locator("#activities")).to_contain_text("Visit of the first rep")
+    expect(page.locator("[data-testid=queued-visit]")).to_have_count(0)  # shown at once; sent a moment later
     assert Activity.objects.get().daily_log.rep == rep
 
 
