@@ -55,6 +55,9 @@ class AuditedAdminMixin:
 class PersonChangeForm(UserChangeForm):
     """Deactivating someone who still owns customers or open deals asks for a handover first (reps.hooks)."""
 
+    class Meta(UserChangeForm.Meta):
+        exclude = ["last_login", "date_joined"]  # shown read-only by the admin, never posted
+
     def clean(self):
         data = super().clean()
         if self.instance.pk and "is_active" in self.changed_data and not data.get("is_active"):

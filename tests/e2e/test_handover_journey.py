@@ -25,7 +25,14 @@ def world(pipeline, cast, team1):
     OpportunityFactory(owner=rep, account=port, stage=proposal, name="码头货架", next_step="报价")
     OpportunityFactory(owner=rep, account=metro, stage=proposal, name="站台冷链")
     log = daily_log_get(rep=rep, day=local_today(rep))
-    PlanItem.objects.create(daily_log=log, kind=ActivityKind.objects.get(name="Visit"), account=port, goal="拜访")
+    PlanItem.objects.create(
+        daily_log=log,
+        kind=ActivityKind.objects.get_or_create(name="Visit", defaults={"order": 0})[
+            0
+        ],  # a flush removes the migration's kinds
+        account=port,
+        goal="拜访",
+    )
     r4 = UserFactory(username="r4", role=Role.REP, team=team1, first_name="军", last_name="王")
     return {**cast, "port": port, "metro": metro, "r4": r4}
 

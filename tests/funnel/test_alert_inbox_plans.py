@@ -33,8 +33,8 @@ def crowd(cast, team2):
     owners = [cast["rep"].pk, cast["teammate"].pk, cast["other_rep"].pk, *others]
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO funnel_alert (kind, severity, key, rep_id, first_seen, last_seen, ack_reason) "
-            "SELECT 'stalled', 'warning', 'stalled:opp:' || n, (%s::bigint[])[1 + n %% %s], %s, %s, '' "
+            "INSERT INTO funnel_alert (kind, severity, key, rep_id, first_seen, last_seen, ack_reason, details) "
+            "SELECT 'stalled', 'warning', 'stalled:opp:' || n, (%s::bigint[])[1 + n %% %s], %s, %s, '', '{}' "
             "FROM generate_series(1, %s) AS n",
             [owners, len(owners), NOW, NOW, ALERTS],
         )
