@@ -154,6 +154,7 @@ class Activity(models.Model):
     outcome = models.TextField(_("outcome"))
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
     next_date = models.DateField(_("next date"), null=True, blank=True)
+    next_time = models.TimeField(_("next time"), null=True, blank=True)
     is_backdated = models.BooleanField(_("back-dated"), default=False)
     created_at = models.DateTimeField(_("recorded"), default=timezone.now)
     # A random token from the form: a double tap or a resubmitted form creates one record (QUALITY R9).
@@ -303,3 +304,78 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.day}"
+
+
+class NotificationKind(models.TextChoices):
+    STEP_DUE = "step_due", _("Next step due today")
+    ALERT = "alert", _("Alert on my deal")
+    COMMENT = "comment", _("Comment on my daily log")
+    HANDOVER = "handover", _("Handed over to me")
+
+
+class NotificationQuerySet(models.QuerySet):
+    def unread(self):
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One entry of a person's in-app notification list (the bell): what it is about is its kind and `details`
+    (worded when shown, in the reader's language), where it leads is `url`. `key` names the event, so a
+    scheduler run twice (or two workers) never notifies twice."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("person"), on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=NotificationKind.choices)
+    key = models.CharField(max_length=200)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_notification_per_event")]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="notification_user_recent"),
+            models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_user_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.kind} · {self.key}"
+
+
+class QualityScoreQuerySet(ScopedQuerySet):
+    owner_path = "rep"
+
+
+class QualityScore(models.Model):
+    """A rep's data-quality score (全面、真实、持续) for one week (`week` is its Monday): three numbers from 0 to
+    100 and the parts behind them (activity_log.quality computes them; the refresh job keeps this week's and
+    the last eight current)."""
+
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("rep"), on_delete=models.CASCADE, related_name="quality_scores"
+    )
+    week = models.DateField(_("week"))
+    complete = models.PositiveSmallIntegerField(_("complete"))
+    true = models.PositiveSmallIntegerField(_("true"))
+    continuous = models.PositiveSmallIntegerField(_("continuous"))
+    parts = models.JSONField(_("parts"), default=dict, blank=True)
+    computed_at = models.DateTimeField(_("computed"), default=timezone.now)
+
+    objects = QualityScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-week", "rep_id"]
+        verbose_name = _("data-quality score")
+        verbose_name_plural = _("data-quality scores")
+        constraints = [models.UniqueConstraint(fields=["rep", "week"], name="one_quality_score_per_rep_week")]
+        indexes = [models.Index(fields=["week", "rep"], name="quality_week_rep")]
+
+    def __str__(self) -> str:
+        return f"{self.rep} · {self.week}"

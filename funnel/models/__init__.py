@@ -3,12 +3,12 @@ tables and migrations are the funnel app's, whichever module a model is written 
 
 # Models register in this order, the order of the single models.py they came from.
 # isort: off
-from .pipelines import REQUIRABLE_FIELDS, LostReason, Pipeline, Source, Stage, StageKind
+from .pipelines import REQUIRABLE_FIELDS, Campaign, LostReason, Pipeline, Source, Stage, StageKind
 from .customers import Account, AccountQuerySet, Contact, ContactQuerySet
 from .opportunities import Opportunity, OpportunityQuerySet, StageChange, StageChangeQuerySet
 from .transfer import ExportChunk, ExportJob, ImportBatch
 from .health import OPEN, WEEKDAYS, Alert, AlertKind, AlertQuerySet, AlertSeverity, HealthSettings, default_working_days
-from .insights import Target
+from .insights import MarketingCost, Target
 from .rollup import ALL_OWNERS, DealDay, FlowDay, OpenDeals, RollupDirt, RollupState, StayLength
 
 # isort: on
@@ -24,6 +24,7 @@ __all__ = [
     "AlertKind",
     "AlertQuerySet",
     "AlertSeverity",
+    "Campaign",
     "Contact",
     "ContactQuerySet",
     "DealDay",
@@ -33,6 +34,7 @@ __all__ = [
     "HealthSettings",
     "ImportBatch",
     "LostReason",
+    "MarketingCost",
     "OpenDeals",
     "Opportunity",
     "OpportunityQuerySet",

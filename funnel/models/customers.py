@@ -27,6 +27,16 @@ class Account(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="accounts"
     )
+    # Optional (划分销售区域): lists, the board, the dashboard and exports filter by it; a new customer takes its
+    # creating rep's territory.
+    territory = models.ForeignKey(
+        "reps.Territory",
+        verbose_name=_("territory"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="accounts",
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
 

@@ -21,6 +21,7 @@ class AlertKind(models.TextChoices):
     EMPTY_CUP = "empty_cup", _("Empty cup")
     MISSING_LOG = "missing_log", _("Missing daily log")
     FORECAST_RISK = "forecast_risk", _("Forecast at risk")
+    QUOTA_RISK = "quota_at_risk", _("Quota at risk")
 
 
 class AlertSeverity(models.TextChoices):

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from reps.models import ScopedQuerySet
 
 from .customers import Account, Contact
-from .pipelines import LostReason, Pipeline, Source, Stage, StageKind
+from .pipelines import Campaign, LostReason, Pipeline, Source, Stage, StageKind
 
 
 def stalled_condition(now: datetime) -> Q:
@@ -91,6 +91,9 @@ class Opportunity(models.Model):
         Contact, verbose_name=_("contact"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     source = models.ForeignKey(Source, verbose_name=_("source"), on_delete=models.PROTECT, null=True, blank=True)
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     description = models.TextField(_("description"), blank=True)
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, default=Decimal(0))
     probability_override = models.PositiveSmallIntegerField(
@@ -99,6 +102,8 @@ class Opportunity(models.Model):
     expected_close_date = models.DateField(_("expected close date"), null=True, blank=True)
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_date = models.DateField(_("next step date"), null=True, blank=True)
+    # Optional time of day of the next step (a scheduled activity), in the owner's time zone.
+    next_step_time = models.TimeField(_("next step time"), null=True, blank=True)
     stage_entered_at = models.DateTimeField(_("in stage since"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)

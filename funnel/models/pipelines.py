@@ -109,6 +109,27 @@ class Source(models.Model):
         return self.name
 
 
+class Campaign(models.Model):
+    """A marketing campaign that brings in opportunities (an admin-edited list, like sources): the funnel judges
+    what it brought (funnel.insights.marketing)."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.SET_NULL, null=True, blank=True, related_name="campaigns"
+    )
+    starts_on = models.DateField(_("starts"), null=True, blank=True)
+    ends_on = models.DateField(_("ends"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class LostReason(models.Model):
     """Why a deal was lost: an admin-edited list, so losses can be counted by reason."""
 
