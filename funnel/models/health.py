@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -232,6 +233,14 @@ class HealthSettings(models.Model):
     working_days = models.JSONField(
         _("working days"),
         default=default_working_days,
+    )
+    # The reverse-funnel plan's shortfall (funnel.planning) that makes a "quota at risk" finding: the rep's
+    # open weighted pipeline covers less than this share of what the rest of the period needs.
+    quota_risk_percent = models.PositiveSmallIntegerField(
+        _("quota at risk below (%)"),
+        default=70,
+        validators=[MaxValueValidator(100)],
+        help_text=_("A rep whose open weighted pipeline covers less than this share of the quota still to win."),
     )
 
     class Meta:
