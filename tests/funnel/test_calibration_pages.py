@@ -228,3 +228,13 @@ def test_a_managers_history_is_read_at_once(client_for, cast, stages, settings, 
     monkeypatch.setattr("funnel.insights.calibration_views.jobs.enqueue", lambda task, *args: pytest.fail("asked"))
     history(cast, stages)
     assert rows(client_for(cast["manager"]).get("/dashboard/calibration/"))["Proposal"]["row"].total.deals == 40
+
+
+def test_the_historical_forecast_card_writes_large_amounts_as_the_kpis_beside_it_do():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    context = {"forecast_history": {"weighted": Decimal(23674000), "stages": 1, "with_history": 1}, "pipeline": None}
+    with translation.override("zh-hans"):
+        html = render_to_string("funnel/dashboard/_forecast_history.html", context)
+    assert "¥2,367.4万" in html
