@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.wording import CHOOSE
 from funnel.models import Account, Contact, Opportunity
 
 from .keys import user_key
@@ -102,6 +103,8 @@ def book(request: HttpRequest) -> HttpResponse:
     contacts = Contact.objects.visible_to(user).order_by("pk").values_list("pk", "name", "account_id", "account__name")
     data = {
         "user": user_key(user),
+        # The pickers' empty choice, as the server's own pickers word it in the user's language.
+        "choose": str(CHOOSE),
         "customers": [list(row) for row in accounts[:BOOK_LIMIT]],
         "opportunities": [list(row) for row in deals[:BOOK_LIMIT]],
         "contacts": [list(row) for row in contacts[:BOOK_LIMIT]],

@@ -58,7 +58,8 @@ function pickOptions(book, url) {
     const selected = row === picked ? " selected" : "";
     return `<option value="${row[0]}"${selected}>${escape(label(row))}</option>`;
   });
-  return `<option value=""${picked ? "" : " selected"} data-status="">---------</option>${options.join("")}`;
+  const empty = escape(book.choose || "…");
+  return `<option value=""${picked ? "" : " selected"} data-status="">${empty}</option>${options.join("")}`;
 }
 
 if (typeof module === "object") {

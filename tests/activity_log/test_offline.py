@@ -319,3 +319,10 @@ def test_the_day_with_planned_deals_costs_the_same_queries_for_one_or_ten(
     with django_assert_max_num_queries(len(one.captured_queries)):
         page = client.get(reverse("log:today")).content.decode()
     assert page.count('data-outbox="move"') == 10
+
+
+def test_the_book_words_the_pickers_empty_choice_in_the_users_language(client_for, rep):
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+    book = answer(client_for(rep).get(reverse("offline:book"), HTTP_ACCEPT_LANGUAGE="zh-hans"))
+    assert book["choose"] == "请选择"

@@ -59,6 +59,7 @@ def test_another_origin_is_never_cached():
 
 
 BOOK = {
+    "choose": "请选择",
     "customers": [[1, "Huawei Ningbo"], [2, "Haier"], [3, "<b>Bold</b> & Co"]],
     "opportunities": [[10, "Robots", 1, "Huawei Ningbo"], [11, "Fridges", 2, "Haier"]],
     "contacts": [[20, "Li Wei", 1, "Huawei Ningbo"]],
@@ -75,7 +76,7 @@ def pick(path: str) -> str:
 def test_an_offline_customer_search_matches_inside_names_and_picks_the_first():
     options = pick("/pick/customer/?field=account&account__q=hu&account=")
     assert options == (
-        '<option value="" data-status="">---------</option><option value="1" selected>Huawei Ningbo</option>'
+        '<option value="" data-status="">请选择</option><option value="1" selected>Huawei Ningbo</option>'
     )
 
 
