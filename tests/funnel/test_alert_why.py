@@ -127,3 +127,15 @@ def test_the_deal_page_says_why_it_is_stalled(client_for, rep, stages):
     with time_machine.travel(NOW, tick=False):
         page = client_for(rep).get(f"/opportunities/{opportunity.pk}/").content.decode()
     assert 'data-testid="stalled-why"' in page and "in Proposal for 41 days; stalls after 14" in page
+
+
+def test_a_rescan_writes_only_the_stalled_alerts_whose_numbers_changed(rep, stages):
+    unchanged = deal(rep, stages["Proposal"], idle_days=41)
+    moved = deal(rep, stages["Proposal"], idle_days=41)
+    stalled_sync(now=NOW)
+    type(moved).objects.filter(pk=moved.pk).update(last_activity_at=NOW - timedelta(days=2))
+    later = NOW + timedelta(minutes=15)
+    assert stalled_sync(now=later) == (0, 2, 0)  # both found again
+    kept, renewed = (Alert.objects.get(opportunity=deal) for deal in (unchanged, moved))
+    assert kept.last_seen == NOW  # same numbers: not written
+    assert renewed.last_seen == later and "last activity 2 days ago" in why(renewed, later)
