@@ -29,6 +29,8 @@ from ..models import Account, Contact, Opportunity
 # Matches read per tier and kind; beyond them the count reads "200+". Each tier's cost grows with it (a manager's
 # 1,000 matches of 宁波 took 85 ms a tier to read and sort on a loaded machine, 200 a fifth of that).
 CAP = 200
+# Deals read for the CAP customers of the last tier, before visibility: room for 25 deals a customer.
+RELATED_CAP = 25 * CAP
 MAX_QUERY = 100
 PHONE = re.compile(r"^\+?[\d\s().\-/]+$")
 MIN_PHONE_DIGITS = 3
@@ -104,7 +106,7 @@ class Kind:
     related_match: Callable[[str], Q] | None = None
 
     def rows(self, user: User) -> QuerySet:
-        return self.model.objects.visible_to(user)
+        return self.model.objects.visible_to(user, listed=True)
 
 
 def _of_customers(query: str) -> Q:
@@ -166,9 +168,11 @@ def ranked_ids(kind: Kind, user: User, query: str, *, cap: int = CAP) -> list[in
             continue
         matches = rows.filter(condition)
         if tier_of is kind.related_match:
-            # At most CAP customers' deals: sorted whole. A limit inside would make the planner walk a manager's
-            # whole book by owner, hoping to meet a thousand of those customers' deals early.
-            tier = matches.order_by(Upper("name"), "pk")
+            # At most CAP customers' deals, read by customer alone (their index: a few ms), then those the user may
+            # see, sorted whole. Given the owner condition with the customers, the planner walked a manager's whole
+            # book by owner hoping to meet those customers' deals (0.5–0.7 s at 1,000,000 deals).
+            of_customers = kind.model._default_manager.filter(condition).order_by().values_list("pk", flat=True)
+            tier = rows.filter(pk__in=list(of_customers[:RELATED_CAP])).order_by(Upper("name"), "pk")
         else:
             # Read again by id alone (not through the scope): a manager's book hash-joined to the matches is slow.
             candidates = matches.order_by().values("pk")[:cap]
