@@ -142,8 +142,8 @@ _STALLED_SQL = {
         "AND NOT EXISTS (SELECT 1 FROM scan_stalled AS s WHERE s.id = funnel_alert.opportunity_id)"
     ),
     # Every open stalled alert left is found again (the resolve step took the rest). Only those whose numbers
-    # changed are written (with last_seen): a deal's day counts change once a day, so the day's first scan
-    # rewrites them and the rescans every 15 minutes write next to nothing (rewriting all 600,000 took 5 s a scan).
+    # changed are written (with last_seen): the numbers are the deal's dates (diagnoses.STALLED_DETAILS), which
+    # change when the deal does, so a rescan writes next to nothing (rewriting all 600,000 took 5 s a scan).
     "seen": (
         "UPDATE funnel_alert AS a SET last_seen = %(now)s, details = s.details FROM scan_stalled AS s "
         "WHERE a.resolved_at IS NULL AND a.kind = %(kind)s AND a.opportunity_id = s.id "
