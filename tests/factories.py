@@ -8,7 +8,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from funnel.insights import rollup
-from funnel.models import Account, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
+from funnel.models import Account, Campaign, Contact, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
 from reps.models import Role, Team, User
 
 PASSWORD = "correct horse battery staple"
@@ -84,6 +84,14 @@ class SourceFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["name"]
 
     name = "Website"
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

@@ -53,6 +53,11 @@ PAGES = {
     "log:handover_orphans": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     # Probabilities against history: everyone, over the deals they may see (tests/funnel/test_calibration_pages.py).
     "insights:calibration": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    # The marketing page and its CSV: everyone, over the deals they may see (tests/funnel/test_marketing_page.py).
+    "insights:marketing": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "insights:marketing_export": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "configuration:campaign_list": ADMIN_PAGE,
+    "configuration:cost_list": ADMIN_PAGE,
     "configuration:index": ADMIN_PAGE,
     "configuration:health_settings": ADMIN_PAGE,
     "configuration:pipeline_create": ADMIN_POST,
@@ -157,6 +162,20 @@ def stage_of(cast, owner: None) -> list:
 
 def source_of(cast, owner: None) -> list:
     return [Source.objects.create(name="Matrix source").pk]
+
+
+def campaign_of(cast, owner: None) -> list:
+    from funnel.models import Campaign
+
+    return [Campaign.objects.create(name="Matrix campaign").pk]
+
+
+def cost_of(cast, owner: None) -> list:
+    from funnel.models import MarketingCost
+
+    source = Source.objects.create(name="Matrix source")
+    return [MarketingCost.objects.create(source=source, period_start=date(2026, 11, 1), period_end=date(2026, 11, 30),
+                                         amount=1000, updated_by=cast["admin"]).pk]  # fmt: skip
 
 
 def target_of(cast, owner: None) -> list:
@@ -297,6 +316,9 @@ OBJECT_PAGES = {
     "configuration:stage_unarchive": (stage_of, admin_only(ADMIN_POST)),
     "configuration:source_edit": (source_of, admin_only(ADMIN_PAGE)),
     "configuration:lost_reason_edit": (lost_reason_of, admin_only(ADMIN_PAGE)),
+    "configuration:campaign_edit": (campaign_of, admin_only(ADMIN_PAGE)),
+    "configuration:cost_edit": (cost_of, admin_only(ADMIN_PAGE)),
+    "configuration:cost_delete": (cost_of, admin_only(ADMIN_POST)),
     "insights:target_edit": (target_of, admin_only(ADMIN_PAGE)),
     "insights:calibration_accept": (stage_of, admin_only(ADMIN_POST)),
     "transfer:import_template": (import_kind, {(role, None): PAGES["transfer:import_start"][role] for role in ROLES}),

@@ -36,11 +36,13 @@ from funnel.models import (
     Account,
     Alert,
     AlertKind,
+    Campaign,
     Contact,
     ExportJob,
     HealthSettings,
     ImportBatch,
     LostReason,
+    MarketingCost,
     Opportunity,
     Pipeline,
     Source,
@@ -219,6 +221,12 @@ def archived_stage(cast, owner) -> Stage:
     )
 
 
+def marketing_cost(cast, owner) -> MarketingCost:
+    source = Source.objects.create(name="Fair")
+    return MarketingCost.objects.create(source=source, period_start=date(2026, 11, 1), period_end=date(2026, 11, 30),
+                                        amount=1000, updated_by=cast["admin"])  # fmt: skip
+
+
 def target(cast, owner) -> Target:
     return Target.objects.create(team=cast["rep"].team, period_start=date(2026, 1, 1), period_end=date(2026, 3, 31),
                                  amount=1000, created_by=cast["admin"])  # fmt: skip
@@ -370,6 +378,15 @@ WRITES: dict[str, Write] = {
     "configuration:source_edit": Write(**SETTING, record=lambda cast, owner: Source.objects.create(name="Fair"),
                                        page={"name": "Matrix source"}),
     "configuration:lost_reason_list": Write(**SETTING, page={"name": "Matrix reason"}),
+    # Marketing: campaigns like sources, and the costs of sources and campaigns per month.
+    "configuration:campaign_list": Write(**SETTING, page={"name": "Matrix campaign"}),
+    "configuration:campaign_edit": Write(**SETTING, record=lambda cast, owner: Campaign.objects.create(name="Fair"),
+                                         page={"name": "Matrix campaign"}),
+    "configuration:cost_list": Write(**SETTING, record=lambda cast, owner: Source.objects.create(name="Fair"),
+                                     args=lambda r: [], post=lambda r, cast, viewer: {
+                                         "subject": f"source-{r.pk}", "month": "2026-11", "amount": "900"}),
+    "configuration:cost_edit": Write(**SETTING, record=marketing_cost, page={"amount": "2000"}),
+    "configuration:cost_delete": Write(**SETTING, record=marketing_cost),
     "configuration:lost_reason_edit": Write(**SETTING,
                                             record=lambda cast, owner: LostReason.objects.create(name="Price"),
                                             page={"name": "Matrix reason"}),
@@ -435,6 +452,8 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "insights:dashboard": lambda cast, viewer: [],
     "insights:dashboard_export": lambda cast, viewer: [],
     "insights:calibration": lambda cast, viewer: [],
+    "insights:marketing": lambda cast, viewer: [],
+    "insights:marketing_export": lambda cast, viewer: [],
     "customers:list": lambda cast, viewer: [],
     "customers:detail": lambda cast, viewer: [account(cast, viewer).pk],
     "health:alert_list": lambda cast, viewer: [],
@@ -474,6 +493,7 @@ WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Co
 WORLD += [Quota, Handover, HandoverItem, HandoverReceipt]  # managing by the funnel (issue 14)
 
 WORLD += [CalendarFeed, ReminderSetting, ReminderSent]  # calendar addresses, morning e-mails (issue 18)
+WORLD += [Campaign, MarketingCost]  # marketing judged by the funnel (issue 15)
 
 
 def world() -> dict:

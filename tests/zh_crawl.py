@@ -19,6 +19,7 @@ SKIPPED_ROUTES = {
     "reps:logout",
     "reps:set_language",
     "insights:dashboard_export",
+    "insights:marketing_export",
     "transfer:import_template",
     "transfer:export_download",
 }

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import views
+from . import marketing_views, views
 
 app_name = "configuration"
 
@@ -24,4 +24,9 @@ urlpatterns = [
     path("sources/<int:pk>/", views.item_edit, {"kind": "source"}, name="source_edit"),
     path("lost-reasons/", views.item_list, {"kind": "lost_reason"}, name="lost_reason_list"),
     path("lost-reasons/<int:pk>/", views.item_edit, {"kind": "lost_reason"}, name="lost_reason_edit"),
+    path("campaigns/", marketing_views.campaign_list, name="campaign_list"),
+    path("campaigns/<int:pk>/", marketing_views.campaign_edit, name="campaign_edit"),
+    path("marketing-costs/", marketing_views.cost_list, name="cost_list"),
+    path("marketing-costs/<int:pk>/", marketing_views.cost_edit, name="cost_edit"),
+    path("marketing-costs/<int:pk>/delete/", marketing_views.cost_delete, name="cost_delete"),
 ]

@@ -25,8 +25,10 @@ from reps.models import AuditAction, AuditEvent
 from ..models import (
     REQUIRABLE_FIELDS,
     WEEKDAYS,
+    Campaign,
     HealthSettings,
     LostReason,
+    MarketingCost,
     Opportunity,
     Pipeline,
     Source,
@@ -379,9 +381,18 @@ FIELD_LABELS = {
     "next_step_cap_days": gettext_lazy("Next-step cap (days)"),
     "working_days": pgettext_lazy("days of the week", "Working days"),
     "opportunities_moved": gettext_lazy("Opportunities moved"),
+    # Campaigns and marketing costs (funnel.configuration.marketing_services).
+    "source": gettext_lazy("Source"),
+    "campaign": gettext_lazy("Campaign"),
+    "starts_on": gettext_lazy("Starts"),
+    "ends_on": gettext_lazy("Ends"),
+    "period_start": gettext_lazy("From"),
+    "period_end": gettext_lazy("To"),
+    "amount": gettext_lazy("Amount"),
 }
-AUDITED_MODELS = [Pipeline, Stage, Source, LostReason, HealthSettings]
-NAMED_MODELS = [Pipeline, Stage, Source, LostReason]  # the health settings are one row without a name
+AUDITED_MODELS = [Pipeline, Stage, Source, LostReason, HealthSettings, Campaign, MarketingCost]
+# The health settings are one row without a name, and so is a marketing cost (its detail names its subject).
+NAMED_MODELS = [Pipeline, Stage, Source, LostReason, Campaign]
 
 
 def _shown(field: str, value) -> str:

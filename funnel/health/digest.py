@@ -1,6 +1,7 @@
 """The daily alert digest: each manager gets, in their own language, the alerts first seen in their
-scope over the last day, as HTML and plain text, each linked to its subject (as in the inbox). No new
-alert, no e-mail."""
+scope over the last day, as HTML and plain text, each linked to its subject (as in the inbox), and what changed
+since the start of their last working day (funnel.health.changes: deals moved, won, lost, slipped, gone stalled).
+No new alert and no change, no e-mail."""
 
 import zoneinfo
 from datetime import datetime, timedelta
@@ -11,11 +12,13 @@ from django.db.models import Case, Q, Value, When
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from reps.models import Role, User
 
-from ..models import Alert, AlertSeverity
+from ..models import Alert, AlertSeverity, HealthSettings
+from . import changes as deal_changes
 from .links import subject_url
 
 DIGEST_WINDOW = timedelta(days=1)
@@ -37,21 +40,41 @@ def digest_alerts(manager: User, now: datetime) -> list[Alert]:
     )
 
 
-def digest_message(manager: User, alerts: list[Alert]) -> EmailMultiAlternatives:
+def digest_changes(manager: User, now: datetime, working_days=None) -> deal_changes.Changes:
+    """What changed among the manager's deals since the start of their last working day, up to `now`."""
+    since = deal_changes.since_last_working_day(manager, now, working_days)
+    return deal_changes.changes_since(manager, since)
+
+
+def _link_changes(changes: deal_changes.Changes | None, site_url: str) -> None:
+    for kind in changes.kinds if changes else []:
+        kind.link = site_url + kind.url
+        for deal in kind.rows:
+            deal.link = site_url + reverse("opportunities:detail", args=[deal.pk])
+
+
+def digest_message(
+    manager: User, alerts: list[Alert], changes: deal_changes.Changes | None = None
+) -> EmailMultiAlternatives:
     """The e-mail for one manager, rendered in their language and time zone."""
     site_url = settings.SITE_URL.rstrip("/")
     for alert in alerts:
         alert.link = site_url + subject_url(alert, manager)
+    _link_changes(changes, site_url)
     with translation.override(manager.language), timezone.override(zoneinfo.ZoneInfo(manager.time_zone)):
         context = {
             "manager": manager,
             "alerts": alerts,
+            "changes": changes if changes and changes.total else None,
             "inbox_url": settings.SITE_URL.rstrip("/") + reverse("health:alert_list"),
             "site_url": settings.SITE_URL.rstrip("/"),
         }
-        subject = ngettext("Loudou: %(count)d new funnel alert", "Loudou: %(count)d new funnel alerts", len(alerts)) % {
-            "count": len(alerts)
-        }
+        if alerts:
+            subject = ngettext(
+                "Loudou: %(count)d new funnel alert", "Loudou: %(count)d new funnel alerts", len(alerts)
+            ) % {"count": len(alerts)}
+        else:
+            subject = _("Loudou: what changed in your funnel")
         text = render_to_string("funnel/email/digest.txt", context)
         html = render_to_string("funnel/email/digest.html", context)
     message = EmailMultiAlternatives(subject, text, to=[manager.email])
@@ -60,13 +83,16 @@ def digest_message(manager: User, alerts: list[Alert]) -> EmailMultiAlternatives
 
 
 def send_alert_digests(now: datetime | None = None) -> int:
-    """Sends each active manager or admin with an e-mail address their digest; returns how many were sent."""
+    """Sends each active manager or admin with an e-mail address their digest (new alerts, what changed); returns
+    how many were sent."""
     now = now or timezone.now()
     managers = User.objects.active().filter(Q(role=Role.MANAGER) | Q(role=Role.ADMIN)).exclude(email="")
+    working_days = HealthSettings.current().working_days
     sent = 0
     for manager in managers:
         alerts = digest_alerts(manager, now)
-        if alerts:
-            digest_message(manager, alerts).send()
+        changes = digest_changes(manager, now, working_days)
+        if alerts or changes.total:
+            digest_message(manager, alerts, changes).send()
             sent += 1
     return sent

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import calibration_views, views
+from . import calibration_views, marketing_views, views
 
 app_name = "insights"
 
@@ -12,5 +12,7 @@ urlpatterns = [
     path("targets/", views.target_list, name="target_list"),
     path("targets/<int:pk>/", views.target_edit, name="target_edit"),
     path("calibration/", calibration_views.calibration_page, name="calibration"),
+    path("marketing/", marketing_views.marketing_page, name="marketing"),
+    path("marketing/export.csv", marketing_views.marketing_export, name="marketing_export"),
     path("calibration/stages/<int:pk>/accept/", calibration_views.calibration_accept, name="calibration_accept"),
 ]

@@ -21,7 +21,7 @@ from config.messages import saved_or_unchanged
 from reps.access import admin_required
 from reps.models import User
 
-from ..health import diagnoses
+from ..health import changes, diagnoses
 from ..health.links import subject_url
 from ..models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
 from ..opportunities.services import FunnelError
@@ -207,6 +207,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     context = {"filters": scope.filters, "pipeline": scope.pipeline, "start": scope.start, "end": scope.end,
                "alerts": _alerts(request, scope), "exports": _export_urls(request)}  # fmt: skip
+    # What changed since the last working day, for managers and admins (funnel.health.changes).
+    context["changes"] = changes.for_dashboard(
+        request.user, scope.opportunities, scope.filters.list_params(scope.pipeline)
+    )
     if scope.pipeline is not None:
         stages = metrics.open_stages(scope.pipeline)
         figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), stages)

@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import DateField, F, Field, Model, Q, QuerySet, Value
+from django.db.models import BigIntegerField, CharField, DateField, F, Field, Model, Q, QuerySet, Value
+from django.db.models.fields.json import KT
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -24,22 +25,26 @@ from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
 from config.wording import filter_choices
-from reps.models import Team, User
+from reps.models import AuditAction, AuditEvent, Team, User
 
 from ..insights.metrics import period_bounds
-from ..models import Opportunity, Pipeline, Source, Stage, StageKind
+from ..models import Campaign, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
 from ..search import pickers
 from ..search.pickers import PickerField
 
 FAR_FUTURE = date(9999, 12, 31)
 NO_SOURCE = "none"  # ?source=none: the deals without a source (the dashboard's "No source" row)
+NO_CAMPAIGN = "none"  # ?campaign=none: the deals without a campaign (the marketing page's "No campaign" row)
 # Date ranges: (field, from, to). Created and closed are datetimes, read as whole days in the user's time zone.
 DATE_RANGES = [
     ("expected_close_date", "close_from", "close_to"),
     ("created_at", "created_from", "created_to"),
     ("closed_at", "closed_from", "closed_to"),
 ]
-MORE_FILTERS = [name for _field, start, end in DATE_RANGES for name in (start, end)]
+# What changed since a day (the dashboard's "what changed" panel links here): deals that moved to another open stage,
+# deals whose expected close date was moved later.
+CHANGE_FILTERS = ["moved_since", "slipped_since"]
+MORE_FILTERS = [name for _field, start, end in DATE_RANGES for name in (start, end)] + CHANGE_FILTERS
 
 
 @dataclass(frozen=True)
@@ -74,12 +79,14 @@ def team_choices(user: User) -> QuerySet[Team]:
     return Team.objects.filter(members__in=User.objects.visible_to(user)).distinct().order_by("name")
 
 
-class _SourceChoices(ModelChoiceIterator):
+class _NoneFirstChoices(ModelChoiceIterator):
+    """The field's choices with its "none" choice (the rows without one) after the empty choice."""
+
     def __iter__(self):
         choices = super().__iter__()
         if self.field.empty_label is not None:
             yield next(choices)
-        yield (NO_SOURCE, _("No source"))
+        yield (self.field.none_value, self.field.none_label)
         yield from choices
 
     def __len__(self) -> int:
@@ -89,10 +96,49 @@ class _SourceChoices(ModelChoiceIterator):
 class SourceFilterField(forms.ModelChoiceField):
     """A source, or NO_SOURCE for the deals that have none."""
 
-    iterator = _SourceChoices
+    iterator = _NoneFirstChoices
+    none_value, none_label = NO_SOURCE, _("No source")
 
     def to_python(self, value):
-        return NO_SOURCE if value == NO_SOURCE else super().to_python(value)
+        return self.none_value if value == self.none_value else super().to_python(value)
+
+
+class CampaignFilterField(SourceFilterField):
+    """A campaign, or NO_CAMPAIGN for the deals that have none."""
+
+    none_value, none_label = NO_CAMPAIGN, _("No campaign")
+
+
+def moved_since_q(since: datetime) -> Q:
+    """Deals that entered another open stage at or after `since` (a new deal's first stage is no move; a win or a
+    loss is counted as such)."""
+    moves = StageChange.objects.filter(at__gte=since, from_stage__isnull=False, to_stage__kind=StageKind.OPEN)
+    return Q(pk__in=moves.values("opportunity_id"))
+
+
+def close_date_slips(since: datetime) -> QuerySet:
+    """The field-history rows (opportunity_update's audit) since `since` that moved a deal's expected close date
+    later, each with `old` and `new` (ISO dates, which compare as text)."""
+    return (
+        AuditEvent.objects.filter(
+            action=AuditAction.FIELD_CHANGED,
+            object_type=Opportunity._meta.label_lower,
+            at__gte=since,
+            detail__has_key="expected_close_date",
+        )
+        # As plain text (SQLite's JSON lookups would read the other side as JSON).
+        .annotate(
+            old=Cast(KT("detail__expected_close_date__0"), CharField()),
+            new=Cast(KT("detail__expected_close_date__1"), CharField()),
+        )
+        .filter(new__gt=F("old"))
+    )
+
+
+def slipped_since_q(since: datetime) -> Q:
+    """Deals whose expected close date was moved later at or after `since`."""
+    ids = close_date_slips(since).annotate(deal=Cast("object_id", BigIntegerField())).values("deal")
+    return Q(pk__in=ids)
 
 
 def _day_range(field: str, first: date | None, last: date | None) -> Q:
@@ -125,6 +171,9 @@ class OpportunityFilterForm(forms.Form):
     owner = PickerField("person", label=_("Owner"), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
     source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
+    campaign = CampaignFilterField(
+        label=_("Campaign"), queryset=Campaign.objects.none(), required=False, widget=FastSelect
+    )
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
     stalled = forms.BooleanField(label=_("Stalled only"), required=False)
     sort = forms.ChoiceField(
@@ -136,6 +185,8 @@ class OpportunityFilterForm(forms.Form):
     created_to = _date_field(_("Created to"))
     closed_from = _date_field(_("Closed (won or lost) from"))
     closed_to = _date_field(_("Closed (won or lost) to"))
+    moved_since = _date_field(_("Moved stage since"))
+    slipped_since = _date_field(_("Close date moved later since"))
 
     def __init__(self, data, *, user: User):
         if data is not None and not data.get("status") and (data.get("closed_from") or data.get("closed_to")):
@@ -149,6 +200,7 @@ class OpportunityFilterForm(forms.Form):
         pickers.setup(self, user, all=True)
         self.fields["team"].queryset = team_choices(user)
         self.fields["source"].queryset = Source.objects.all()
+        self.fields["campaign"].queryset = Campaign.objects.all()
 
     @property
     def values(self) -> dict:
@@ -172,6 +224,13 @@ class OpportunityFilterForm(forms.Form):
             opportunities = opportunities.filter(source=values["source"])
         if values.get("team"):
             opportunities = opportunities.filter(owner__team=values["team"])
+        if values.get("campaign") == NO_CAMPAIGN:
+            opportunities = opportunities.filter(campaign__isnull=True)
+        elif values.get("campaign"):
+            opportunities = opportunities.filter(campaign=values["campaign"])
+        for name, condition in (("moved_since", moved_since_q), ("slipped_since", slipped_since_q)):
+            if values.get(name):  # from the start of that day in the user's time zone
+                opportunities = opportunities.filter(condition(period_bounds(values[name], values[name])[0]))
         status = values.get("status") or "open"
         if status != "all":
             opportunities = opportunities.filter(status=StageKind(status))

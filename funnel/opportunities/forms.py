@@ -1,7 +1,7 @@
 """Forms for opportunities. Every choice is limited to what the user may see and use (QUALITY S9, S10)."""
 
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from config.fields import BoundedDateField
@@ -10,7 +10,7 @@ from config.widgets import FastSelect
 from config.wording import bracketed
 from reps.models import User
 
-from ..models import LostReason, Opportunity, Source, Stage, StageKind
+from ..models import Campaign, LostReason, Opportunity, Source, Stage, StageKind
 from ..search import pickers
 from ..search.pickers import PickerField, model_picker
 from .services import EDITABLE_FIELDS
@@ -59,6 +59,11 @@ class OpportunityForm(ChecklistMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["source"].queryset = Source.objects.filter(is_active=True)
+        # Active campaigns, and the deal's own even if it was deactivated since (an edit keeps it).
+        kept = Q(is_active=True) | Q(pk=self.instance.campaign_id) if self.instance.campaign_id else Q(is_active=True)
+        self.fields["campaign"].queryset = Campaign.objects.filter(kept)
+        self.fields["campaign"].help_text = _("The marketing campaign it came from, if any. Its source applies when "
+                                              "no source is chosen.")  # fmt: skip
         if self.instance.pk is None:
             self.fields["owner"] = PickerField("person", label=_("Owner"), initial=user.pk)
             default = open_stages().filter(pipeline__is_default=True).order_by("order").first()

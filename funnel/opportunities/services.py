@@ -49,6 +49,7 @@ EDITABLE_FIELDS = [
     "account",
     "contact",
     "source",
+    "campaign",
     "description",
     "amount",
     "probability_override",
@@ -247,6 +248,7 @@ def opportunity_create(
     for field in EDITABLE_FIELDS:
         if field in data:
             setattr(opportunity, field, data[field])
+    _source_from_campaign(opportunity)
     confirmed = _check_gate(opportunity, stage, checklist)
     now = timezone.now()
     opportunity.stage_entered_at = opportunity.created_at = now
@@ -265,6 +267,7 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
     written, and the version stays (the caller can tell by it).
     """
     current = _locked(opportunity, version)
+    data = with_campaign_source(data, current.source_id)
     changed = [field for field in EDITABLE_FIELDS if field in data and _stored(current, field) != _id(data[field])]
     if not changed:
         return current
@@ -278,6 +281,23 @@ def opportunity_update(*, opportunity: Opportunity, by: User, version: int, data
     if changes:
         audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=current, detail=changes)
     return current
+
+
+def _source_from_campaign(opportunity: Opportunity) -> None:
+    """A deal that names a campaign with a source, and no source of its own, comes from the campaign's source."""
+    campaign = opportunity.campaign
+    if campaign is not None and campaign.source_id and opportunity.source_id is None:
+        opportunity.source_id = campaign.source_id
+
+
+def with_campaign_source(data: dict, stored_source_id: int | None = None) -> dict:
+    """`data` with the campaign's source as the source when the campaign has one and neither `data` nor the stored
+    deal (`stored_source_id`) names a source; the same rule as _source_from_campaign, for edits and imports."""
+    campaign = data.get("campaign")
+    source_given = data.get("source") if "source" in data else stored_source_id
+    if campaign is None or not campaign.source_id or source_given:
+        return data
+    return {**data, "source": campaign.source}
 
 
 def _stored(opportunity: Opportunity, field: str):

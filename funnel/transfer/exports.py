@@ -109,7 +109,7 @@ def export_header(user: User) -> list[str]:
     """The columns, the creation time's named with the reader's time zone (the file's times are theirs)."""
     return [
         _("ID"), _("Opportunity"), _("Customer"), _("Owner"), _("Pipeline"), _("Stage"), _("Status"),
-        _("Amount"), _("Probability (%)"), _("Expected close"), _("Source"), _("Next step"),
+        _("Amount"), _("Probability (%)"), _("Expected close"), _("Source"), _("Campaign"), _("Next step"),
         _("Created (%(zone)s)") % {"zone": user.time_zone},
     ]  # fmt: skip
 
@@ -127,10 +127,10 @@ def export_queryset(user: User, filters: str):
 # The owner's name parts come last: _row joins them into the name the pages show (person_name).
 EXPORT_FIELDS = [
     "pk", "name", "account__name", "owner__first_name", "pipeline__name", "stage__name", "status",
-    "amount", "export_probability", "expected_close_date", "source__name", "next_step", "created_at",
+    "amount", "export_probability", "expected_close_date", "source__name", "campaign__name", "next_step", "created_at",
     "owner__last_name", "owner__username",
 ]  # fmt: skip
-OWNER, CREATED = 3, 12
+OWNER, CREATED = 3, 13
 
 
 def _row(values: tuple, zone: ZoneInfo) -> list:

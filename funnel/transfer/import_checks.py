@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from config.wording import join_list
 from reps.models import User
 
-from ..models import Account, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
+from ..models import Account, Campaign, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
 from ..opportunities import services
 from ..opportunities.filters import owner_choices
 from .import_reading import Row, parse_amount, parse_date
@@ -178,6 +178,7 @@ class _OpportunityContext:
     stages: dict[str, Stage]
     first_stage: Stage | None
     sources: dict[str, Source]
+    campaigns: dict[str, Campaign]
     lost_reasons: dict[str, LostReason]
     today: date
 
@@ -198,6 +199,10 @@ def _opportunity_context(rows: list[Row], *, user: User, pipeline: Pipeline | No
         stages={stage.name.casefold(): stage for stage in stages},
         first_stage=open_stages[0] if open_stages else None,
         sources={source.name.casefold(): source for source in Source.objects.filter(is_active=True)},
+        campaigns={
+            campaign.name.casefold(): campaign
+            for campaign in Campaign.objects.filter(is_active=True).select_related("source")
+        },
         lost_reasons={reason.name.casefold(): reason for reason in LostReason.objects.filter(is_active=True)},
         today=user.local_now().date(),
     )
@@ -275,6 +280,18 @@ def _number_and_dates(check: RowCheck, context: _OpportunityContext) -> None:
         check.errors.append(_("Source: “%(value)s” is not one of the active sources.") % {"value": _quoted(source)})
     elif source:
         check.data["source"] = context.sources[source.casefold()]
+    _campaign(check, context)
+
+
+def _campaign(check: RowCheck, context: _OpportunityContext) -> None:
+    """An active campaign by its name; with no source in the row, the deal comes from the campaign's source (as
+    services.with_campaign_source does for a deal saved on its page)."""
+    name = check.row.values.get("campaign", "")
+    if name and name.casefold() not in context.campaigns:
+        check.errors.append(_("Campaign: “%(value)s” is not one of the active campaigns.") % {"value": _quoted(name)})
+    elif name:
+        check.data["campaign"] = context.campaigns[name.casefold()]
+        check.data.update(services.with_campaign_source(check.data))
 
 
 def _closing(check: RowCheck, stage: Stage | None, context: _OpportunityContext) -> None:

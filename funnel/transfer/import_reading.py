@@ -76,6 +76,7 @@ OPPORTUNITY_COLUMNS = [
     Column("amount", gettext_lazy("Amount")),
     Column("expected_close_date", gettext_lazy("Expected close date")),
     Column("source", gettext_lazy("Source"), ("来源",)),
+    Column("campaign", gettext_lazy("Campaign"), ("活动",)),
     Column("next_step", gettext_lazy("Next step")),
     Column("next_step_date", gettext_lazy("Next step date")),
     Column("description", gettext_lazy("Description"), ("描述",)),

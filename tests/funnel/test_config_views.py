@@ -52,8 +52,10 @@ def config_urls(pipeline: Pipeline) -> list[str]:
             urls.append(reverse(name, args=[args["pipeline" if "stages/" not in str(pattern.pattern) else "stage"]]))
         elif pattern.name.startswith("pipeline"):
             urls.append(reverse(name, args=[args["pipeline"]]))
-        else:
+        elif "kind" in pattern.default_args:
             urls.append(reverse(name, args=[args[pattern.default_args["kind"]]]))
+        else:  # a record of its own kind (a campaign, a cost, a territory): the role is checked before it is read
+            urls.append(reverse(name, args=[1]))
     return urls
 
 

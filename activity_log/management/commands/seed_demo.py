@@ -17,8 +17,10 @@ from activity_log.models import ActivityKind
 from funnel.management.commands import _bulk
 from funnel.models import (
     Account,
+    Campaign,
     Contact,
     LostReason,
+    MarketingCost,
     Opportunity,
     Pipeline,
     Source,
@@ -161,6 +163,7 @@ class Command(BaseCommand):
             if chinese:
                 self.name_activity_kinds_in_chinese()
             created = self.seed_deals(people, pipeline, chinese=chinese)
+            self.seed_marketing(people["admin"])
             reps = [people["rep"], people["rep2"], people["rep3"]]
             managers = {people["rep"].pk: people["manager"], people["rep2"].pk: people["manager"]}
             logs = _demo_logs.seed_logs(reps=reps, manager_of={**managers, people["rep3"].pk: people["manager2"]})
@@ -241,6 +244,28 @@ class Command(BaseCommand):
         for name in (_("Price too high"), _("Chose a competitor"), _("Budget cut"), _("No decision made")):
             LostReason.objects.get_or_create(name=name)
         return pipeline
+
+    def seed_marketing(self, admin: User) -> None:
+        """Three campaigns, each in a source; every other demo deal of that source came from its campaign; and what
+        the campaigns and their sources cost this month and the last two (the marketing page's cost per won deal)."""
+        today = timezone.localdate()
+        months = [today.replace(day=1)]
+        for _step in range(2):
+            months.append((months[-1] - timedelta(days=1)).replace(day=1))
+        plans = ((_("Spring trade fair"), _("Trade show"), 60_000), (_("Website relaunch"), _("Website"), 25_000),
+                 (_("Partner webinars"), _("Partner"), 12_000))  # fmt: skip
+        for name, source_name, monthly in plans:
+            source = Source.objects.get(name=source_name)
+            campaign, _created = Campaign.objects.get_or_create(name=name, defaults={"source": source})
+            deals = Opportunity.objects.filter(source=source, campaign__isnull=True).order_by("pk")
+            Opportunity.objects.filter(pk__in=list(deals.values_list("pk", flat=True))[::2]).update(campaign=campaign)
+            for month in months:
+                end = (month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+                for subject, amount in (({"campaign": campaign}, monthly), ({"source": source}, monthly // 2)):
+                    MarketingCost.objects.get_or_create(
+                        **subject, period_start=month, period_end=end,
+                        defaults={"amount": Decimal(amount), "updated_by": admin},
+                    )  # fmt: skip
 
     def seed_deals(self, people: dict[str, User], pipeline: Pipeline, chinese: bool) -> int:
         reps = [people["rep"], people["rep2"], people["rep3"], people["manager"]]
