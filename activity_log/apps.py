@@ -10,6 +10,7 @@ class ActivityLogConfig(AppConfig):
 
     def ready(self) -> None:
         from funnel.hooks import (
+            register_activity_counter,
             register_diagnosis,
             register_home_panel,
             register_picker_recent,
@@ -17,6 +18,7 @@ class ActivityLogConfig(AppConfig):
         )
         from funnel.models import AlertKind
 
+        from .counts import activity_count
         from .handover.views import home_panel as handover_panel
         from .health import missing_log_findings
         from .picks import recent_picks
@@ -27,3 +29,4 @@ class ActivityLogConfig(AppConfig):
         register_home_panel(handover_panel)
         register_diagnosis(AlertKind.MISSING_LOG, missing_log_findings)
         register_picker_recent(recent_picks)
+        register_activity_counter(activity_count)

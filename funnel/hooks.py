@@ -74,3 +74,23 @@ def picker_recent(*, user) -> dict[str, list[int]]:
         for name, ids in source(user=user).items():
             merged.setdefault(name, []).extend(ids)
     return merged
+
+
+ActivityCounter = Callable[..., int]
+_activity_counters: list[ActivityCounter] = []
+
+
+def register_activity_counter(counter: ActivityCounter) -> ActivityCounter:
+    """`counter(owner_ids=..., since=..., until=...)` returns how many activities (visits, calls, meetings…) the
+    daily log holds for these people (None: everyone) on their days from `since` to `until`: the reverse funnel's
+    visits per new opportunity (funnel.planning)."""
+    if counter not in _activity_counters:
+        _activity_counters.append(counter)
+    return counter
+
+
+def activity_count(*, owner_ids, since, until) -> int | None:
+    """The registered counters' total, or None when no app keeps activities."""
+    if not _activity_counters:
+        return None
+    return sum(counter(owner_ids=owner_ids, since=since, until=until) for counter in _activity_counters)

@@ -186,6 +186,28 @@ def target_of(cast, owner: None) -> list:
                                   amount=1000, created_by=cast["admin"]).pk]  # fmt: skip
 
 
+def plan_person_of(cast, owner: str) -> list:
+    """URL args of the reverse-funnel plan of `owner` of the cast."""
+    return [cast[owner].pk]
+
+
+def team_of(cast, owner: str) -> list:
+    """URL args naming the team of `owner` of the cast."""
+    return [cast[owner].team_id]
+
+
+# A team's reverse-funnel plan: its manager's and the admins' (tests/funnel/test_planning_pages.py); a rep is refused
+# by role before any team is looked up.
+TEAM_PLAN_ACCESS = {
+    ("rep", "rep"): 403,
+    ("manager", "rep"): 200,
+    ("manager", "other_rep"): 404,
+    ("admin", "rep"): 200,
+    ("admin", "other_rep"): 200,
+    ("anonymous", "rep"): SIGN_IN,
+}
+
+
 def handover_of(cast, owner: str) -> list:
     """URL args for a handover of `owner`'s book (the record alone: nothing moved, nobody received)."""
     from reps.models import Handover
@@ -321,6 +343,9 @@ OBJECT_PAGES = {
     "configuration:cost_delete": (cost_of, admin_only(ADMIN_POST)),
     "insights:target_edit": (target_of, admin_only(ADMIN_PAGE)),
     "insights:calibration_accept": (stage_of, admin_only(ADMIN_POST)),
+    # Reverse-funnel plans: a person's follows the visibility of the person (tests/funnel/test_planning_pages.py).
+    "planning:person_plan": (plan_person_of, OPPORTUNITY_ACCESS),
+    "planning:team_plan": (team_of, TEAM_PLAN_ACCESS),
     "transfer:import_template": (import_kind, {(role, None): PAGES["transfer:import_start"][role] for role in ROLES}),
     "transfer:import_preview": (import_batch_of, IMPORT_BATCH_ACCESS),
     "transfer:import_errors": (import_batch_of, IMPORT_BATCH_ACCESS),

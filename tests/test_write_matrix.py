@@ -452,6 +452,8 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "insights:dashboard": lambda cast, viewer: [],
     "insights:dashboard_export": lambda cast, viewer: [],
     "insights:calibration": lambda cast, viewer: [],
+    "planning:person_plan": lambda cast, viewer: [viewer.pk],  # reverse-funnel plans only read (405 on a POST)
+    "planning:team_plan": lambda cast, viewer: [cast["rep"].team_id],
     "insights:marketing": lambda cast, viewer: [],
     "insights:marketing_export": lambda cast, viewer: [],
     "customers:list": lambda cast, viewer: [],

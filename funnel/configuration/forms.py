@@ -229,6 +229,31 @@ class WorkingDaysForm(forms.Form):
         ),
     )
 
+    quota_risk_percent = _whole_number(
+        _("Quota at risk below (%)"),
+        0,
+        100,
+        _("Enter a percentage from 0 to 100."),
+        required=False,
+        help_text=_(
+            "A rep's quota is at risk when their open weighted pipeline expected to close by the end of the "
+            "period covers less than this share of what is left to win; the scan then alerts them and their manager. "
+            "0 turns the alert off."
+        ),
+    )
+
     def __init__(self, *args, health: HealthSettings, **kwargs):
-        kwargs.setdefault("initial", {"working_days": health.working_days})
+        kwargs.setdefault("initial", {"working_days": health.working_days,
+                                      "quota_risk_percent": health.quota_risk_percent})  # fmt: skip
         super().__init__(*args, **kwargs)
+        self.health = health
+
+    def clean_quota_risk_percent(self) -> int:
+        """The threshold typed; left out of the post altogether (a client that sends the working days alone), the
+        stored one."""
+        value = self.cleaned_data.get("quota_risk_percent")
+        if value is not None:
+            return value
+        if "quota_risk_percent" in self.data:
+            raise forms.ValidationError(_("Enter a percentage from 0 to 100."))
+        return self.health.quota_risk_percent

@@ -420,15 +420,18 @@ def pipeline_health_update(*, pipeline: Pipeline, by: User, data: dict) -> Pipel
 
 
 @transaction.atomic
-def health_settings_update(*, by: User, working_days: list[int]) -> HealthSettings:
-    """Sets the days on which reps owe a daily log (date.weekday(): 0 is Monday); at least one."""
+def health_settings_update(
+    *, by: User, working_days: list[int], quota_risk_percent: int | None = None
+) -> HealthSettings:
+    """Sets the days on which reps owe a daily log (date.weekday(): 0 is Monday; at least one) and the share of
+    what is left of a quota below which the weighted pipeline raises "quota at risk" (0–100; None: unchanged)."""
     days = sorted(set(working_days))
     if not days or not set(days) <= set(range(7)):
         raise FunnelError(_("Choose at least one working day."))
+    if quota_risk_percent is not None and not 0 <= quota_risk_percent <= 100:
+        raise FunnelError(_("Enter a percentage from 0 to 100."))
     current, _created = HealthSettings.objects.select_for_update().get_or_create(pk=1)
-    changes = _changes(current, {"working_days": days})
-    if changes:
-        current.working_days = days
-        current.save(update_fields=["working_days"])
-        _audit(by=by, obj=current, detail=changes)
-    return current
+    data = {"working_days": days}
+    if quota_risk_percent is not None:
+        data["quota_risk_percent"] = quota_risk_percent
+    return _save_changes(current, _changes(current, data), by=by)

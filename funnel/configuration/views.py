@@ -264,13 +264,14 @@ def stage_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 def health_settings(request: HttpRequest) -> HttpResponse:
-    """The working days (organisation-wide) and each pipeline's thresholds, linked to their own page."""
+    """The working days and the quota-at-risk threshold (organisation-wide), and each pipeline's thresholds,
+    linked to their own page."""
     form = WorkingDaysForm(_posted(request), health=HealthSettings.current())
     if form.is_valid() and _attempt(
         form,
-        lambda: services.health_settings_update(by=request.user, working_days=form.cleaned_data["working_days"]),
+        lambda: services.health_settings_update(by=request.user, **form.cleaned_data),
     ):
-        saved_or_unchanged(request, form, _("Working days saved."))
+        saved_or_unchanged(request, form, _("Funnel-health settings saved."))
         return redirect("configuration:health_settings")
     pipelines = Pipeline.objects.order_by("-is_active", "-is_default", "name")
     return render(request, "funnel/config/health_settings.html", {"form": form, "pipelines": pipelines})
@@ -380,6 +381,7 @@ FIELD_LABELS = {
     "inflow_weeks": gettext_lazy("Inflow weeks"),
     "next_step_cap_days": gettext_lazy("Next-step cap (days)"),
     "working_days": pgettext_lazy("days of the week", "Working days"),
+    "quota_risk_percent": gettext_lazy("Quota at risk below (%)"),
     "opportunities_moved": gettext_lazy("Opportunities moved"),
     # Campaigns and marketing costs (funnel.configuration.marketing_services).
     "source": gettext_lazy("Source"),

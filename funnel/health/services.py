@@ -29,7 +29,7 @@ from reps.models import User
 
 from .. import hooks
 from ..models import Alert, AlertKind, AlertSeverity, Opportunity
-from . import diagnoses, freshness
+from . import diagnoses, freshness, quota_risk
 
 CHUNK = 5000  # keys per UPDATE … WHERE key IN (…)
 ANALYZE_AFTER = 10_000  # alerts opened or resolved by one scan that make the alert table's statistics stale
@@ -41,6 +41,7 @@ DIAGNOSES = {
     AlertKind.GAP: diagnoses.gap_findings,
     AlertKind.EMPTY_CUP: diagnoses.empty_cup_findings,
     AlertKind.FORECAST_RISK: diagnoses.forecast_risk_findings,
+    AlertKind.QUOTA_RISK: quota_risk.quota_risk_findings,
 }
 
 

@@ -151,6 +151,31 @@ def _forecast(alert: Alert, details: dict, now: datetime) -> str:
     return sentence % {**values, "coverage": details["coverage"]}
 
 
+def _money_short(value: str) -> str:
+    from ..templatetags.funnel_tags import money_short  # the cards' amount format: ¥2,367.4万 in Chinese
+
+    return money_short(Decimal(value))
+
+
+def _quota_risk(alert: Alert, details: dict, now: datetime) -> str:
+    """A rep's quota, or a team's quotas added up, against the open weighted pipeline closing by its end."""
+    values = {name: _money_short(details[name]) for name in ("quota", "remaining", "weighted")}
+    values |= {"end": _short(_day(details["end"])), "coverage": details["coverage"], "threshold": details["threshold"]}
+    if "people" in details:
+        return ngettext(
+            "%(remaining)s of the %(quota)s in quotas of %(people)s person still to win by %(end)s; the open weighted "
+            "pipeline closing by then is %(weighted)s = %(coverage)s%%, below %(threshold)s%%.",
+            "%(remaining)s of the %(quota)s in quotas of %(people)s people still to win by %(end)s; the open weighted "
+            "pipeline closing by then is %(weighted)s = %(coverage)s%%, below %(threshold)s%%.",
+            details["people"],
+        ) % {**values, "people": details["people"]}
+    sentence = _(
+        "%(remaining)s of the %(quota)s quota still to win by %(end)s; the open weighted pipeline closing by then "
+        "is %(weighted)s = %(coverage)s%%, below %(threshold)s%%."
+    )
+    return sentence % values
+
+
 WORDING = {
     AlertKind.STALLED: _stalled,
     AlertKind.BLOCKAGE: _blockage,
@@ -158,4 +183,5 @@ WORDING = {
     AlertKind.EMPTY_CUP: _empty_cup,
     AlertKind.MISSING_LOG: _missing_log,
     AlertKind.FORECAST_RISK: _forecast,
+    AlertKind.QUOTA_RISK: _quota_risk,
 }

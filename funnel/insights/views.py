@@ -259,10 +259,13 @@ def _source_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list
 
 
 def _rep_rows(request: HttpRequest, scope: Scope, figures: dict) -> list[list]:
-    """Every rep (the page shows the first REPS_SHOWN), in the page's order."""
+    """Every rep (the page shows the first REPS_SHOWN), in the page's order, with the quota in force and its
+    attainment as the page shows them."""
     keys = ("name", "open_count", "open_amount", "weighted", "forecast_weighted", "inflow", "flow_rate",
-            "flow_average_days", "won", "lost", "won_amount", "win_rate", "deal_size", "cycle_days")  # fmt: skip
-    money = {"open_amount", "weighted", "forecast_weighted", "won_amount", "deal_size"}
+            "flow_average_days", "won", "lost", "won_amount", "win_rate", "deal_size", "cycle_days", "quota",
+            "attainment")  # fmt: skip
+    money = {"open_amount", "weighted", "forecast_weighted", "won_amount", "deal_size", "quota"}
+    _add_quotas(figures["reps"], attainment.forecast_vs_quota(scope.filters.owners(request.user), in_force_day(scope)))
     rows = _sorted_reps(scope, figures["reps"])
     return [[_money(row[key]) if key in money else row[key] for key in keys] for row in rows]
 
@@ -309,7 +312,7 @@ EXPORT_TABLES = {
               gettext_lazy("Forecast (weighted)"), gettext_lazy("New in period"), gettext_lazy("Conversion (%)"),
               gettext_lazy("Average days in stage"), gettext_lazy("Won"), gettext_lazy("Lost"),
               gettext_lazy("Won amount"), gettext_lazy("Win rate (%)"), gettext_lazy("Average deal size"),
-              gettext_lazy("Average cycle (days)")), _rep_rows),
+              gettext_lazy("Average cycle (days)"), gettext_lazy("Quota"), gettext_lazy("Attainment (%)")), _rep_rows),
     "forecast": ((gettext_lazy("Figure"), gettext_lazy("Value")), _forecast_rows),
 }  # fmt: skip
 

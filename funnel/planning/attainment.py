@@ -60,13 +60,14 @@ def attainment(won: Decimal, quota: Decimal | None) -> Decimal | None:
     return (Decimal(100) * won / quota).quantize(Decimal("0.1"))
 
 
-def _by_quota(quotas: list[Quota], figure, **lookups) -> dict[int, Decimal]:
-    """Quota id → `figure` summed over its person's deals matching `lookups`, in one GROUP BY (the lookups and
-    the quotas in one filter(), so their F()s name the same joined quota row)."""
+def _by_quota(quotas: list[Quota], figure, deals=None, **lookups) -> dict[int, Decimal]:
+    """Quota id → `figure` summed over its person's deals (among `deals`, default all) matching `lookups`, in one
+    GROUP BY (the lookups and the quotas in one filter(), so their F()s name the same joined quota row)."""
     if not quotas:
         return {}
     rows = (
-        Opportunity.objects.filter(owner__quotas__in=[quota.pk for quota in quotas], **lookups)
+        (Opportunity.objects.all() if deals is None else deals)
+        .filter(owner__quotas__in=[quota.pk for quota in quotas], **lookups)
         .values_list("owner__quotas")
         .annotate(figure=Sum(figure))
         .order_by()
@@ -74,16 +75,18 @@ def _by_quota(quotas: list[Quota], figure, **lookups) -> dict[int, Decimal]:
     return dict(rows)
 
 
-def quota_forecasts(quotas: list[Quota]) -> list[dict]:
+def quota_forecasts(quotas: list[Quota], deals=None) -> list[dict]:
     """Each quota with what its person won within its period so far, the weighted amount of their open deals
-    (every pipeline) expected to close within it, what is left, coverage (weighted ÷ left) and attainment.
-    "at_risk" when the weighted forecast falls short of what is left (as the team target's forecast alert)."""
+    (every pipeline; among `deals`, default all) expected to close within it, what is left, coverage (weighted ÷
+    left) and attainment. "at_risk" when the weighted forecast falls short of what is left (as the team target's
+    forecast alert; the health scan's "quota at risk" has its own threshold, funnel.planning.reverse)."""
     if not quotas:
         return []
     earliest = min(quota.period_start for quota in quotas)
     won = _by_quota(
         quotas,
         "amount",
+        deals,
         status=StageKind.WON,
         closed_at__gte=period_bounds(earliest, earliest)[0],
         closed_at__date__gte=F("owner__quotas__period_start"),
@@ -92,6 +95,7 @@ def quota_forecasts(quotas: list[Quota]) -> list[dict]:
     weighted = _by_quota(
         quotas,
         WEIGHTED_AMOUNT,
+        deals,
         status=StageKind.OPEN,
         expected_close_date__range=(earliest, max(quota.period_end for quota in quotas)),
         expected_close_date__gte=F("owner__quotas__period_start"),
