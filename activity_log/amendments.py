@@ -55,4 +55,6 @@ def _display(field, value, names: dict[str, str]) -> str:
         return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
     if isinstance(field, models.DateField):
         return formats.date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+    if isinstance(field, models.TimeField):
+        return value[:5]  # 14:30, as the form shows it
     return str(value)

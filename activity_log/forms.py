@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.fields import BoundedDateField, LocalDateTimeField
+from config.fields import BoundedDateField, LocalDateTimeField, TimeOfDayField
 from config.parsing import parse_id
 from config.widgets import FastSelect
 from config.wording import bracketed
@@ -162,10 +162,14 @@ class ActivityForm(BookChoicesMixin, MoveFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = Activity
-        fields = ["kind", "account", "opportunity", "contact", "when", "place", "outcome", "next_step", "next_date"]
-        field_classes = {"when": LocalDateTimeField, "next_date": BoundedDateField}
+        fields = [
+            "kind", "account", "opportunity", "contact", "when", "place", "outcome", "next_step", "next_date",
+            "next_time",
+        ]  # fmt: skip
+        field_classes = {"when": LocalDateTimeField, "next_date": BoundedDateField, "next_time": TimeOfDayField}
         widgets = {"outcome": forms.Textarea(attrs={"rows": 2})}
-        labels = {"when": _("When")}
+        labels = {"when": _("When"), "next_time": _("Time")}
+        help_texts = {"next_time": _("Optional: the time of day of the next step.")}
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,6 +185,8 @@ class ActivityForm(BookChoicesMixin, MoveFieldsMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         self.clean_move_fields(cleaned)
+        if cleaned.get("next_time") and not cleaned.get("next_date") and "next_date" not in self.errors:
+            self.add_error("next_time", _("Give the next step's date too."))
         return cleaned
 
 

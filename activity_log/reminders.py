@@ -1,11 +1,12 @@
-"""The morning e-mail: each person's scheduled activities due today and the overdue ones, in their language and
-time zone, at the hour they chose (8:00 unless they changed it), on the organisation's working days, only when
-something is due. A run claims (person, local day) before sending, so runs every few minutes, two workers or a
-rerun never send it twice; a failed send is not retried that day (at most once, never twice)."""
+"""The morning e-mail: each person's scheduled activities due today (those with a time of day first, by time)
+and the overdue ones, in their language and time zone, at the hour they chose (8:00 unless they changed it), on
+the organisation's working days, only when something is due. A run claims (person, local day) before sending, so
+runs every few minutes, two workers or a rerun never send it twice; a failed send is not retried that day (at
+most once, never twice)."""
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,6 +31,7 @@ class Item:
     about: str
     day: date
     url: str
+    at: time | None = None  # its time of day, if it has one
 
 
 def due_items(user: User, today: date) -> tuple[list[Item], list[Item]]:
@@ -45,7 +47,7 @@ def due_items(user: User, today: date) -> tuple[list[Item], list[Item]]:
     )
     items = [
         Item(deal.next_step, f"{deal.name} · {deal.account.name}", deal.next_step_date,
-             site + reverse("opportunities:detail", args=[deal.pk]))
+             site + reverse("opportunities:detail", args=[deal.pk]), deal.next_step_time)
         for deal in deals
     ]  # fmt: skip
     follow_ups = (
@@ -56,10 +58,11 @@ def due_items(user: User, today: date) -> tuple[list[Item], list[Item]]:
     )
     items += [
         Item(activity.next_step, activity.account.name, today,
-             site + reverse("customers:detail", args=[activity.account_id]))
+             site + reverse("customers:detail", args=[activity.account_id]), activity.next_time)
         for activity in follow_ups
     ]  # fmt: skip
-    return [item for item in items if item.day == today], [item for item in items if item.day < today]
+    due = sorted((item for item in items if item.day == today), key=lambda item: (item.at is None, item.at or time.min))
+    return due, [item for item in items if item.day < today]
 
 
 def reminder_message(user: User, today: date, due: list[Item], overdue: list[Item]) -> EmailMultiAlternatives:

@@ -1,6 +1,10 @@
-"""Scheduled activities: a dated next step is one thing, whether it was written on a visit (its next date) or on
-the deal itself. On its day it is in the rep's plan; logging the visit from the plan marks it done, and the
-visit's next step becomes the deal's next one."""
+"""Scheduled activities: a dated next step is one thing, whether it was written on a visit (its next date and
+time) or on the deal itself. On its day it is in the rep's plan, at its time when it has one; logging the visit
+from the plan marks it done, and the visit's next step (with its day and time) becomes the deal's next one."""
+
+from django.db.models import F, QuerySet, TimeField, When
+from django.db.models.expressions import Case
+from django.db.models.functions import Coalesce
 
 from funnel.models import Opportunity, StageKind
 
@@ -28,3 +32,16 @@ def next_steps_due(*, log: DailyLog, position: int, planned_deals: set[int]) -> 
                  goal=step, position=position + number)
         for number, (deal, account, contact, step) in enumerate(due, start=1)
     ]  # fmt: skip
+
+
+def plan_in_order(items: QuerySet[PlanItem]) -> QuerySet[PlanItem]:
+    """Plan items with the time of day they are scheduled at (`scheduled_time`: the followed-up visit's next time,
+    else the deal's next step time when the step falls on the item's day), those with a time first, by time,
+    then as planned. In the same query as the items."""
+    deal_time = Case(
+        When(opportunity__next_step_date=F("daily_log__date"), then=F("opportunity__next_step_time")),
+        output_field=TimeField(),
+    )
+    return items.annotate(
+        scheduled_time=Coalesce("follows_up__next_time", deal_time, output_field=TimeField())
+    ).order_by(F("scheduled_time").asc(nulls_last=True), "position", "id")

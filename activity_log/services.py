@@ -17,11 +17,13 @@ from funnel.models import Account, Opportunity, Stage
 from funnel.opportunities import services as funnel_services
 from reps.models import User
 
-from . import schedule
+from . import notifications, schedule
 from .models import Activity, Amendment, Comment, DailyLog, PlanItem, PlanItemStatus
 
 # Fields of an activity a rep types; everything else is set here.
-ACTIVITY_FIELDS = ["kind", "account", "opportunity", "contact", "when", "place", "outcome", "next_step", "next_date"]
+ACTIVITY_FIELDS = [
+    "kind", "account", "opportunity", "contact", "when", "place", "outcome", "next_step", "next_date", "next_time",
+]  # fmt: skip
 
 
 class LogError(Exception):
@@ -228,9 +230,10 @@ def _activity_create(*, rep, data, idempotency_key, plan_item, move_to, move_ver
             last_activity_at=Greatest(Coalesce(F("last_activity_at"), moment), moment)
         )
         if data.get("next_step"):
-            Opportunity.objects.filter(pk=opportunity.pk).update(
-                next_step=data["next_step"][:200], next_step_date=data.get("next_date")
-            )
+            Opportunity.objects.filter(pk=opportunity.pk).update(  # the step, its day and its time, together
+                next_step=data["next_step"][:200], next_step_date=data.get("next_date"),
+                next_step_time=data.get("next_time") if data.get("next_date") else None,
+            )  # fmt: skip
         if move_to is not None:
             funnel_services.opportunity_move(
                 opportunity=opportunity, stage=move_to, by=rep, version=move_version, checklist=checklist
@@ -319,12 +322,15 @@ def daily_log_submit(
 
 @transaction.atomic
 def daily_log_comment(*, log: DailyLog, by: User, body: str, answers_support: bool = False) -> Comment:
-    """A manager's comment (or the rep's reply) on a log the author may see."""
+    """A manager's comment (or the rep's reply) on a log the author may see; a comment by someone else than the
+    rep is in the rep's notifications."""
     if not DailyLog.objects.visible_to(by).filter(pk=log.pk).exists():
         raise LogError(_("You cannot comment on this log."))
     if not body.strip():
         raise LogError(_("Write a comment."))
-    return Comment.objects.create(daily_log=log, author=by, body=body.strip(), answers_support=answers_support)
+    comment = Comment.objects.create(daily_log=log, author=by, body=body.strip(), answers_support=answers_support)
+    notifications.comment_posted(comment)  # the rep's bell, in this transaction: no comment, no notification
+    return comment
 
 
 @transaction.atomic

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import reminders
+from . import notifications, reminders
 
 
 @shared_task(
@@ -15,3 +15,15 @@ from . import reminders
 def send_morning_reminders_task() -> int:
     """Each person's morning e-mail once their hour has come; a rerun sends nothing twice (claimed per day)."""
     return reminders.send_morning_reminders()
+
+
+@shared_task(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    retry_kwargs={"max_retries": 3},
+)
+def send_notifications_task() -> dict[str, int]:
+    """The bell's scheduled notifications: next steps due today, new alerts on one's deals; a rerun notifies
+    nothing twice (one key per event)."""
+    return notifications.send_notifications()

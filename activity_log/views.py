@@ -17,7 +17,7 @@ from funnel.access import get_account_for_user, get_for_user
 from funnel.models import Opportunity
 from funnel.opportunities.services import Busy, FunnelError, StaleVersion
 
-from . import services
+from . import schedule, services
 from .access import get_own_activity_for_edit, get_own_log_for_edit, get_own_plan_item_for_edit
 from .forms import ActivityForm, ClearForm, PlanItemForm, PlanMoveForm, ReportForm
 from .models import Activity, DailyLog, PlanItem
@@ -38,7 +38,7 @@ _SHOWN = ("kind", "account", "opportunity__account", "contact__account")
 
 def _with_contents(logs):
     return logs.select_related("rep", "reviewed_by").prefetch_related(
-        Prefetch("plan", PlanItem.objects.select_related(*_SHOWN)),
+        Prefetch("plan", schedule.plan_in_order(PlanItem.objects.select_related(*_SHOWN))),
         Prefetch("activities", Activity.objects.select_related(*_SHOWN)),
         "amendments__by",
         "comments__author",

@@ -41,4 +41,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/10"),
         "options": {"expires": 9 * 60},
     },
+    # Every 15 minutes, 5 minutes after each scan: the bell's next steps due today (from each person's local
+    # midnight, on working days) and new alerts on their deals (one per person and scan). Keyed per event, so
+    # overlapping or repeated runs notify once.
+    "notifications": {
+        "task": "activity_log.tasks.send_notifications_task",
+        "schedule": crontab(minute=f"5-59/{SCAN_MINUTES}"),
+        "options": {"expires": (SCAN_MINUTES - 1) * 60},
+    },
 }

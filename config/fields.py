@@ -142,3 +142,24 @@ class LocalDateTimeField(forms.DateTimeField):
         if moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None, fold=0) != wall.replace(fold=0):
             raise forms.ValidationError(self.error_messages["skipped"], code="skipped")
         return moment.astimezone(UTC)
+
+
+class TimeOfDayInput(forms.TimeInput):
+    """<input type="time">, to the minute."""
+
+    input_type = "time"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%H:%M")
+
+
+class TimeOfDayField(forms.TimeField):
+    """A time of day on a calendar day (a next step's), as the person's own clock reads it: 14:30 (seconds are
+    dropped). Not a moment: the day and the person's time zone make it one."""
+
+    widget = TimeOfDayInput
+    input_formats = ["%H:%M", "%H:%M:%S"]
+
+    def to_python(self, value):
+        at = super().to_python(value)
+        return at.replace(second=0, microsecond=0) if at is not None else None

@@ -100,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "funnel.health.context_processors.alerts",
+                "activity_log.bell.count.bell",
             ],
         },
     },

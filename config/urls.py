@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("reps.urls")),
     path("", include("funnel.urls")),
     path("log/", include("activity_log.urls")),
+    path("notifications/", include("activity_log.bell.urls")),
     path("", include("activity_log.offline.urls")),
 ]
 

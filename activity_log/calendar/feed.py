@@ -1,11 +1,13 @@
-"""The events of a person's calendar feed: their scheduled activities, from a month back to a year ahead.
+"""The events of a person's calendar feed: their scheduled activities, from a month back to a year ahead; one
+with a time of day (in the person's time zone, as they typed it) is a timed event, any other lasts all day.
 
 A scheduled activity is a dated next step: an open deal's next step (the visit form writes the visit's next
 step and date onto its deal, and the plan proposes it on its day), and the next date of a visit about no deal.
 Only the person's own, within what they may see; at most MAX_EVENTS of each, soonest first.
 """
 
-from datetime import date, datetime, timedelta
+import zoneinfo
+from datetime import date, datetime, time, timedelta
 
 from django.urls import reverse
 from django.utils import translation
@@ -26,8 +28,15 @@ def _summary(step: str, names: list[str], include_names: bool) -> str:
     return " · ".join([step, *names] if include_names else [step])
 
 
+def _start(day: date, at: time | None, zone: zoneinfo.ZoneInfo) -> datetime | None:
+    """The moment a step at `at` on `day` begins in the person's zone (a time the clocks skip reads as after the
+    jump, as zoneinfo reads it); None without a time."""
+    return datetime.combine(day, at, tzinfo=zone) if at is not None else None
+
+
 def events(user: User, *, today: date, include_names: bool, link) -> list[Event]:
     """Two queries; `link(path)` makes a path an absolute address."""
+    zone = zoneinfo.ZoneInfo(user.time_zone)
     window = (today - timedelta(days=PAST_DAYS), today + timedelta(days=AHEAD_DAYS))
     deals = (
         Opportunity.objects.visible_to(user)
@@ -41,6 +50,7 @@ def events(user: User, *, today: date, include_names: bool, link) -> list[Event]
             day=deal.next_step_date,
             summary=_summary(deal.next_step or _("Next step"), [deal.name, deal.account.name], include_names),
             url=link(reverse("opportunities:detail", args=[deal.pk])),
+            start=_start(deal.next_step_date, deal.next_step_time, zone),
         )
         for deal in deals
     ]
@@ -56,6 +66,7 @@ def events(user: User, *, today: date, include_names: bool, link) -> list[Event]
             day=activity.next_date,
             summary=_summary(activity.next_step or _("Follow-up"), [activity.account.name], include_names),
             url=link(reverse("customers:detail", args=[activity.account_id])),
+            start=_start(activity.next_date, activity.next_time, zone),
         )
         for activity in follow_ups
     ]

@@ -1,12 +1,15 @@
-"""An iCalendar (RFC 5545) document of all-day events, written by hand: text escaped (3.3.11), lines folded at
-75 octets without splitting a character (3.1), CRLF line ends, DTSTAMP in UTC, a stable UID per event so that a
-rescheduled step moves in the subscriber's calendar instead of appearing twice."""
+"""An iCalendar (RFC 5545) document of events, written by hand: text escaped (3.3.11), lines folded at 75 octets
+without splitting a character (3.1), CRLF line ends, DTSTAMP in UTC, a stable UID per event so that a rescheduled
+step moves in the subscriber's calendar instead of appearing twice. A step with a time of day is a timed event of
+TIMED_MINUTES, its start in UTC (3.3.5 form #2: no VTIMEZONE needed, each calendar shows it in its own zone); one
+without is an all-day event (DTSTART;VALUE=DATE, DTEND the next day)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 LINE_OCTETS = 75
+TIMED_MINUTES = 60
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class Event:
     summary: str
     description: str = ""
     url: str = ""
+    start: datetime | None = None  # an aware moment: a timed event on `day`; None: all day
 
 
 def escape(text: str) -> str:
@@ -43,8 +47,19 @@ def _day(value: date) -> str:
     return value.strftime("%Y%m%d")
 
 
+def _moment(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _when(event: Event) -> list[str]:
+    if event.start is None:
+        return [f"DTSTART;VALUE=DATE:{_day(event.day)}", f"DTEND;VALUE=DATE:{_day(event.day + timedelta(days=1))}"]
+    end = event.start + timedelta(minutes=TIMED_MINUTES)
+    return [f"DTSTART:{_moment(event.start)}", f"DTEND:{_moment(end)}"]
+
+
 def document(events: Iterable[Event], *, name: str, now: datetime) -> str:
-    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = _moment(now)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -58,12 +73,11 @@ def document(events: Iterable[Event], *, name: str, now: datetime) -> str:
             "BEGIN:VEVENT",
             f"UID:{event.uid}",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{_day(event.day)}",
-            f"DTEND;VALUE=DATE:{_day(event.day + timedelta(days=1))}",
+            *_when(event),
             f"SUMMARY:{escape(event.summary)}",
             *([f"DESCRIPTION:{escape(event.description)}"] if event.description else []),
             *([f"URL:{event.url}"] if event.url else []),
-            "TRANSP:TRANSPARENT",
+            "TRANSP:TRANSPARENT" if event.start is None else "TRANSP:OPAQUE",
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")

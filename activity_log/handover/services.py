@@ -11,6 +11,7 @@ activities, stage history and past logs stay the person's; other people's record
 All of it in one transaction (the deals locked first, in ascending id: the documented lock order).
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from funnel.models import Account, Contact, Opportunity, StageKind
 from reps.models import AuditAction, Handover, HandoverItem, HandoverReceipt, Role, User
 from reps.services import audit_record
 
+from .. import notifications
 from ..models import PlanItem, PlanItemStatus
 from ..services import daily_log_get, local_today
 
@@ -85,8 +87,9 @@ def package(from_user: User) -> list[CustomerPackage]:
 def handover_confirm(*, from_user: User, assignments: dict[int, User], by: User, note: str = "") -> Handover:
     """Moves each assigned customer (account id → receiver) of the giver's package to its receiver, in one
     transaction, and records it (reps.Handover, one HandoverItem per moved object, a receipt per receiver;
-    audited). Refused (HandoverError, nothing moved) when `by` may not hand over this person's book, a
-    receiver is not one `by` may choose, nothing is assigned, or a customer is not in the package."""
+    audited; each receiver notified). Refused (HandoverError, nothing moved) when `by` may not hand over this
+    person's book, a receiver is not one `by` may choose, nothing is assigned, or a customer is not in the
+    package."""
     if not givers(by).filter(pk=from_user.pk).exists():
         raise HandoverError(_("You can hand over only the books of your teams' people."))
     if not assignments:
@@ -136,6 +139,7 @@ def _move(from_user: User, assignments: dict[int, User], by: User, note: str) ->
     HandoverItem.objects.bulk_create(items)
     for receiver in {receiver.pk: receiver for receiver in assignments.values()}.values():
         HandoverReceipt.objects.create(handover=handover, receiver=receiver)
+    notifications.handed_over(handover, dict(Counter(item.to_user.pk for item in items)))
     audit_record(action=AuditAction.HANDED_OVER, actor=by, obj=handover,
                  detail={"from": from_user.pk, "to": sorted({r.pk for r in assignments.values()}),
                          "items": len(items)})  # fmt: skip

@@ -4,7 +4,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from config.fields import BoundedDateField
+from config.fields import BoundedDateField, TimeOfDayField
 from config.parsing import parse_id
 from config.widgets import FastSelect
 from config.wording import bracketed
@@ -51,7 +51,10 @@ class OpportunityForm(ChecklistMixin, forms.ModelForm):
     class Meta:
         model = Opportunity
         fields = EDITABLE_FIELDS
-        field_classes = {"expected_close_date": BoundedDateField, "next_step_date": BoundedDateField}
+        field_classes = {
+            "expected_close_date": BoundedDateField, "next_step_date": BoundedDateField,
+            "next_step_time": TimeOfDayField,
+        }  # fmt: skip
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         help_texts = {"probability_override": _("Leave empty to use the stage's probability.")}
 
@@ -84,6 +87,8 @@ class OpportunityForm(ChecklistMixin, forms.ModelForm):
         contact, account = cleaned.get("contact"), cleaned.get("account")
         if contact and account and contact.account_id != account.pk:
             self.add_error("contact", _("This contact works for another customer."))
+        if cleaned.get("next_step_time") and not cleaned.get("next_step_date") and "next_step_date" not in self.errors:
+            self.add_error("next_step_time", _("Give the next step's date too."))
         return cleaned
 
     def field_data(self) -> dict:

@@ -84,13 +84,14 @@ def _most_overdue_candidates(stalled: QuerySet[Opportunity]) -> list[int]:
 
 
 def next_steps_panel(user: User, today: date) -> dict:
-    """The user's own open deals with a next step due by a week from today (overdue ones first), up to ten."""
+    """The user's own open deals with a next step due by a week from today, up to ten: overdue ones first, then
+    each day's, those with a time of day first, by time."""
     due = Opportunity.objects.visible_to(user).filter(
         owner=user, status=StageKind.OPEN, next_step_date__lte=today + timedelta(days=NEXT_STEP_DAYS)
     )
     rows = list(
         due.select_related("account", "stage")
         .annotate(total=Window(Count("pk")))
-        .order_by("next_step_date", "pk")[:ROWS_SHOWN]
+        .order_by("next_step_date", F("next_step_time").asc(nulls_last=True), "pk")[:ROWS_SHOWN]
     )
     return {"rows": rows, "count": rows[0].total if rows else 0, "today": today}

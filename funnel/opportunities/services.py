@@ -56,6 +56,7 @@ EDITABLE_FIELDS = [
     "expected_close_date",
     "next_step",
     "next_step_date",
+    "next_step_time",
 ]
 # Changes to these are kept in the audit trail as field history (QUALITY G-A8).
 TRACKED_FIELDS = ["amount", "probability_override", "expected_close_date"]

@@ -16,7 +16,7 @@ from .. import hooks
 from ..access import get_opportunity_for_user
 from ..health.why import stalled_why
 from ..models import Opportunity
-from . import services
+from . import reschedule, services
 from .filters import OpportunityFilterForm, keyset_page
 from .forms import BulkForm, LostForm, MoveForm, OpportunityForm, ReassignForm, ReopenForm, WonForm
 
@@ -142,6 +142,7 @@ def _detail(request: HttpRequest, opportunity: Opportunity, status: int = 200, *
     stalled = Opportunity.objects.filter(pk=opportunity.pk).stalled(now).exists()
     context = {"opportunity": opportunity, "timeline": timeline, "now": now, "stalled": stalled, **defaults, **forms}
     context["stalled_why"] = stalled_why(opportunity, now) if stalled else ""
+    context["moved"] = reschedule.latest_move(opportunity)  # why the next step is on its day, when it was moved
     return render(request, "funnel/opportunity_detail.html", context, status=status)
 
 

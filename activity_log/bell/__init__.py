@@ -1,0 +1,1 @@
+"""The bell: the top bar's count of unread notifications and the list it opens (/notifications/)."""
