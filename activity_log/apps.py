@@ -30,3 +30,11 @@ class ActivityLogConfig(AppConfig):
         register_diagnosis(AlertKind.MISSING_LOG, missing_log_findings)
         register_picker_recent(recent_picks)
         register_activity_counter(activity_count)
+
+        from funnel.hooks import register_rep_column
+
+        from .scorecard.panels import dashboard_column
+        from .scorecard.panels import home_panel as quality_panel
+
+        register_home_panel(quality_panel)
+        register_rep_column(dashboard_column)

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import notifications, reminders
+from . import quality, reminders
 
 
 @shared_task(
@@ -23,7 +23,8 @@ def send_morning_reminders_task() -> int:
     retry_backoff_max=300,
     retry_kwargs={"max_retries": 3},
 )
-def send_notifications_task() -> dict[str, int]:
-    """The bell's scheduled notifications: next steps due today, new alerts on one's deals; a rerun notifies
-    nothing twice (one key per event)."""
-    return notifications.send_notifications()
+def refresh_quality_scores_task() -> dict:
+    """Every active rep's data-quality score for this week (and the trend's missing past weeks, once); safe to
+    run twice or at once (one row per rep and week, written over)."""
+    result = quality.refresh_quality_scores()
+    return {**result, "week": result["week"].isoformat()}

@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("activity_log.kinds.urls")),
     path("", include("activity_log.handover.urls")),
     path("", include("activity_log.calendar.urls")),
+    path("", include("activity_log.scorecard.urls")),
 ]

@@ -94,3 +94,21 @@ def activity_count(*, owner_ids, since, until) -> int | None:
     if not _activity_counters:
         return None
     return sum(counter(owner_ids=owner_ids, since=since, until=until) for counter in _activity_counters)
+
+
+RepColumn = Callable[..., dict | None]
+_rep_columns: list[RepColumn] = []
+
+
+def register_rep_column(column: RepColumn) -> RepColumn:
+    """`column(user=..., owner_ids=[...])` returns a column of the dashboard's per-rep table and of its CSV file, or
+    None: {"heading": ..., "title": (the heading's tooltip, optional), "template": (renders one cell from `cell`),
+    "csv_headings": [...], "cells": {owner id: {"csv": [one value per CSV heading], ...}}}; an owner without a cell
+    gets an empty one."""
+    if column not in _rep_columns:
+        _rep_columns.append(column)
+    return column
+
+
+def rep_columns(*, user, owner_ids: list[int]) -> list[dict]:
+    return [shown for column in _rep_columns if (shown := column(user=user, owner_ids=owner_ids)) is not None]

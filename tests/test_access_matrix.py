@@ -71,6 +71,8 @@ PAGES = {
     "log:activity_new": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:activity_move": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:review": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    # Data quality per rep (tests/activity_log/test_quality_pages.py): a rep is sent to their own page.
+    "log:quality": {"anonymous": SIGN_IN, "rep": 302, "manager": 200, "admin": 200},
     "log:kinds": ADMIN_PAGE,
     # The offline shell (activity_log.offline): the worker and the manifest are the same file for everyone; the
     # outbox's state answers 403 to no one signed in (it has nothing to send), the book is the user's own.
@@ -80,9 +82,6 @@ PAGES = {
     "offline:book": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:calendar": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:reminders": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
-    # The bell: everyone's own notifications (tests/activity_log/test_notifications.py); marking all read is POST only.
-    "notifications:list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
-    "notifications:read_all": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},
     # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
     "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "search:suggest": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
@@ -218,13 +217,6 @@ def handover_of(cast, owner: str) -> list:
     return [Handover.objects.create(from_user=cast[owner], by=cast["admin"], note="Matrix deal").pk]
 
 
-def notification_of(cast, owner: str) -> list:
-    """URL args for a notification of `owner` of the cast."""
-    from activity_log.models import Notification, NotificationKind
-
-    return [Notification.objects.create(user=cast[owner], kind=NotificationKind.ALERT, key="matrix").pk]
-
-
 def lost_reason_of(cast, owner: None) -> list:
     return [LostReason.objects.create(name="Matrix reason").pk]
 
@@ -298,6 +290,11 @@ def activity_of(cast, owner: str) -> list:
     data = {"kind": ActivityKind.objects.first(), "account": AccountFactory(owner=cast[owner]),
             "when": timezone.now(), "outcome": "Matrix visit"}  # fmt: skip
     return [activity_record(rep=cast[owner], data=data).pk]
+
+
+def person_of(cast, owner: str) -> list:
+    """URL args naming a person of the cast."""
+    return [cast[owner].pk]
 
 
 def picker_source(cast, owner: None) -> list:
@@ -378,12 +375,12 @@ OBJECT_PAGES = {
     "log:comment": (daily_log_of, POST_ONLY),
     "log:reviewed": (daily_log_of, POST_ONLY),
     "log:card": (account_of, ACCOUNT_ACCESS),
+    # A rep's data-quality page follows the visibility of the person (tests/activity_log/test_quality_pages.py).
+    "log:quality_rep": (person_of, OPPORTUNITY_ACCESS),
     "log:kind_edit": (activity_kind_of, admin_only(ADMIN_PAGE)),
     # A handover follows the person whose book it was (and its receivers: tests/activity_log/test_handover.py).
     "log:handover_detail": (handover_of, OPPORTUNITY_ACCESS),
     "log:handover_ack": (handover_of, POST_ONLY),
-    # Opening a notification is a POST, and only one's own (tests/activity_log/test_notifications.py).
-    "notifications:open": (notification_of, POST_ONLY),
     # The pickers' one endpoint: everyone searches what they may see (tests/funnel/test_pickers.py).
     "search:pick": (picker_source, {(role, None): PAGES["funnel:home"][role] for role in ROLES}),
     # A calendar app reads the address without signing in: the secret in it is the permission, whoever asks

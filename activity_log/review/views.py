@@ -25,6 +25,7 @@ from reps.models import Role, Team
 
 from .. import services
 from ..models import DailyLog
+from ..scorecard.selectors import this_weeks_scores
 from . import selectors
 from .forms import CommentForm
 
@@ -76,8 +77,15 @@ def review(request: HttpRequest) -> HttpResponse:
             request.user, [row.rep for row in rows], today=today, working_days=working_days
         ),
         "working_days": join_list(name for number, name in WEEKDAYS if number in working_days),
+        "scored_rows": _with_scores(request, rows),
     }
     return render(request, "activity_log/review.html", context)
+
+
+def _with_scores(request: HttpRequest, rows: list[selectors.ReviewRow]) -> list[tuple]:
+    """Each row with the person's data-quality score this week (activity_log.scorecard), None without one."""
+    scores = this_weeks_scores(request.user, [row.rep.pk for row in rows], timezone.now())
+    return [(row, scores.get(row.rep.pk)) for row in rows]
 
 
 def _back(request: HttpRequest, log: DailyLog) -> HttpResponse:

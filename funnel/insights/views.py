@@ -21,6 +21,7 @@ from config.messages import saved_or_unchanged
 from reps.access import admin_required
 from reps.models import User
 
+from .. import hooks
 from ..health import changes, diagnoses
 from ..health.links import subject_url
 from ..models import Alert, AlertSeverity, Opportunity, Pipeline, StageChange, Target
@@ -229,7 +230,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         }
         links = FigureLinks(scope.filters, scope.pipeline, scope.start, scope.end)
         context["links"] = link_figures(links, {**figures, "reps": context["reps"]})
+        context["rep_columns"] = _add_rep_columns(request, context["reps"])
     return render(request, "funnel/dashboard/dashboard.html", context)
+
+
+def _add_rep_columns(request: HttpRequest, reps: list[dict]) -> list[dict]:
+    """The columns other apps add to the per-rep table (funnel.hooks: the daily log's data-quality score): each
+    row gets its cells, in the columns' order."""
+    columns = hooks.rep_columns(user=request.user, owner_ids=[row["owner"] for row in reps])
+    for row in reps:
+        row["columns"] = [{"template": column["template"], "cell": column["cells"].get(row["owner"])}
+                          for column in columns]  # fmt: skip
+    return columns
 
 
 # --- CSV export of each table -----------------------------------------------------------------------
@@ -335,7 +347,20 @@ def _export_table(request: HttpRequest, table: str) -> tuple:
     if scope.pipeline is not None:  # the page's own figures, so the file says what the page said
         figures, as_of = dashboard_figures.figures(_figure_scope(request, scope), metrics.open_stages(scope.pipeline))
         rows = make_rows(request, scope, figures)
+        if table == "reps":
+            header, rows = _with_rep_columns(request, scope, figures, header, rows)
     return scope, header, rows, as_of
+
+
+def _with_rep_columns(request: HttpRequest, scope: Scope, figures: dict, header: tuple, rows: list[list]) -> tuple:
+    """The per-rep file with the columns other apps add (funnel.hooks), after the dashboard's own."""
+    owners = [row["owner"] for row in _sorted_reps(scope, figures["reps"])]  # the order of `rows`
+    columns = hooks.rep_columns(user=request.user, owner_ids=owners)
+    for column in columns:
+        header = (*header, *column["csv_headings"])
+        blank = [None] * len(column["csv_headings"])
+        rows = [row + column["cells"].get(owner, {}).get("csv", blank) for row, owner in zip(rows, owners, strict=True)]
+    return header, rows
 
 
 @login_required

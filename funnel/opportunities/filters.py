@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
-from config.wording import filter_choices
+from config.wording import ALL, filter_choices
 from reps.models import AuditAction, AuditEvent, Team, User
 
 from ..insights.metrics import period_bounds
@@ -62,6 +62,15 @@ SORTS = {
     "created": Sort(_("Newest"), "created_at", True),
 }
 STATUS_CHOICES = [("open", _("Open")), ("won", _("Won")), ("lost", _("Lost")), ("all", _("All"))]
+# ?quality=: the deals a data-quality part counts against (activity_log.quality judges an open deal by the same
+# conditions, so its "what would raise my score" links list exactly the deals it counted).
+QUALITY_GAPS = {
+    "no_amount": (_("No amount"), Q(amount__lte=0)),
+    "no_close_date": (_("No expected close date"), Q(expected_close_date__isnull=True)),
+    "no_contact": (_("No contact"), Q(contact__isnull=True)),
+    "no_next_step": (_("No next step with a date"), Q(next_step="") | Q(next_step_date__isnull=True)),
+    "overridden": (_("Probability overridden"), Q(probability_override__isnull=False)),
+}
 
 
 def owner_choices(user: User) -> QuerySet[User]:
@@ -176,6 +185,12 @@ class OpportunityFilterForm(forms.Form):
     )
     status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False, widget=FastSelect)
     stalled = forms.BooleanField(label=_("Stalled only"), required=False)
+    quality = forms.ChoiceField(
+        label=_("Data quality"),
+        choices=[("", ALL)] + [(key, label) for key, (label, _condition) in QUALITY_GAPS.items()],
+        required=False,
+        widget=FastSelect,
+    )
     sort = forms.ChoiceField(
         label=_("Sort"), choices=[(key, sort.label) for key, sort in SORTS.items()], required=False, widget=FastSelect
     )
@@ -238,6 +253,8 @@ class OpportunityFilterForm(forms.Form):
             opportunities = opportunities.filter(_day_range(field, values.get(start), values.get(end)))
         if values.get("stalled"):  # the rule of the stalled alerts and the home page's count
             opportunities = opportunities.stalled(timezone.now())
+        if values.get("quality"):
+            opportunities = opportunities.filter(QUALITY_GAPS[values["quality"]][1])
         sort = self.ordering
         opportunities = opportunities.annotate(
             close_key=Coalesce("expected_close_date", Value(FAR_FUTURE, DateField()))

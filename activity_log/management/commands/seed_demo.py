@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from activity_log.models import ActivityKind
+from activity_log.quality import refresh_quality_scores
 from funnel.management.commands import _bulk
 from funnel.models import (
     Account,
@@ -179,7 +180,9 @@ class Command(BaseCommand):
             _demo_planning.seed_handover(people, pipeline, names=leaver[0], customers=leaver[1])
         if options["opportunities"] > 0:
             self.seed_bulk(options, pipeline)
+        scored = refresh_quality_scores(timezone.now())  # so the home page and the review show them at once
         self.stdout.write(self.style.SUCCESS(f"Demo ready ({created} new opportunities, {logs} daily logs)."))
+        self.stdout.write(f"Data-quality scores computed for {scored['reps']} reps.")
         self.stdout.write(f"Sign in at http://127.0.0.1:8000 with password {options['password']!r} as:")
         for username, _english, _chinese, role, _team, _tz in PEOPLE:
             self.stdout.write(f"  {username:<9} {role.label}")
