@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from funnel.models import Account, Contact, Opportunity
 from reps.models import ScopedQuerySet
@@ -328,7 +329,7 @@ class Notification(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=10, choices=NotificationKind.choices)
     key = models.CharField(max_length=200)
-    details = models.JSONField(_("details"), default=dict, blank=True)
+    details = models.JSONField(pgettext_lazy("what a notification says", "details"), default=dict, blank=True)
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
