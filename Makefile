@@ -27,8 +27,8 @@ messages-extract: install
 # The demo on the embedded default: SQLite, jobs in-process, http://127.0.0.1:8000.
 # One scan and one dashboard build first, so alerts and figures exist before the server starts; then,
 # in the background (no Redis needed) and stopped with the server, the scan repeats every SCAN_EVERY
-# seconds, the dashboard folds in changes every minute and the reps' data-quality scores are written every
-# SCAN_EVERY.
+# seconds, the dashboard folds in changes every minute and the bell's notifications and the reps' data-quality
+# scores are written every SCAN_EVERY.
 SCAN_EVERY ?= 900
 run: messages
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
@@ -37,8 +37,9 @@ run: messages
 	DEBUG=true $(BIN)/python manage.py refresh_dashboards
 	DEBUG=true $(BIN)/python manage.py scan_funnel --every $(SCAN_EVERY) & scanner=$$!; \
 	DEBUG=true $(BIN)/python manage.py refresh_dashboards --every 60 > /dev/null & refresher=$$!; \
+	DEBUG=true $(BIN)/python manage.py send_notifications --every $(SCAN_EVERY) & notifier=$$!; \
 	DEBUG=true $(BIN)/python manage.py refresh_quality_scores --every $(SCAN_EVERY) > /dev/null & scorer=$$!; \
-	trap 'kill $$scanner $$refresher $$scorer 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$scanner $$refresher $$notifier $$scorer 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The whole suite, browser journeys included (DATABASE_URL picks the database; SQLite by default).

@@ -41,6 +41,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/10"),
         "options": {"expires": 9 * 60},
     },
+    # Every 15 minutes, 5 minutes after each scan: the bell's next steps due today (from each person's local
+    # midnight, on working days) and new alerts on their deals (one per person and scan). Keyed per event, so
+    # overlapping or repeated runs notify once.
+    "notifications": {
+        "task": "activity_log.tasks.send_notifications_task",
+        "schedule": crontab(minute=f"5-59/{SCAN_MINUTES}"),
+        "options": {"expires": (SCAN_MINUTES - 1) * 60},
+    },
     # Every 15 minutes, 10 minutes after each scan: every active rep's data-quality score for this week (a full
     # recompute in a fixed number of grouped queries, so not every minute like the dashboard's incremental fold).
     "quality-scores": {

@@ -82,6 +82,9 @@ PAGES = {
     "offline:book": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:calendar": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "log:reminders": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},  # POST only
+    # The bell: everyone's own notifications (tests/activity_log/test_notifications.py); marking all read is POST only.
+    "notifications:list": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
+    "notifications:read_all": {"anonymous": SIGN_IN, "rep": 405, "manager": 405, "admin": 405},
     # The global search: everyone searches what they may see (tests/funnel/test_global_search.py).
     "search:results": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     "search:suggest": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
@@ -215,6 +218,13 @@ def handover_of(cast, owner: str) -> list:
     from reps.models import Handover
 
     return [Handover.objects.create(from_user=cast[owner], by=cast["admin"], note="Matrix deal").pk]
+
+
+def notification_of(cast, owner: str) -> list:
+    """URL args for a notification of `owner` of the cast."""
+    from activity_log.models import Notification, NotificationKind
+
+    return [Notification.objects.create(user=cast[owner], kind=NotificationKind.ALERT, key="matrix").pk]
 
 
 def lost_reason_of(cast, owner: None) -> list:
@@ -381,6 +391,8 @@ OBJECT_PAGES = {
     # A handover follows the person whose book it was (and its receivers: tests/activity_log/test_handover.py).
     "log:handover_detail": (handover_of, OPPORTUNITY_ACCESS),
     "log:handover_ack": (handover_of, POST_ONLY),
+    # Opening a notification is a POST, and only one's own (tests/activity_log/test_notifications.py).
+    "notifications:open": (notification_of, POST_ONLY),
     # The pickers' one endpoint: everyone searches what they may see (tests/funnel/test_pickers.py).
     "search:pick": (picker_source, {(role, None): PAGES["funnel:home"][role] for role in ROLES}),
     # A calendar app reads the address without signing in: the secret in it is the permission, whoever asks

@@ -27,6 +27,8 @@ from activity_log.models import (
     CalendarFeed,
     Comment,
     DailyLog,
+    Notification,
+    NotificationKind,
     OutboxReceipt,
     PlanItem,
     ReminderSent,
@@ -311,6 +313,16 @@ def received_handover(cast, owner: User) -> Handover:
     return handover
 
 
+def notification(cast, owner: User) -> Notification:
+    return Notification.objects.create(user=owner, kind=NotificationKind.ALERT, key="matrix", url="/")
+
+
+def unread_for_everyone(cast, owner) -> None:
+    """An unread notification for each of the cast: marking all read has the viewer's to mark."""
+    for person in cast.values():
+        notification(cast, person)
+
+
 SETTING = {"rule": admin_only, "relations": SINGLE}
 
 WRITES: dict[str, Write] = {
@@ -415,6 +427,9 @@ WRITES: dict[str, Write] = {
     "log:handover_new": Write(handover_givers, book, lambda r, cast, viewer: {
         "from": r.pk, "all": cast["teammate"].pk}, args=lambda r: []),
     "log:handover_ack": Write(own_only, received_handover),
+    # The bell: one's own notifications only (opening one marks it read).
+    "notifications:open": Write(own_only, notification),
+    "notifications:read_all": Write(anyone, unread_for_everyone, relations=SINGLE),
     # The signed-in person's own settings.
     "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
     "log:calendar": Write(anyone, post=lambda r, cast, viewer: {"action": "make"}, relations=SINGLE),
@@ -478,6 +493,7 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "log:handover_list": lambda cast, viewer: [],
     "log:handover_orphans": lambda cast, viewer: [],
     "log:handover_detail": lambda cast, viewer: [Handover.objects.create(from_user=viewer, by=viewer).pk],
+    "notifications:list": lambda cast, viewer: [],
     "offline:service_worker": lambda cast, viewer: [],
     "offline:manifest": lambda cast, viewer: [],
     "offline:state": lambda cast, viewer: [],
@@ -497,6 +513,7 @@ WORLD = [User, Team, Territory, Pipeline, Stage, Source, LostReason, Account, Co
 WORLD += [Quota, Handover, HandoverItem, HandoverReceipt]  # managing by the funnel (issue 14)
 
 WORLD += [CalendarFeed, ReminderSetting, ReminderSent]  # calendar addresses, morning e-mails (issue 18)
+WORLD += [Notification]  # the bell (issue 18): a refused write notifies no one
 WORLD += [Campaign, MarketingCost]  # marketing judged by the funnel (issue 15)
 
 
