@@ -64,6 +64,17 @@ def test_the_list_shows_an_admin_every_rep_and_narrows_to_a_team(client_for, cas
     assert [view.rep.username for view, _trends in page.context["rows"]] == ["r3"]
 
 
+def test_the_list_pages_by_username(client_for, cast, monkeypatch):
+    monkeypatch.setattr("activity_log.scorecard.views.PAGE_SIZE", 2)
+    client = client_for(cast["admin"])
+    first = client.get(reverse("log:quality"))
+    assert [view.rep.username for view, _trends in first.context["rows"]] == ["r1", "r2"]
+    second = client.get(reverse("log:quality"), {"after": first.context["after"]})
+    assert [view.rep.username for view, _trends in second.context["rows"]] == ["r3"]
+    assert second.context["after"] is None
+    assert client.get(reverse("log:quality"), {"after": "not-a-cursor"}).status_code == 200  # the first page
+
+
 def test_a_manager_asking_for_another_team_gets_404_and_an_audit_row(client_for, cast, team2):
     response = client_for(cast["manager"]).get(reverse("log:quality"), {"team": team2.pk})
     assert response.status_code == 404
