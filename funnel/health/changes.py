@@ -1,6 +1,6 @@
 """What changed since yesterday: the deals a manager should hear about, since the start of the last working day in
 the reader's time zone (Monday morning: since Friday). Five kinds, each a bounded list (the ten largest deals) with
-its count: deals that moved to another open stage, were won, were lost, had their expected close date moved later
+its count: open deals that changed stage, deals won, deals lost, had their expected close date moved later
 (the field history, funnel.opportunities.services.opportunity_update's audit rows), or went stalled (a stalled alert
 first seen). One query per kind, whatever the number of deals; only deals the reader may see.
 
@@ -79,9 +79,9 @@ def since_last_working_day(user: User, now: datetime | None = None, working_days
 
 
 def _first_move_from(since: datetime) -> Subquery:
-    first = StageChange.objects.filter(
-        opportunity=OuterRef("pk"), at__gte=since, from_stage__isnull=False, to_stage__kind=StageKind.OPEN
-    ).order_by("at", "pk")
+    first = StageChange.objects.filter(opportunity=OuterRef("pk"), at__gte=since, from_stage__isnull=False).order_by(
+        "at", "pk"
+    )
     return Subquery(first.values("from_stage__name")[:1])
 
 
@@ -90,8 +90,11 @@ def _first_slip_from(since: datetime) -> Subquery:
     return Subquery(slips.values("old")[:1])
 
 
-def _kind_querysets(deals: QuerySet[Opportunity], since: datetime) -> dict[str, QuerySet[Opportunity]]:
-    stalled = Alert.objects.filter(kind=AlertKind.STALLED, resolved_at__isnull=True, first_seen__gte=since)
+def _kind_querysets(user: User, deals: QuerySet[Opportunity], since: datetime) -> dict[str, QuerySet[Opportunity]]:
+    # The reader's own alerts (a rep's, a team's): read through the open alerts' index per rep.
+    stalled = Alert.objects.visible_to(user).filter(
+        kind=AlertKind.STALLED, resolved_at__isnull=True, first_seen__gte=since
+    )
     return {
         "moved": deals.filter(moved_since_q(since)).annotate(moved_from=_first_move_from(since)),
         "won": deals.filter(status=StageKind.WON, closed_at__gte=since),
@@ -135,7 +138,7 @@ def changes_since(user: User, since: datetime, deals: QuerySet[Opportunity] | No
         visible = deals & visible
     urls = _urls(since, narrowing)
     kinds = []
-    for key, rows in _kind_querysets(visible, since).items():
+    for key, rows in _kind_querysets(user, visible, since).items():
         shown = _largest(rows)
         for row in shown:
             row.slipped_from_date = _as_date(getattr(row, "slipped_from", None))

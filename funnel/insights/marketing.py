@@ -5,15 +5,35 @@ per won deal.
 
 Everything is read from the deals themselves (the rollup has no campaigns): one grouped query over the cohort,
 bounded by the period on an indexed creation time (opp_created; a manager's or rep's deals: opp_owner_created),
-each deal's furthest open stage read from its stage history (stagechange_opp_at) inside it. Rows are folded
-in Python from the grouped rows (subjects × outcomes × stages, never one per deal).
+each deal's furthest open stage read from its stage history through the history's index on the deal. Rows are
+folded in Python from the grouped rows (subjects × outcomes × stages, never one per deal). Measured on the
+reference set (1M deals, 3M stage changes, a loaded 2-core machine): a manager's quarter under 1 ms; the whole
+organisation's quarter (290,000 deals) about 2 s, against 0.2 s to count them: hence the rows are kept for a
+few minutes per scope (FIGURES_KEPT), and the page says as of when.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, DurationField, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.utils import timezone
 
 from ..models import Campaign, MarketingCost, Opportunity, Source, Stage, StageChange, StageKind
 from .metrics import period_bounds, ratio
@@ -25,6 +45,7 @@ WON_EVERYWHERE = 10**6  # a won deal went through every open stage, whichever it
 SORT_KEYS = ("name", "inflow", "won", "lost", "win_rate", "cycle_days", "won_amount", "cost", "cost_per_won")
 COST_KEYS = ("cost", "cost_per_won")
 DEFAULT_SORT = "-inflow"
+FIGURES_KEPT = 5 * 60  # seconds the grouped rows of one reader's scope and period are kept
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,8 @@ class MarketingScope:
     by: str = BY_SOURCE
     with_costs: bool = False  # the figures count every deal, so the organisation's costs apply
     source: Source | None = None  # the filter's source: costs only of it (or of its campaigns)
+    # What `deals` are, to keep the grouped rows under (the owners in view, the filter): None, not kept.
+    cache_key: str | None = None
 
 
 @dataclass
@@ -79,16 +102,26 @@ class Row:
         return getattr(self, key)
 
 
-def _furthest_open_stage() -> Subquery:
-    """The order of the furthest open stage a deal has entered (its first stage included)."""
+def _furthest_open_stage(orders: dict[int, int]) -> Subquery:
+    """The order of the furthest open stage a deal has entered (its first stage included), from its own stage
+    changes alone: `orders` maps each open stage (archived ones too) to its order, so the history is read through
+    its index on the deal with no join to the stages (a join had PostgreSQL probe the history once per stage)."""
+    order = Case(*[When(to_stage_id=pk, then=Value(rank)) for pk, rank in orders.items()], default=None)
     entries = (
-        StageChange.objects.filter(opportunity=OuterRef("pk"), to_stage__kind=StageKind.OPEN)
+        StageChange.objects.filter(opportunity=OuterRef("pk"))
         .order_by()
         .values("opportunity")
-        .annotate(furthest=Max("to_stage__order"))
+        .annotate(furthest=Max(order, output_field=IntegerField()))
         .values("furthest")
     )
     return Subquery(entries, output_field=IntegerField())
+
+
+def open_stage_orders(stages: list[Stage]) -> dict[int, int]:
+    """Every open stage of the stages' pipeline, archived ones too (a deal may have passed one), with its order."""
+    pipelines = {stage.pipeline_id for stage in stages}
+    rows = Stage.objects.filter(pipeline_id__in=pipelines, kind=StageKind.OPEN).values_list("pk", "order")
+    return dict(rows) if pipelines else {}
 
 
 def cohort(scope: MarketingScope) -> QuerySet[Opportunity]:
@@ -99,19 +132,40 @@ def cohort(scope: MarketingScope) -> QuerySet[Opportunity]:
 
 
 def grouped(scope: MarketingScope) -> list[dict]:
-    """One row per subject, status and furthest open stage: how many deals, and the won ones' amount and days."""
+    """One row per source, campaign, status and furthest open stage: how many deals, and the won ones' amount and
+    days (both groupings at once: the other tab reads the same rows). Kept FIGURES_KEPT seconds under
+    `scope.cache_key` when the caller gives one, with the time they were read: sorting, the other tab and the CSV
+    then cost no second read (an organisation's quarter is seconds of history at a million deals)."""
+    key = _cache_key(scope)
+    found = cache.get(key) if key else None
+    if found is not None:
+        return found
     won = Q(status=StageKind.WON)
     cycle = Sum(F("closed_at") - F("created_at"), filter=won, output_field=DurationField())
-    return list(
+    rows = list(
         cohort(scope)
-        .annotate(furthest=_furthest_open_stage())
-        .values(f"{scope.by}_id", "status", "furthest")
+        .annotate(furthest=_furthest_open_stage(open_stage_orders(scope.stages)))
+        .values("source_id", "campaign_id", "status", "furthest")
         .annotate(n=Count("*"), won_amount=Sum("amount", filter=won), cycle=cycle)
         .order_by()
     )
+    found = {"rows": rows, "as_of": timezone.now()}
+    if key:
+        cache.set(key, found, FIGURES_KEPT)
+    return found
+
+
+def _cache_key(scope: MarketingScope) -> str | None:
+    """A digest of what the rows count: the caller's name for the deals (their owners and filters), the period,
+    and the stages as they are now."""
+    if scope.cache_key is None:
+        return None
+    parts = (scope.cache_key, scope.start, scope.end, [(stage.pk, stage.order) for stage in scope.stages])
+    return "funnel:marketing:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _fold(scope: MarketingScope, rows: list[dict]) -> dict[int | None, Row]:
+    """The grouped rows added up per source or campaign (scope.by)."""
     found: dict[int | None, Row] = {}
     for values in rows:
         row = found.setdefault(values[f"{scope.by}_id"], Row(values[f"{scope.by}_id"]))
@@ -168,7 +222,8 @@ def _names(scope: MarketingScope, pks: set[int]) -> dict[int, str]:
 def figures(scope: MarketingScope) -> dict:
     """{"rows": one Row per source or campaign with new deals in the period or (with costs) a cost in it, the
     deals without one last; "total": the same over all of them}."""
-    rows = _fold(scope, grouped(scope))
+    read = grouped(scope)
+    rows = _fold(scope, read["rows"])
     spent = costs(scope) if scope.with_costs else {}
     for pk in spent:
         rows.setdefault(pk, Row(pk))
@@ -181,7 +236,7 @@ def figures(scope: MarketingScope) -> dict:
         _add(total, row)
     total.stages = _stage_cells(total, scope.stages)
     total.cost = sum(spent.values(), Decimal(0)) if spent else None
-    return {"rows": list(rows.values()), "total": total}
+    return {"rows": list(rows.values()), "total": total, "as_of": read["as_of"]}
 
 
 def _add(total: Row, row: Row) -> None:

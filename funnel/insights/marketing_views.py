@@ -75,15 +75,29 @@ def _page(request: HttpRequest) -> Page:
     if pipeline is None:
         return Page(filters, None, by, start, end, [], with_costs, None, (marketing.DEFAULT_SORT[1:], True))
     stages = metrics.open_stages(pipeline)
+    source = filters.values.get("source")
     scope = marketing.MarketingScope(
         deals=filters.apply(Opportunity.objects.visible_to(request.user), pipeline),
-        stages=stages, start=start, end=end, by=by, with_costs=with_costs, source=filters.values.get("source"),
+        stages=stages, start=start, end=end, by=by, with_costs=with_costs, source=source,
+        cache_key=_deals_key(request, filters, pipeline, source),
     )  # fmt: skip
     figures = marketing.figures(scope)
     sort = marketing.parse_sort(request.GET.get("sort"), stages, with_costs=with_costs)
     figures["rows"] = marketing.sorted_rows(figures["rows"], *sort)
     _link(filters, pipeline, by, start, end, figures["rows"])
     return Page(filters, pipeline, by, start, end, stages, with_costs, figures, sort)
+
+
+def _deals_key(request: HttpRequest, filters: MarketingFilterForm, pipeline: Pipeline, source) -> str:
+    """Names the deals the page counts, to keep their figures under: their owners (everyone: "all", with no
+    query), the pipeline and the source. Owners, not the reader: a colleague with the same view shares the rows,
+    and a change of team changes the key at once."""
+    narrowed = any(filters.values.get(name) for name in PEOPLE_FILTERS)
+    if request.user.is_admin and not narrowed:
+        owners = "all"
+    else:
+        owners = ",".join(str(pk) for pk in filters.owners(request.user).order_by("pk").values_list("pk", flat=True))
+    return f"{owners}|{pipeline.pk}|{source.pk if source else ''}"
 
 
 def _link(filters: MarketingFilterForm, pipeline: Pipeline, by: str, start: date, end: date, rows: list) -> None:

@@ -13,7 +13,19 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import BigIntegerField, CharField, DateField, F, Field, Model, Q, QuerySet, Value
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    DateField,
+    Exists,
+    F,
+    Field,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.fields.json import KT
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Cast, Coalesce
@@ -119,10 +131,11 @@ class CampaignFilterField(SourceFilterField):
 
 
 def moved_since_q(since: datetime) -> Q:
-    """Deals that entered another open stage at or after `since` (a new deal's first stage is no move; a win or a
-    loss is counted as such)."""
-    moves = StageChange.objects.filter(at__gte=since, from_stage__isnull=False, to_stage__kind=StageKind.OPEN)
-    return Q(pk__in=moves.values("opportunity_id"))
+    """Open deals that changed stage at or after `since` (a new deal's first stage is no move; a deal won or lost
+    since is counted as such). An EXISTS on the deal's own history: a rep's or a team's open deals are each checked
+    through the history's index on (deal, time), an organisation's joined with the moves since."""
+    moves = StageChange.objects.filter(opportunity=OuterRef("pk"), at__gte=since, from_stage__isnull=False)
+    return Q(status=StageKind.OPEN) & Q(Exists(moves))
 
 
 def close_date_slips(since: datetime) -> QuerySet:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -247,6 +248,7 @@ def test_the_query_count_does_not_grow_with_the_deals(client_for, cast, pipeline
             MarketingCost.objects.create(campaign=campaign, amount=Decimal("100"), updated_by=admin_user, **february)
 
     def queries() -> int:
+        cache.clear()  # the grouped rows are kept a few minutes: read them afresh each time
         with CaptureQueriesContext(connection) as captured:
             assert client.get(URL, {**PERIOD, "by": "campaign"}).status_code == 200
         return len(captured)
@@ -255,6 +257,18 @@ def test_the_query_count_does_not_grow_with_the_deals(client_for, cast, pipeline
     client.get(URL)
     one = queries()
     add(12, 1)
-    # session, user, the filter's pipelines, the open stages, the grouped deals, the period's costs, the names;
-    # rendering: the filter's own choices (teams, sources…)
-    assert queries() == one <= 12
+    # session, user, the filter's pipelines, the open stages (shown, then all of them for the history), the grouped
+    # deals, the period's costs, the names; rendering: the filter's own choices (teams, sources…)
+    assert queries() == one <= 13
+
+
+def test_the_figures_are_kept_a_few_minutes_and_say_as_of_when(client_for, cast, book):
+    client = client_for(cast["manager"])
+    first = page(client)
+    assert 'data-testid="as-of"' in first.content.decode()
+    deal(cast["rep"], ["Qualified"], source=SourceFactory(name="Website"))
+    assert page(client, by="campaign", sort="name").context["figures"]["total"].inflow == 5  # the kept rows
+    cache.clear()
+    assert page(client).context["figures"]["total"].inflow == 6
+    # Another team's manager never reads the rows kept for this one.
+    assert page(client_for(cast["other_manager"])).context["figures"]["total"].inflow == 1
