@@ -17,7 +17,7 @@ from config.wording import CHOOSE, bracketed
 from ..models import Campaign, Source
 from .marketing_services import LARGEST_COST
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 
 
 class CampaignForm(forms.Form):

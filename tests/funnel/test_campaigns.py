@@ -144,6 +144,7 @@ def test_an_admin_enters_a_months_cost_and_entering_it_again_changes_it(admin, a
     [
         ({"month": "2026-13", "amount": "1"}, "Enter a month as YYYY-MM"),
         ({"month": "Nov", "amount": "1"}, "Enter a month as YYYY-MM"),
+        ({"month": "２０２６-１１", "amount": "1"}, "Enter a month as YYYY-MM"),
         ({"month": "0001-01", "amount": "1"}, "Enter a month as YYYY-MM"),
         ({"month": "2026-11", "amount": "-1"}, "greater than or equal to 0"),
         ({"month": "2026-11", "amount": "1e400"}, "less than or equal to 999999999999.99"),
