@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("", include("reps.urls")),
+    path("planning/balance/", include("activity_log.balance.urls")),
     path("", include("funnel.urls")),
     path("log/", include("activity_log.urls")),
     path("notifications/", include("activity_log.bell.urls")),

@@ -36,7 +36,7 @@ def get_opportunity_for_user(request: HttpRequest, pk: int) -> Opportunity:
 
 def get_account_for_user(request: HttpRequest, pk: int) -> Account:
     """The customer if the user may see it; otherwise 404, and an audit row if it exists."""
-    return get_for_user(request, Account.objects.visible_to(request.user).select_related("owner"), pk)
+    return get_for_user(request, Account.objects.visible_to(request.user).select_related("owner", "territory"), pk)
 
 
 def get_contact_for_user(request: HttpRequest, pk: int) -> Contact:

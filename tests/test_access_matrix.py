@@ -51,6 +51,13 @@ PAGES = {
     "log:handover_list": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
     "log:handover_new": {"anonymous": SIGN_IN, "rep": 403, "manager": 302, "admin": 302},
     "log:handover_orphans": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    # Load balance: managers for their teams, admins for any (tests/funnel/test_load_balance.py); the preview
+    # without a rep and customers sends them to the page; the move is POST only.
+    "balance:page": {"anonymous": SIGN_IN, "rep": 403, "manager": 200, "admin": 200},
+    "balance:preview": {"anonymous": SIGN_IN, "rep": 403, "manager": 302, "admin": 302},
+    "balance:move": {"anonymous": SIGN_IN, "rep": 403, "manager": 405, "admin": 405},
+    # Territories: admins only, like every funnel setting (tests/funnel/test_territories.py).
+    "configuration:territory_list": ADMIN_PAGE,
     # Probabilities against history: everyone, over the deals they may see (tests/funnel/test_calibration_pages.py).
     "insights:calibration": {"anonymous": SIGN_IN, "rep": 200, "manager": 200, "admin": 200},
     # The marketing page and its CSV: everyone, over the deals they may see (tests/funnel/test_marketing_page.py).
@@ -227,6 +234,12 @@ def notification_of(cast, owner: str) -> list:
     return [Notification.objects.create(user=cast[owner], kind=NotificationKind.ALERT, key="matrix").pk]
 
 
+def territory_of(cast, owner: None) -> list:
+    from reps.models import Territory
+
+    return [Territory.objects.get_or_create(name="Matrix territory", defaults={"team": cast["rep"].team})[0].pk]
+
+
 def lost_reason_of(cast, owner: None) -> list:
     return [LostReason.objects.create(name="Matrix reason").pk]
 
@@ -358,6 +371,8 @@ OBJECT_PAGES = {
     "configuration:campaign_edit": (campaign_of, admin_only(ADMIN_PAGE)),
     "configuration:cost_edit": (cost_of, admin_only(ADMIN_PAGE)),
     "configuration:cost_delete": (cost_of, admin_only(ADMIN_POST)),
+    "configuration:territory_edit": (territory_of, admin_only(ADMIN_PAGE)),
+    "configuration:territory_people": (territory_of, admin_only(ADMIN_POST)),
     "insights:target_edit": (target_of, admin_only(ADMIN_PAGE)),
     "insights:calibration_accept": (stage_of, admin_only(ADMIN_POST)),
     # Reverse-funnel plans: a person's follows the visibility of the person (tests/funnel/test_planning_pages.py).

@@ -59,12 +59,14 @@ def test_import_errors_name_columns_by_their_labels_in_the_users_language():
             parse_csv("名称,金额\nA,1\n", OPPORTUNITIES)
         with pytest.raises(ImportRefused) as twice:
             parse_csv("name,名称\nA,B\n", CUSTOMERS)
-    assert str(unknown.value) == ("无法识别的列：颜色。可用的列为：名称、负责人、行业、城市、地址、电话、官网、备注。")
+    assert str(unknown.value) == (
+        "无法识别的列：颜色。可用的列为：名称、负责人、行业、城市、地址、电话、官网、备注、销售区域。"
+    )
     assert str(missing.value).startswith("缺少“客户”列")
     assert str(twice.value) == "“名称”列重复出现。"
     with translation.override("en"), pytest.raises(ImportRefused) as english:
         parse_csv("name,colour\nA,red\n", CUSTOMERS)
-    assert "The accepted columns are: Name, Owner, Industry, City, Address, Phone, Website, Notes." in str(
+    assert "The accepted columns are: Name, Owner, Industry, City, Address, Phone, Website, Notes, Territory." in str(
         english.value
     )
 

@@ -323,6 +323,29 @@ def unread_for_everyone(cast, owner) -> None:
         notification(cast, person)
 
 
+def balancers(viewer: str, relation: str):
+    """A load-balance move: managers within the teams they manage, admins within any team, from a rep to another
+    active rep of the same team; a giver who is not a rep of a team in view is a 404; a rep's role is refused."""
+    if viewer == "rep":
+        return 403
+    return OK if relation != "own" and sees(viewer, relation) else 404
+
+
+def movable_customer(cast, owner: User) -> Account:
+    """A customer of `owner`, and a second active rep of their team to receive it."""
+    customer = AccountFactory(owner=owner, name="Matrix customer")
+    customer.receiver = User.objects.create(username=f"receiver-{owner.pk}", role="rep", team=owner.team)
+    return customer
+
+
+def balance_move(record, cast, viewer) -> dict:
+    return {"team": record.owner.team_id or "", "from": record.owner_id, "to": record.receiver.pk, "pick": record.pk}
+
+
+def territory(cast, owner) -> Territory:
+    return Territory.objects.create(name="Matrix place", team=cast["rep"].team)
+
+
 SETTING = {"rule": admin_only, "relations": SINGLE}
 
 WRITES: dict[str, Write] = {
@@ -399,6 +422,10 @@ WRITES: dict[str, Write] = {
                                          "subject": f"source-{r.pk}", "month": "2026-11", "amount": "900"}),
     "configuration:cost_edit": Write(**SETTING, record=marketing_cost, page={"amount": "2000"}),
     "configuration:cost_delete": Write(**SETTING, record=marketing_cost),
+    "configuration:territory_list": Write(**SETTING, page={"name": "Matrix territory"}),
+    "configuration:territory_edit": Write(**SETTING, record=territory, page={"name": "Matrix renamed"}),
+    "configuration:territory_people": Write(**SETTING, record=territory, post=lambda r, cast, viewer: {
+        "action": "add", "person": cast["rep"].pk}),
     "configuration:lost_reason_edit": Write(**SETTING,
                                             record=lambda cast, owner: LostReason.objects.create(name="Price"),
                                             page={"name": "Matrix reason"}),
@@ -430,6 +457,8 @@ WRITES: dict[str, Write] = {
     # The bell: one's own notifications only (opening one marks it read).
     "notifications:open": Write(own_only, notification),
     "notifications:read_all": Write(anyone, unread_for_everyone, relations=SINGLE),
+    # Load balance: a rep's customers to another rep of the same team, within the teams in view.
+    "balance:move": Write(balancers, movable_customer, balance_move, args=lambda r: []),
     # The signed-in person's own settings.
     "reps:preferences": Write(anyone, page={"time_zone": "Europe/Berlin"}, relations=SINGLE),
     "log:calendar": Write(anyone, post=lambda r, cast, viewer: {"action": "make"}, relations=SINGLE),
@@ -492,6 +521,8 @@ READS: dict[str, Callable[[dict, User], list]] = {
     "log:card": lambda cast, viewer: [account(cast, viewer).pk],
     "log:handover_list": lambda cast, viewer: [],
     "log:handover_orphans": lambda cast, viewer: [],
+    "balance:page": lambda cast, viewer: [],
+    "balance:preview": lambda cast, viewer: [],
     "log:handover_detail": lambda cast, viewer: [Handover.objects.create(from_user=viewer, by=viewer).pk],
     "notifications:list": lambda cast, viewer: [],
     "offline:service_worker": lambda cast, viewer: [],

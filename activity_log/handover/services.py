@@ -64,14 +64,17 @@ def _open_plan_items(from_user: User) -> QuerySet[PlanItem]:
     )
 
 
-def package(from_user: User) -> list[CustomerPackage]:
+def package(from_user: User, accounts: list[int] | None = None) -> list[CustomerPackage]:
     """The giver's book, per customer by name: the customers they own and those of their open deals, each with
     those deals (stage, amount, next step), open plan items, the number of contacts and the last activity
-    (anyone's) at the customer. Five queries however large the book."""
-    deals = list(
-        Opportunity.objects.filter(owner=from_user, status=StageKind.OPEN).select_related("stage").order_by("name")
-    )
-    ids = set(Account.objects.filter(owner=from_user).values_list("pk", flat=True)) | {d.account_id for d in deals}
+    (anyone's) at the customer; only the customers among `accounts` when given (a load-balance move). Five
+    queries however large the book."""
+    deals = Opportunity.objects.filter(owner=from_user, status=StageKind.OPEN).select_related("stage").order_by("name")
+    owned = Account.objects.filter(owner=from_user)
+    if accounts is not None:
+        deals, owned = deals.filter(account__in=accounts), owned.filter(pk__in=accounts)
+    deals = list(deals)
+    ids = set(owned.values_list("pk", flat=True)) | {d.account_id for d in deals}
     accounts = Account.objects.filter(pk__in=ids).annotate(last=Max("activities__when")).order_by("name", "pk")
     customers = {a.pk: CustomerPackage(a, a.owner_id == from_user.pk, last_activity=a.last) for a in accounts}
     for deal in deals:

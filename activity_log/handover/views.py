@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -14,6 +15,7 @@ from funnel.customers.book import orphan_owners
 from reps.access import role_required
 from reps.models import Handover, HandoverReceipt, Role, User
 
+from .forms import HandoverStartForm
 from .services import HandoverError, givers, handover_acknowledge, handover_confirm, package, receivers
 
 HANDOVERS_PER_PAGE = 25
@@ -29,8 +31,8 @@ def handovers_in_view(user: User):
 
 @role_required(Role.MANAGER, Role.ADMIN)
 def handover_list(request: HttpRequest) -> HttpResponse:
-    """The people whose book the user may hand over (to start one) and the handovers so far, newest first, with
-    how many receivers have not acknowledged yet."""
+    """Whose book to hand over (a person picker; a choice is sent on to the package) and the handovers so far,
+    newest first, with how many receivers have not acknowledged yet."""
     handovers = (
         Handover.objects.filter(from_user__in=givers(request.user))
         .select_related("from_user", "by")
@@ -40,9 +42,13 @@ def handover_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("-confirmed_at", "-id")
     )
+    started = "from" in request.GET or "from__q" in request.GET
+    start = HandoverStartForm(request.GET if started else None, user=request.user)
+    if started and start.is_valid():
+        return redirect(f"{reverse('log:handover_new')}?from={start.cleaned_data['from'].pk}")
     page = Paginator(handovers, HANDOVERS_PER_PAGE).get_page(request.GET.get("page"))
-    people = givers(request.user).filter(role__in=(Role.REP, Role.MANAGER)).order_by("-is_active", "username")
-    return render(request, "activity_log/handover/list.html", {"page": page, "people": people})
+    context = {"page": page, "start": start}
+    return render(request, "activity_log/handover/list.html", context, status=400 if start.errors else 200)
 
 
 def _giver(request: HttpRequest) -> User | None:

@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from . import marketing_views, views
+from . import marketing_views, territory_views, views
 
 app_name = "configuration"
 
@@ -29,4 +29,7 @@ urlpatterns = [
     path("marketing-costs/", marketing_views.cost_list, name="cost_list"),
     path("marketing-costs/<int:pk>/", marketing_views.cost_edit, name="cost_edit"),
     path("marketing-costs/<int:pk>/delete/", marketing_views.cost_delete, name="cost_delete"),
+    path("territories/", territory_views.territory_list, name="territory_list"),
+    path("territories/<int:pk>/", territory_views.territory_edit, name="territory_edit"),
+    path("territories/<int:pk>/people/", territory_views.territory_people, name="territory_people"),
 ]

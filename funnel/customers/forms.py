@@ -2,9 +2,12 @@
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from reps.models import Role, User
+from config.widgets import FastSelect
+from reps.models import Role, Territory, User
+from reps.territories import territory_choices
 
 from ..models import Account, Contact
 from ..search import pickers
@@ -21,9 +24,14 @@ def _squeeze(value: str) -> str:
 
 
 class AccountForm(forms.ModelForm):
-    """Owner choices are the active users within the editor's view; a rep's customers are always their own."""
+    """Owner choices are the active users within the editor's view; a rep's customers are always their own.
+    Territory choices are the editor's (reps.territories.territory_choices) and the one the customer is in; a
+    new customer starts in the editor's own territory."""
 
     owner = PickerField("person", label=_("Owner"), empty_label=None)
+    territory = forms.ModelChoiceField(
+        label=_("Territory"), queryset=Territory.objects.none(), required=False, widget=FastSelect
+    )
     website = forms.URLField(
         label=_("Website"), required=False, max_length=200, assume_scheme="https", widget=forms.URLInput()
     )
@@ -39,6 +47,11 @@ class AccountForm(forms.ModelForm):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["phone"].validators.append(validate_phone)
+        current = self.instance.territory_id if self.instance.pk else None
+        self.fields["territory"].queryset = Territory.objects.filter(
+            Q(pk__in=territory_choices(user).values("pk")) | Q(pk=current)
+        ).order_by("name")
+        self.fields["territory"].initial = current if self.instance.pk else user.territory_id
         if user.role == Role.REP:
             del self.fields["owner"]
         else:

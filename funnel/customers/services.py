@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower, Trim
 from django.utils.translation import gettext as _
 
-from reps.models import AuditAction, User
+from reps.models import AuditAction, Territory, User
 from reps.services import audit_record
+from reps.territories import territory_choices
 
 from ..models import Account, Contact
 
@@ -65,8 +66,9 @@ class StaleAccount(AccountError):
 
 
 def account_fingerprint(account: Account) -> str:
-    """A digest of the editable values (and owner) as stored: it changes whenever an edit would conflict."""
-    values = [getattr(account, field) for field in ACCOUNT_FIELDS] + [account.owner_id]
+    """A digest of the editable values (owner and territory too) as stored: it changes whenever an edit would
+    conflict."""
+    values = [getattr(account, field) for field in ACCOUNT_FIELDS] + [account.owner_id, account.territory_id]
     return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()[:32]
 
 
@@ -96,19 +98,41 @@ def _check_owner(owner: User, by: User) -> None:
         raise AccountError(_("You cannot give a customer to %(user)s.") % {"user": owner})
 
 
+def _check_territory(territory: Territory, by: User) -> None:
+    if not territory_choices(by).filter(pk=territory.pk).exists():
+        raise AccountError(_("You cannot put a customer in the territory %(territory)s.") % {"territory": territory})
+
+
+def default_territory_id(*, by: User, owner: User) -> int | None:
+    """A new customer's territory when none is chosen: its creator's, else (a manager or an admin without one)
+    its owner's."""
+    return by.territory_id or owner.territory_id
+
+
 @transaction.atomic
-def account_create(*, by: User, owner: User, data: dict) -> Account:
-    """A new customer owned by `owner`, who must be an active user within `by`'s view."""
+def account_create(*, by: User, owner: User, data: dict, territory: Territory | None = None) -> Account:
+    """A new customer owned by `owner`, who must be an active user within `by`'s view, in `territory` (one of
+    `by`'s choices), else in default_territory_id's."""
     _check_owner(owner, by)
-    account = Account(owner=owner, **{field: data[field] for field in ACCOUNT_FIELDS if field in data})
+    if territory is not None:
+        _check_territory(territory, by)
+    territory_id = territory.pk if territory is not None else default_territory_id(by=by, owner=owner)
+    fields = {field: data[field] for field in ACCOUNT_FIELDS if field in data}
+    account = Account(owner=owner, territory_id=territory_id, **fields)
     account.full_clean()
     account.save()
     return account
 
 
+KEEP = object()  # account_update's territory when the caller does not change it
+
+
 @transaction.atomic
-def account_update(*, account: Account, by: User, fingerprint: str, data: dict, owner: User | None = None) -> Account:
-    """Edits the customer's details and, optionally, its owner (audited); refuses a stale fingerprint."""
+def account_update(
+    *, account: Account, by: User, fingerprint: str, data: dict, owner: User | None = None, territory=KEEP
+) -> Account:
+    """Edits the customer's details and, optionally, its owner and its territory (None: none; each audited old →
+    new); refuses a stale fingerprint, and a territory that is not one of `by`'s choices."""
     current = Account.objects.select_for_update().select_related("owner").get(pk=account.pk)
     if fingerprint != account_fingerprint(current):
         raise StaleAccount(current)
@@ -121,6 +145,13 @@ def account_update(*, account: Account, by: User, fingerprint: str, data: dict, 
             action=AuditAction.OWNER_CHANGED, actor=by, obj=current, detail={"owner": [current.owner_id, owner.pk]}
         )
         current.owner = owner
+    new_territory = None if territory is None or territory is KEEP else territory.pk
+    if territory is not KEEP and new_territory != current.territory_id:
+        if territory is not None:
+            _check_territory(territory, by)
+        audit_record(action=AuditAction.FIELD_CHANGED, actor=by, obj=current,
+                     detail={"territory": [current.territory_id, new_territory]})  # fmt: skip
+        current.territory_id = new_territory
     current.full_clean()
     current.save()
     return current

@@ -28,6 +28,7 @@ from reps.models import User
 from ..access import get_account_for_user, get_contact_for_user
 from ..models import Account, Opportunity, StageChange
 from . import services
+from .filters import AccountFilterForm
 from .forms import AccountCreateForm, AccountForm, ContactForm
 
 PAGE_SIZE = 25
@@ -49,7 +50,7 @@ def account_rows(user: User, query: str) -> QuerySet[Account]:
     money = DecimalField(max_digits=14, decimal_places=2)
     accounts = (
         Account.objects.visible_to(user)
-        .select_related("owner")
+        .select_related("owner", "territory")
         .annotate(
             open_count=Coalesce(Subquery(deals.annotate(n=Count("pk")).values("n")), 0),
             open_amount=Coalesce(Subquery(deals.annotate(s=Sum("amount")).values("s")), Value(0), output_field=money),
@@ -152,9 +153,11 @@ EXPIRED = _lazy("This form had expired. Check the values and save again.")
 
 @login_required
 def account_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:100]
-    page = KeysetPage.of(account_rows(request.user, query), request.GET.get("after", ""), request.GET.get("before", ""))
-    return render(request, "funnel/accounts/list.html", {"page": page, "query": query})
+    filters = AccountFilterForm(request.GET, user=request.user)
+    rows = filters.apply(account_rows(request.user, filters.query))
+    page = KeysetPage.of(rows, request.GET.get("after", ""), request.GET.get("before", ""))
+    context = {"page": page, "query": filters.query, "filters": filters}
+    return render(request, "funnel/accounts/list.html", context)
 
 
 @login_required
@@ -182,7 +185,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
     form = AccountCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         owner = form.cleaned_data.get("owner", request.user)
-        create = partial(services.account_create, by=request.user, owner=owner, data=form.details())
+        details, territory = form.details(), form.cleaned_data.get("territory")
+        create = partial(services.account_create, by=request.user, owner=owner, data=details, territory=territory)
         if (pk := once.run(token, create)) is not None:
             messages.success(request, _lazy("Customer “%(name)s” created.") % {"name": form.cleaned_data["name"]})
             return redirect(safe_next(request) or reverse("customers:detail", args=[pk]))
@@ -204,6 +208,7 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 fingerprint=request.POST.get("fingerprint", ""),
                 data=form.details(),
                 owner=form.cleaned_data.get("owner"),
+                territory=form.cleaned_data.get("territory"),
             )
             return redirect("customers:detail", account.pk)
         except services.StaleAccount as error:

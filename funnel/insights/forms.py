@@ -18,8 +18,9 @@ from django.utils.translation import pgettext_lazy
 from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.widgets import FastSelect
 from config.wording import filter_choices
-from reps.models import Role, Team, User
+from reps.models import Role, Team, Territory, User
 from reps.quotas import month_of, quarter_of
+from reps.territories import territory_choices
 
 from ..models import Opportunity, Pipeline, Source, StageChange, Target
 from ..opportunities.filters import owner_choices, pipeline_in_view, team_choices
@@ -68,6 +69,11 @@ def period_dates(period: str, today: date) -> tuple[date, date]:
 class DashboardFilterForm(forms.Form):
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
     owner = PickerField("person", label=_("Rep"), required=False)
+    # The figures of the reps assigned to the territory (User.territory): the rollup is kept per owner, so a
+    # territory is read as its people at the same cost as a team (a customer's territory would need every deal).
+    territory = forms.ModelChoiceField(
+        label=_("Reps in territory"), queryset=Territory.objects.none(), required=False, widget=FastSelect
+    )
     pipeline = ReadOnceChoiceField(
         label=_("Pipeline"), queryset=Pipeline.objects.none(), required=False, widget=FastSelect
     )
@@ -88,6 +94,7 @@ class DashboardFilterForm(forms.Form):
         super().__init__(data)
         filter_choices(self)
         self.fields["team"].queryset = team_choices(user)
+        self.fields["territory"].queryset = territory_choices(user)
         pickers.setup(self, user)
         self.fields["pipeline"].queryset = Pipeline.objects.filter(is_active=True)
         self.fields["source"].queryset = Source.objects.all()
@@ -133,7 +140,8 @@ class DashboardFilterForm(forms.Form):
     def _lookups(self, prefix: str, pipeline: Pipeline | None) -> dict:
         values = self.values
         lookups = {f"{prefix}pipeline": pipeline}
-        for name, path in (("owner", "owner"), ("team", "owner__team"), ("source", "source")):
+        for name, path in (("owner", "owner"), ("team", "owner__team"), ("territory", "owner__territory"),
+                           ("source", "source")):  # fmt: skip
             if values.get(name):
                 lookups[f"{prefix}{path}"] = values[name]
         return lookups
@@ -145,6 +153,8 @@ class DashboardFilterForm(forms.Form):
             people = people.filter(pk=values["owner"].pk)
         if values.get("team"):
             people = people.filter(team=values["team"])
+        if values.get("territory"):
+            people = people.filter(territory=values["territory"])
         return people
 
     def owners(self, user: User) -> QuerySet[User]:
@@ -155,14 +165,17 @@ class DashboardFilterForm(forms.Form):
             owners = owners.filter(pk=values["owner"].pk)
         if values.get("team"):
             owners = owners.filter(team=values["team"])
+        if values.get("territory"):
+            owners = owners.filter(territory=values["territory"])
         return owners
 
     def target_teams(self, user: User) -> QuerySet[Team] | None:
         """The teams whose targets the forecast is read against: the chosen team, else every team in view.
 
-        None when the figures are one rep's (a rep's own page, or ?owner=): targets are per team.
+        None when the figures are one rep's (a rep's own page, or ?owner=) or a territory's people: targets are
+        per team.
         """
-        if user.role == Role.REP or self.values.get("owner"):
+        if user.role == Role.REP or self.values.get("owner") or self.values.get("territory"):
             return None
         team = self.values.get("team")
         return team_choices(user).filter(pk=team.pk) if team else team_choices(user)
@@ -171,6 +184,7 @@ class DashboardFilterForm(forms.Form):
         """The filters the opportunity list understands, for links from a figure to the deals behind it."""
         values = {name: self.values.get(name) for name in ("owner", "team", "source")}
         values["pipeline"] = pipeline
+        values["rep_territory"] = self.values.get("territory")  # the list's name for the territory's reps
         return {name: value.pk for name, value in values.items() if value is not None}
 
     def querystring(self, **changes) -> str:

@@ -74,6 +74,8 @@ def _alerts(request: HttpRequest, scope: Scope) -> dict:
         inbox = f"{inbox}?rep={values['owner'].pk}"
     if values.get("team"):  # a team's forecast alert goes to its manager, who may sit in another team
         alerts = alerts.filter(Q(team=values["team"]) | Q(team__isnull=True, rep__team=values["team"]))
+    if values.get("territory"):  # the territory's reps' own alerts
+        alerts = alerts.filter(rep__territory=values["territory"])
     shown = _most_severe(alerts)
     counted = metrics.count_up_to(alerts, ALERTS_COUNTED)
     return {

@@ -37,10 +37,12 @@ from config.fields import BoundedDateField, ReadOnceChoiceField
 from config.parsing import EARLIEST_DATE, LATEST_DATE, MAX_CURSOR_LENGTH, parse_cursor
 from config.widgets import FastSelect
 from config.wording import ALL, filter_choices
-from reps.models import AuditAction, AuditEvent, Team, User
+from reps.models import AuditAction, AuditEvent, Team, Territory, User
+from reps.territories import territory_choices
 
+from ..customers.filters import territory_filter_field, territory_q
 from ..insights.metrics import period_bounds
-from ..models import Campaign, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
+from ..models import Account, Campaign, Opportunity, Pipeline, Source, Stage, StageChange, StageKind
 from ..search import pickers
 from ..search.pickers import PickerField
 
@@ -192,6 +194,10 @@ class OpportunityFilterForm(forms.Form):
     stage = forms.ModelChoiceField(label=_("Stage"), queryset=Stage.objects.none(), required=False, widget=FastSelect)
     owner = PickerField("person", label=_("Owner"), required=False)
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.none(), required=False, widget=FastSelect)
+    territory = territory_filter_field()  # the customer's territory
+    # The deals of the reps assigned to a territory: what the dashboard counts for a territory, carried by its
+    # links (a hidden field, kept by the list's form).
+    rep_territory = forms.ModelChoiceField(queryset=Territory.objects.none(), required=False, widget=forms.HiddenInput)
     source = SourceFilterField(label=_("Source"), queryset=Source.objects.none(), required=False, widget=FastSelect)
     campaign = CampaignFilterField(
         label=_("Campaign"), queryset=Campaign.objects.none(), required=False, widget=FastSelect
@@ -227,6 +233,8 @@ class OpportunityFilterForm(forms.Form):
         # Departed reps too, so the deals a dashboard figure counts under them can be listed (a handover).
         pickers.setup(self, user, all=True)
         self.fields["team"].queryset = team_choices(user)
+        self.fields["territory"].queryset = territory_choices(user)
+        self.fields["rep_territory"].queryset = territory_choices(user)
         self.fields["source"].queryset = Source.objects.all()
         self.fields["campaign"].queryset = Campaign.objects.all()
 
@@ -252,6 +260,11 @@ class OpportunityFilterForm(forms.Form):
             opportunities = opportunities.filter(source=values["source"])
         if values.get("team"):
             opportunities = opportunities.filter(owner__team=values["team"])
+        if values.get("territory"):  # the customers by id, not a join per deal (the planner picks its way)
+            customers = Account.objects.filter(territory_q(values["territory"], "")).values("pk")
+            opportunities = opportunities.filter(account__in=customers)
+        if values.get("rep_territory"):
+            opportunities = opportunities.filter(owner__in=User.objects.filter(territory=values["rep_territory"]))
         if values.get("campaign") == NO_CAMPAIGN:
             opportunities = opportunities.filter(campaign__isnull=True)
         elif values.get("campaign"):
@@ -280,7 +293,7 @@ class OpportunityFilterForm(forms.Form):
         return SORTS.get(self.values.get("sort") or "updated", SORTS["updated"])
 
     def main_fields(self) -> list:
-        return [self[name] for name in self.fields if name not in MORE_FILTERS]
+        return [self[name] for name in self.fields if name not in MORE_FILTERS and not self[name].is_hidden]
 
     def more_fields(self) -> list:
         """The date ranges, folded under "More filters" so the form stays short on a phone."""
@@ -294,6 +307,9 @@ class OpportunityFilterForm(forms.Form):
 
     def has_more_filters(self) -> bool:
         return any(self.values.get(name) for name in MORE_FILTERS)
+
+    def querystring_without_rep_territory(self) -> str:
+        return self.querystring(rep_territory=None)
 
     def querystring(self, **changes) -> str:
         """The current filters as a query string, for links that keep them (pagination, board, export)."""

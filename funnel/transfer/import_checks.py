@@ -21,7 +21,8 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from config.wording import join_list
-from reps.models import User
+from reps.models import Territory, User
+from reps.territories import territory_choices
 
 from ..models import Account, Campaign, LostReason, Opportunity, Pipeline, Source, Stage, StageKind
 from ..opportunities import services
@@ -116,6 +117,14 @@ def _website(check: RowCheck) -> None:
     check.data["website"] = value
 
 
+def _territory(check: RowCheck, territories: dict[str, Territory]) -> None:
+    """A territory among the importer's by its name; blank is None (the writer gives it the default)."""
+    name = check.row.values.get("territory", "")
+    check.data["territory"] = territories.get(" ".join(name.split()).casefold()) if name else None
+    if name and check.data["territory"] is None:
+        check.errors.append(_("Territory: “%(value)s” is not one of your territories.") % {"value": _quoted(name)})
+
+
 def _file_problems(check: RowCheck) -> None:
     if check.row.stray:
         check.errors.append(_("This row has values in a column without a header."))
@@ -131,9 +140,11 @@ def duplicate_error(name: str) -> str:
 
 
 def check_customer_rows(rows: list[Row], *, user: User) -> list[RowCheck]:
-    """Each row with its problems: name required and new to the user and to the file, owner, phone, website."""
+    """Each row with its problems: name required and new to the user and to the file, owner, phone, website,
+    territory."""
     existing = visible_accounts(user, (row.values.get("name", "") for row in rows))
     assignable = _assignable(user, rows)
+    territories = {territory.name.casefold(): territory for territory in territory_choices(user)}
     first_row_of: dict[str, int] = {}
     checks = []
     for row in rows:
@@ -155,6 +166,7 @@ def check_customer_rows(rows: list[Row], *, user: User) -> list[RowCheck]:
         if not PHONE.match(phone):
             check.errors.append(_("Phone: use digits, spaces and + - ( ) / . # only."))
         _website(check)
+        _territory(check, territories)
         _file_problems(check)
         checks.append(check)
     return checks

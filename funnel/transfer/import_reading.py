@@ -67,6 +67,8 @@ CUSTOMER_COLUMNS = [
     Column("phone", gettext_lazy("Phone")),
     Column("website", gettext_lazy("Website"), ("网站",)),
     Column("notes", gettext_lazy("Notes")),
+    # Optional: by name, among the importer's territories; left out or blank, the creator's (else the owner's).
+    Column("territory", gettext_lazy("Territory"), ("销售区域",)),
 ]
 OPPORTUNITY_COLUMNS = [
     Column("name", gettext_lazy("Name"), ("商机名称", "opportunity")),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from reps.models import AuditAction, User
 from reps.services import audit_record
 
+from ..customers.services import default_territory_id
 from ..insights import rollup
 from ..models import Account, ImportBatch, Opportunity, Pipeline, StageChange, StageKind
 from ..opportunities import services
@@ -286,10 +287,20 @@ CUSTOMER_FIELDS = ["name", "owner", "industry", "city", "address", "phone", "web
 
 
 def _create_customers(checks: list[RowCheck], by: User) -> None:
+    """The customers, each in its row's territory, else the one account_create gives a new customer."""
     now = timezone.now()
     Account.objects.bulk_create(
-        [Account(created_at=now, **{name: check.data[name] for name in CUSTOMER_FIELDS}) for check in checks]
-    )
+        [
+            Account(created_at=now, territory_id=_territory_id(check, by),
+                    **{name: check.data[name] for name in CUSTOMER_FIELDS})
+            for check in checks
+        ]
+    )  # fmt: skip
+
+
+def _territory_id(check: RowCheck, by: User) -> int | None:
+    chosen = check.data.get("territory")  # a batch checked before the column existed has none
+    return chosen.pk if chosen else default_territory_id(by=by, owner=check.data["owner"])
 
 
 def _create_opportunities(checks: list[RowCheck], by: User) -> None:

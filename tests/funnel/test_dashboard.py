@@ -191,20 +191,20 @@ def test_dashboard_query_count_does_not_grow_with_rows(client_for, cast, pipelin
     # the figures: forecast per owner, open deals per stage, inflow, flow and its lengths, outcomes, sources,
     # per rep (period, re-entries, open deals); targets; the quotas in force (issue 14); rendering: the
     # filter's other choices (team, rep: the people of the rep's recent plan and visits, then the chosen one;
-    # source); the alerts panel (list, count); the per-rep table's data-quality column (issue 15); what changed
-    # since the last working day (the working days, then one read per kind of change: issue 15)
+    # source; territory); the alerts panel (list, count); the per-rep table's data-quality column (issue 15); what
+    # changed since the last working day (the working days, then one read per kind of change: issue 15)
     cache.clear()  # the figures are kept per scope and rollup refresh: first the read that adds them up
-    with django_assert_num_queries(31):
+    with django_assert_num_queries(32):
         assert client.get("/dashboard/").status_code == 200
     # Read again before the next refresh: the figures come from the cache (the page's own reads and the
     # quotas, the data-quality column and what changed remain).
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(22):
         assert client.get("/dashboard/").status_code == 200
     # A rep's page is added up the same way, from their own rows, with no targets (they are per team); their
     # own quota is read.
     client = client_for(cast["rep"])
     client.get("/")  # the session's first page also counts the nav's alerts
-    with django_assert_num_queries(24):
+    with django_assert_num_queries(25):
         assert client.get("/dashboard/").status_code == 200
 
 

@@ -70,7 +70,9 @@ def test_upload_page_states_the_limits_and_links_the_templates(client_for, rep, 
 def test_template_header_lists_the_accepted_columns_in_the_users_language(client_for, rep):
     response = client_for(rep).get(reverse("transfer:import_template", args=["customers"]))
     assert response["Content-Disposition"].startswith("attachment")
-    assert read_csv(response) == [["name", "owner", "industry", "city", "address", "phone", "website", "notes"]]
+    assert read_csv(response) == [
+        ["name", "owner", "industry", "city", "address", "phone", "website", "notes", "territory"]
+    ]
     rep.language = "zh-hans"
     rep.save()
     response = client_for(rep).get(reverse("transfer:import_template", args=["opportunities"]))

@@ -114,9 +114,9 @@ def test_list_query_count_does_not_grow_with_rows(client_for, manager, rep, pipe
     OpportunityFactory.create_batch(rows, owner=rep)
     client = client_for(manager)
     client.get("/opportunities/")  # warm the session
-    # session, user with their team (navbar), the open stages' stall days (the "Stalled" badge), rows, count, 8 filter
-    # and bulk-action choice lists (the campaigns too)
-    with django_assert_num_queries(13):
+    # session, user with their team (navbar), the open stages' stall days (the "Stalled" badge), rows, count, 9 filter
+    # and bulk-action choice lists (the territories and the campaigns too)
+    with django_assert_num_queries(14):
         assert client.get("/opportunities/").status_code == 200
 
 

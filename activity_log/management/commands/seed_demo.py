@@ -178,6 +178,7 @@ class Command(BaseCommand):
                 )
             )
             _demo_planning.seed_handover(people, pipeline, names=leaver[0], customers=leaver[1])
+            self.seed_territories()
         if options["opportunities"] > 0:
             self.seed_bulk(options, pipeline)
         scored = refresh_quality_scores(timezone.now())  # so the home page and the review show them at once
@@ -225,6 +226,13 @@ class Command(BaseCommand):
             team.manager = manager
             team.save(update_fields=["manager"])
         return people
+
+    def seed_territories(self) -> None:
+        """Each team's customers and people in the team's territory (seed_people places the logins; this places
+        the rep who left too); a customer or person already placed is left where they are."""
+        for territory in Territory.objects.filter(team__isnull=False):
+            Account.objects.filter(owner__team=territory.team, territory__isnull=True).update(territory=territory)
+            User.objects.filter(team=territory.team, territory__isnull=True).update(territory=territory)
 
     def name_activity_kinds_in_chinese(self) -> None:
         """The built-in kinds are stored in English and shown translated; a Chinese organisation's are stored in
