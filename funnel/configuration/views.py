@@ -20,7 +20,7 @@ from config.messages import saved_or_unchanged
 from config.parsing import parse_ids
 from config.wording import join_list
 from reps.access import admin_required
-from reps.models import AuditAction, AuditEvent
+from reps.models import AuditAction, AuditEvent, Territory
 
 from ..models import (
     REQUIRABLE_FIELDS,
@@ -391,10 +391,13 @@ FIELD_LABELS = {
     "period_start": gettext_lazy("From"),
     "period_end": gettext_lazy("To"),
     "amount": gettext_lazy("Amount"),
+    # Territories (reps.territories; the team by id, as Django admin's changes record it).
+    "description": gettext_lazy("Description"),
+    "team": gettext_lazy("Team"),
 }
-AUDITED_MODELS = [Pipeline, Stage, Source, LostReason, HealthSettings, Campaign, MarketingCost]
+AUDITED_MODELS = [Pipeline, Stage, Source, LostReason, HealthSettings, Campaign, MarketingCost, Territory]
 # The health settings are one row without a name, and so is a marketing cost (its detail names its subject).
-NAMED_MODELS = [Pipeline, Stage, Source, LostReason, Campaign]
+NAMED_MODELS = [Pipeline, Stage, Source, LostReason, Campaign, Territory]
 
 
 def _shown(field: str, value) -> str:

@@ -71,6 +71,8 @@ def test_an_admin_adds_renames_and_reassigns_a_territory_each_change_audited(cli
     response = client.post(reverse("configuration:territory_edit", args=[north.pk]), same, follow=True)
     assert "Nothing to save" in response.content.decode()
     assert AuditEvent.objects.filter(action=AuditAction.CONFIG_CHANGED, object_id=str(north.pk)).count() == 2
+    changes = client.get(reverse("configuration:index")).content.decode()  # the settings' recent changes
+    assert "Territory “North China”" in changes and "Beijing, Tianjin" in changes
 
 
 def test_a_second_territory_of_the_same_name_is_refused(client_for, cast, places):
