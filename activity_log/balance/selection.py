@@ -66,6 +66,5 @@ class ReceiverForm(forms.Form):
         super().__init__(data)
         pickers.setup(self, user)
         self.fields["to"].queryset = team_reps(team).exclude(pk=from_user.pk)
-        self.fields["to"].error_messages["invalid_choice"] = _("Choose another active rep of %(team)s.") % {
-            "team": team
-        }
+        refusal = _("Choose another active rep of %(team)s.") % {"team": team}
+        self.fields["to"].error_messages["invalid_choice"] = refusal.replace("%", "%%")  # Django formats it again
