@@ -173,7 +173,7 @@ def stage_of(cast, owner: None) -> list:
 
 
 def source_of(cast, owner: None) -> list:
-    return [Source.objects.create(name="Matrix source").pk]
+    return [Source.objects.get_or_create(name="Matrix source")[0].pk]
 
 
 def campaign_of(cast, owner: None) -> list:
@@ -185,9 +185,9 @@ def campaign_of(cast, owner: None) -> list:
 def cost_of(cast, owner: None) -> list:
     from funnel.models import MarketingCost
 
-    source = Source.objects.create(name="Matrix source")
-    return [MarketingCost.objects.create(source=source, period_start=date(2026, 11, 1), period_end=date(2026, 11, 30),
-                                         amount=1000, updated_by=cast["admin"]).pk]  # fmt: skip
+    source = Source.objects.get_or_create(name="Matrix cost source")[0]
+    month = {"source": source, "period_start": date(2026, 11, 1), "period_end": date(2026, 11, 30)}
+    return [MarketingCost.objects.get_or_create(**month, defaults={"amount": 1000, "updated_by": cast["admin"]})[0].pk]
 
 
 def target_of(cast, owner: None) -> list:
