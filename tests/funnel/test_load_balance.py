@@ -1,4 +1,4 @@
-"""Load balance (负载均衡, issue 14): each rep's load in one grouped query per column family, the suggestions, and
+"""Load balance (负荷均衡, issue 14): each rep's load in one grouped query per column family, the suggestions, and
 moves of customers between reps of one team, previewed, scoped to the manager's teams, done in one transaction by
 the handover's mover and audited old → new owner."""
 
