@@ -71,7 +71,7 @@ class CampaignForm(forms.Form):
 class MonthField(forms.CharField):
     """A calendar month typed as YYYY-MM (the browser's month picker sends that); cleaned to its first day."""
 
-    widget = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"})
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "2026-11", "pattern": r"\d{4}-\d{2}"})
     default_error_messages = {"invalid": _("Enter a month as YYYY-MM, for example 2026-11.")}
 
     def to_python(self, value) -> date | None:
