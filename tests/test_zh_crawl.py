@@ -52,7 +52,7 @@ def test_an_import_refused_for_its_columns_names_them_in_chinese(chinese_demo, c
         reverse("transfer:import_start"), {"kind": "customers", "file": upload}
     )
     page = response.content.decode()
-    assert "可用的列为：名称、负责人、行业、城市、地址、电话、官网、备注。" in page
+    assert "可用的列为：名称、负责人、行业、城市、地址、电话、官网、备注、销售区域。" in page
     assert not english_runs(page)
 
 
