@@ -58,6 +58,11 @@ def test_every_control_on_the_main_phone_pages_is_big_enough_to_tap(
         reverse("log:activity_new"),
         reverse("health:alert_list"),
         reverse("reps:preferences"),
+        reverse("planning:person_plan", args=[rep.pk]),
+        reverse("log:quality"),
+        reverse("notifications:list"),
+        reverse("search:results") + "?q=Harbour",
+        reverse("insights:marketing"),
     ]
     smallest, problems = {}, []
     for path in pages:
@@ -75,4 +80,29 @@ def test_every_control_on_the_main_phone_pages_is_big_enough_to_tap(
     if os.environ.get("LOUDOU_TARGETS_REPORT"):
         with open(os.environ["LOUDOU_TARGETS_REPORT"], "w", encoding="utf-8") as out:
             json.dump(smallest, out, ensure_ascii=False, indent=1)
+    assert not problems, f"{len(problems)} targets too small on a 390 px phone:\n" + "\n".join(problems)
+
+
+def test_the_managers_new_phone_pages_are_big_enough_to_tap(
+    phone_page, live_server, manager, rep, desk, password, login
+):
+    page = phone_page
+    login(page, live_server, manager, password)
+    problems = []
+    for path in [
+        reverse("balance:page"),
+        reverse("planning:team_plan", args=[rep.team_id]),
+        reverse("planning:person_plan", args=[rep.pk]),
+        reverse("log:quality"),
+        reverse("insights:marketing"),
+    ]:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("load")
+        found = measure(page)
+        assert found, f"{path}: no control measured"
+        problems += [
+            f"{path}: {target['what']} is {target['width']}×{target['height']} px"
+            for target in found
+            if min(target["width"], target["height"]) < MINIMUM
+        ]
     assert not problems, f"{len(problems)} targets too small on a 390 px phone:\n" + "\n".join(problems)
