@@ -24,6 +24,21 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def store_changes(stored: models.Model, new: dict, *, shown=lambda value: value) -> dict:
+    """Sets on `stored` (a row just read for update) each of `new`'s values that differs from it, saves those
+    fields and returns them as the audit trail keeps them, {field: [old, new]} written by `shown`; {} when every
+    value is the stored one (nothing is written)."""
+    changes = {}
+    for field, value in new.items():
+        old, plain = shown(getattr(stored, field)), shown(value)
+        if old != plain:
+            changes[field] = [old, plain]
+            setattr(stored, field, value)
+    if changes:
+        stored.save(update_fields=list(changes))
+    return changes
+
+
 def audit_record(
     *,
     action: str,

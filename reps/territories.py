@@ -11,7 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .models import AuditAction, Role, Team, Territory, User
-from .services import audit_record, user_update
+from .services import audit_record, store_changes, user_update
 
 FIELDS = ["name", "description", "team"]
 
@@ -62,14 +62,8 @@ def territory_update(*, territory: Territory, name: str, description: str, team:
     the values are the ones stored (nothing written)."""
     stored = Territory.objects.select_for_update().get(pk=territory.pk)
     new = {"name": _check_name(name, stored), "description": description.strip(), "team": team}
-    changes = {}
-    for field, value in new.items():
-        old = _audited(getattr(stored, field))
-        if old != _audited(value):
-            changes[field] = [old, _audited(value)]
-            setattr(stored, field, value)
+    changes = store_changes(stored, new, shown=_audited)
     if changes:
-        stored.save(update_fields=list(changes))
         audit_record(action=AuditAction.CONFIG_CHANGED, actor=by, obj=stored, detail=changes)
     for field in FIELDS:
         setattr(territory, field, getattr(stored, field))

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from reps.models import AuditAction, User
 from reps.quotas import month_of
-from reps.services import audit_record
+from reps.services import audit_record, store_changes
 
 from ..models import Campaign, MarketingCost, Source
 from ..opportunities.services import FunnelError
@@ -78,15 +78,8 @@ def campaign_update(
     current = Campaign.objects.select_for_update(of=("self",)).select_related("source").get(pk=campaign.pk)
     _check_campaign(name=name, starts_on=starts_on, ends_on=ends_on, exclude=current.pk)
     new = {"name": name, "source": source, "starts_on": starts_on, "ends_on": ends_on, "is_active": is_active}
-    changes = {
-        field: [audit_value(getattr(current, field)), audit_value(value)]
-        for field, value in new.items()
-        if getattr(current, field) != value
-    }
+    changes = store_changes(current, new, shown=audit_value)
     if changes:
-        for field, value in new.items():
-            setattr(current, field, value)
-        current.save(update_fields=list(new))
         _audit(by=by, obj=current, detail=changes)
     return current
 

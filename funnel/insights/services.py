@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from reps.models import AuditAction, Team, User
-from reps.services import audit_record
+from reps.services import audit_record, store_changes
 
 from ..models import Target
 from ..opportunities.services import FunnelError
@@ -60,14 +60,7 @@ def target_update(
     current = Target.objects.select_for_update().get(pk=target.pk)
     _check(team=team, period_start=period_start, period_end=period_end, amount=amount, exclude=current.pk)
     new = {"team": team, "period_start": period_start, "period_end": period_end, "amount": amount}
-    changes = {
-        field: [_shown(getattr(current, field)), _shown(value)]
-        for field, value in new.items()
-        if getattr(current, field) != value
-    }
+    changes = store_changes(current, new, shown=_shown)
     if changes:
-        for field, value in new.items():
-            setattr(current, field, value)
-        current.save(update_fields=list(new))
         audit_record(action=AuditAction.CONFIG_CHANGED, actor=by, obj=current, detail=changes)
     return current
