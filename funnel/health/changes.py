@@ -24,6 +24,7 @@ from ..models import Alert, AlertKind, HealthSettings, Opportunity, StageChange,
 from ..opportunities.filters import close_date_slips, moved_since_q, slipped_since_q
 
 SHOWN = 10  # deals listed per kind; the rest are counted and linked
+CAP = 500  # deals counted per kind; beyond, the count reads "500+"
 KINDS = {
     "moved": _("Moved stage"),
     "won": _("Won"),
@@ -42,6 +43,7 @@ class Kind:
     rows: list[Opportunity]
     count: int
     url: str = ""
+    capped: bool = False  # more than `count` (CAP): the list shows the largest of the first CAP found
 
     @property
     def more(self) -> int:
@@ -90,26 +92,31 @@ def _first_slip_from(since: datetime) -> Subquery:
     return Subquery(slips.values("old")[:1])
 
 
-def _kind_querysets(user: User, deals: QuerySet[Opportunity], since: datetime) -> dict[str, QuerySet[Opportunity]]:
+def _kinds(user: User, deals: QuerySet[Opportunity], since: datetime) -> dict[str, tuple[QuerySet[Opportunity], dict]]:
+    """Per kind: its deals, and what its lines show beside each (annotations, computed for the shown deals only)."""
     # The reader's own alerts (a rep's, a team's): read through the open alerts' index per rep.
     stalled = Alert.objects.visible_to(user).filter(
         kind=AlertKind.STALLED, resolved_at__isnull=True, first_seen__gte=since
     )
     return {
-        "moved": deals.filter(moved_since_q(since)).annotate(moved_from=_first_move_from(since)),
-        "won": deals.filter(status=StageKind.WON, closed_at__gte=since),
-        "lost": deals.filter(status=StageKind.LOST, closed_at__gte=since),
-        "slipped": deals.filter(slipped_since_q(since)).annotate(slipped_from=_first_slip_from(since)),
-        "stalled": deals.filter(status=StageKind.OPEN, pk__in=stalled.values("opportunity_id")),
+        "moved": (deals.filter(moved_since_q(since)), {"moved_from": _first_move_from(since)}),
+        "won": (deals.filter(status=StageKind.WON, closed_at__gte=since), {}),
+        "lost": (deals.filter(status=StageKind.LOST, closed_at__gte=since), {}),
+        "slipped": (deals.filter(slipped_since_q(since)), {"slipped_from": _first_slip_from(since)}),
+        "stalled": (deals.filter(status=StageKind.OPEN, pk__in=stalled.values("opportunity_id")), {}),
     }
 
 
-def _largest(deals: QuerySet[Opportunity]) -> list[Opportunity]:
-    """The SHOWN largest deals, each carrying `total`: how many deals the queryset holds (one query)."""
+def _largest(matching: QuerySet[Opportunity], annotations: dict) -> list[Opportunity]:
+    """The SHOWN largest deals among the first CAP + 1 that match (read in no order, so the read stops there),
+    each carrying `total`: how many of those there are (CAP + 1: more than CAP). One query. A first scan stalls
+    600,000 deals on one day at 1,000,000: counting and sorting them all took 2.5 s."""
+    first = matching.order_by().values("pk")[: CAP + 1]
     return list(
-        deals.select_related("owner", "stage", "lost_reason")
-        .annotate(total=Window(Count("*")))
-        .order_by("-amount", "-pk")[:SHOWN]
+        Opportunity.objects.filter(pk__in=first)
+        .annotate(**annotations, total=Window(Count("*")))
+        .select_related("owner", "stage", "lost_reason")
+        .order_by("-amount", "-pk")[: min(SHOWN, CAP)]
     )
 
 
@@ -138,11 +145,12 @@ def changes_since(user: User, since: datetime, deals: QuerySet[Opportunity] | No
         visible = deals & visible
     urls = _urls(since, narrowing)
     kinds = []
-    for key, rows in _kind_querysets(user, visible, since).items():
-        shown = _largest(rows)
+    for key, (matching, annotations) in _kinds(user, visible, since).items():
+        shown = _largest(matching, annotations)
         for row in shown:
             row.slipped_from_date = _as_date(getattr(row, "slipped_from", None))
-        kinds.append(Kind(key, KINDS[key], shown, shown[0].total if shown else 0, urls[key]))
+        found = shown[0].total if shown else 0
+        kinds.append(Kind(key, KINDS[key], shown, min(found, CAP), urls[key], capped=found > CAP))
     return Changes(since, kinds)
 
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from funnel.health import changes
@@ -239,3 +240,16 @@ def test_names_in_the_html_digest_are_escaped(cast, pipeline):
         send_alert_digests()
     html = digest_for(cast["manager"]).alternatives[0][0]
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_past_the_cap_a_kind_is_counted_as_more_and_reads_no_further(cast, pipeline, monkeypatch):
+    """A first scan stalls most open deals on one day: each kind reads CAP + 1 deals at most."""
+    monkeypatch.setattr(changes, "CAP", 3)
+    deals = [open_deal(cast["rep"], f"Deal {n}") for n in range(5)]
+    with time_machine.travel(NOW, tick=False):
+        for deal in deals:
+            win(deal, cast["rep"])
+        won = changes.changes_since(cast["manager"], SINCE).kinds[1]
+    assert (won.count, won.capped, len(won.rows)) == (3, True, 3)
+    html = render_to_string("funnel/dashboard/_changes.html", {"changes": changes.Changes(SINCE, [won])})
+    assert "· 3+" in html and "and more" in html
