@@ -91,7 +91,7 @@ def _most_severe(alerts: QuerySet[Alert]) -> list[Alert]:
     in one UNION ALL, each walking the open-alert index in order rather than sorting every open alert, then
     those alerts with their subjects by id (joins planned for every open alert cost more than the scan)."""
     newest = ("-first_seen", "-id")
-    related = ("rep", "opportunity", "stage", "team")
+    related = ("rep", "opportunity", "stage", "team", "pipeline")  # and what `why` words
     if not connection.features.supports_slicing_ordering_in_compound:
         return list(alerts.select_related(*related).order_by(MOST_SEVERE_FIRST, *newest)[:ALERTS_SHOWN])
     first, *rest = [

@@ -369,3 +369,11 @@ def test_every_table_row_has_as_many_cells_as_its_header(client_for, deals):
     assert len(parser.tables) >= 5
     for widths in parser.tables:
         assert len(set(widths)) == 1, widths
+
+
+def test_alerts_panel_says_why_each_alert_was_raised(client_for, cast, pipeline):
+    entered = (timezone.now() - timedelta(days=41)).isoformat()
+    alert(cast["rep"], details={"entered": entered, "stall_days": 14, "last_activity": None, "next_step": None})
+    page = client_for(cast["rep"]).get("/dashboard/").content.decode()
+    why = page.split('data-testid="dashboard-alert-why">', 1)[1].split("<", 1)[0]
+    assert "for 41 days" in why and "stalls after 14" in why
