@@ -34,6 +34,11 @@ class Item:
     at: time | None = None  # its time of day, if it has one
 
 
+def _deal_and_customer(deal) -> str:
+    """The deal and its customer, the customer once: a deal is often named after it ("华信钢铁集团 · 数据中心扩容")."""
+    return deal.name if deal.account.name in deal.name else f"{deal.name} · {deal.account.name}"
+
+
 def due_items(user: User, today: date) -> tuple[list[Item], list[Item]]:
     """(due today, overdue): the person's open deals' next steps and their visits' follow-ups about no deal.
     Two queries."""
@@ -46,7 +51,7 @@ def due_items(user: User, today: date) -> tuple[list[Item], list[Item]]:
         .order_by("next_step_date", "pk")
     )
     items = [
-        Item(deal.next_step, f"{deal.name} · {deal.account.name}", deal.next_step_date,
+        Item(deal.next_step, _deal_and_customer(deal), deal.next_step_date,
              site + reverse("opportunities:detail", args=[deal.pk]), deal.next_step_time)
         for deal in deals
     ]  # fmt: skip

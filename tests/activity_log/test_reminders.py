@@ -9,9 +9,9 @@ from django.core import mail
 from django.urls import reverse
 
 from activity_log.models import ReminderSent, ReminderSetting
-from activity_log.reminders import send_morning_reminders
+from activity_log.reminders import due_items, send_morning_reminders
 from config.celery import app
-from tests.factories import OpportunityFactory
+from tests.factories import AccountFactory, OpportunityFactory
 
 pytestmark = pytest.mark.django_db
 TUESDAY = date(2026, 3, 3)
@@ -109,3 +109,11 @@ def test_the_settings_are_on_the_calendar_page(steps, client_for):
     assert "Nothing to save" in again
     client.post(reverse("log:reminders"), {"enabled": "on", "hour": "3"})  # not offered
     assert ReminderSetting.objects.get(user=steps).hour == 9
+
+
+def test_a_deal_named_after_its_customer_names_the_customer_once(rep, pipeline):
+    account = AccountFactory(owner=rep, name="华信钢铁集团")
+    OpportunityFactory(owner=rep, account=account, name="华信钢铁集团 · 数据中心扩容", next_step_date=date(2026, 12, 3))
+    OpportunityFactory(owner=rep, account=account, name="机房改造", next_step_date=date(2026, 12, 3))
+    due, _overdue = due_items(rep, date(2026, 12, 3))
+    assert sorted(item.about for item in due) == ["华信钢铁集团 · 数据中心扩容", "机房改造 · 华信钢铁集团"]
