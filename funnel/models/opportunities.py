@@ -154,6 +154,13 @@ class Opportunity(models.Model):
             models.Index(fields=["stage", "last_activity_at"], name="opp_stage_last_activity"),
             models.Index(fields=["status", "next_step_date"], name="opp_status_next_step"),
             models.Index(fields=["owner", "next_step_date"], name="opp_owner_next_step"),
+            # A person's open deals by expected close date, read from the index alone: the weighted pipeline closing
+            # within a quota's period (the scan's quota risk, the load-balance page, the dashboard's quotas).
+            models.Index(
+                fields=["owner", "status", "expected_close_date"],
+                include=["amount", "probability_override", "stage"],
+                name="opp_owner_close_date",
+            ),
             # The deal picker's names (funnel.search.pickers), open deals only; its search has trigram indexes.
             models.Index(fields=["name", "id"], condition=Q(status="open"), name="opp_open_name"),
         ]
