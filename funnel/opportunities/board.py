@@ -40,7 +40,7 @@ def _board_context(request: HttpRequest, data) -> dict:
     pipeline = pipeline_in_view(filters)
     if pipeline is None:
         return {"filters": filters, "pipeline": None, "columns": []}
-    scope = filters.apply(Opportunity.objects.visible_to(request.user)).for_pipeline(pipeline).open()
+    scope = filters.apply(Opportunity.objects.visible_to(request.user, listed=True)).for_pipeline(pipeline).open()
     # The newest cards of each column: one small index-backed query per open stage (a handful).
     cards = scope.select_related("account", "owner", "stage").flag_stalled(timezone.now())
     cards = cards.order_by("-updated_at", "-id")

@@ -42,7 +42,7 @@ def _overdue_since() -> Least:
 def stalled_panel(user: User, now: datetime) -> dict:
     """The stalled open deals in the user's view (a rep: their own), most overdue first: up to ten, and how
     many there are, counted up to COUNTED (a manager of thousands of stalled deals reads "over 1,000")."""
-    stalled = Opportunity.objects.visible_to(user).stalled(now)  # a rep sees only their own deals
+    stalled = Opportunity.objects.visible_to(user, listed=True).stalled(now)  # a rep sees only their own deals
     # One person's deals are ranked whole (their owner index finds them); a team's or the organisation's
     # are first narrowed to the few that can be the most overdue.
     candidates = (

@@ -1,6 +1,7 @@
 """The home page's stalled deals and next steps due: scoped like every list, ordered, capped at ten."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -36,7 +37,7 @@ def shown(response, panel: str) -> list[str]:
 
 
 def test_rep_sees_only_their_own_stalled_deals_most_overdue_first(client_for, cast, limits):
-    today = timezone.localdate()
+    today = timezone.localdate()  # overdue days are counted in the site's time zone, as the stalled rule counts them
     stuck(cast["rep"], "a little late", "Proposal", days_in_stage=10)  # 3 days past Proposal's 7
     stuck(cast["rep"], "very late", "Qualified", days_in_stage=40)  # 26 days past Qualified's 14
     stuck(cast["rep"], "step missed", "Negotiation", days_in_stage=1, next_step_date=today - timedelta(days=12))
@@ -80,7 +81,7 @@ def test_stalled_count_is_what_the_linked_list_shows(client_for, cast, limits, w
 
 
 def test_next_steps_due_are_my_own_open_deals_within_a_week_soonest_first(client_for, cast, pipeline):
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZoneInfo(cast["rep"].time_zone))  # the page's today is the rep's
     OpportunityFactory(
         owner=cast["rep"], name="in a week", next_step="Send the quote", next_step_date=today + timedelta(days=7)
     )
@@ -101,14 +102,14 @@ def test_next_steps_due_are_my_own_open_deals_within_a_week_soonest_first(client
 
 
 def test_managers_next_steps_are_their_own_deals_not_their_teams(client_for, cast, pipeline):
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZoneInfo(cast["rep"].time_zone))  # the page's today is the rep's
     OpportunityFactory(owner=cast["manager"], name="manager's own", next_step_date=today)
     OpportunityFactory(owner=cast["rep"], name="rep's", next_step_date=today)
     assert shown(client_for(cast["manager"]).get("/"), "next_steps") == ["manager's own"]
 
 
 def test_each_panel_shows_ten_and_counts_them_all(client_for, cast, limits):
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=ZoneInfo(cast["rep"].time_zone))  # the page's today is the rep's
     for index in range(13):
         stuck(
             cast["rep"], f"deal {index:02}", days_in_stage=20 + index, next_step_date=today + timedelta(days=index % 8)
