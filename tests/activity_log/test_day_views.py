@@ -1,6 +1,7 @@
 """The rep's day pages: plan, log an activity from a phone, clear, submit; scope and double taps."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -25,7 +26,7 @@ def activity_post(deal, **extra):
         "kind": ActivityKind.objects.get(name="Visit").pk,
         "account": deal.account.pk,
         "opportunity": deal.pk,
-        "when": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "when": timezone.localtime(timezone=ZoneInfo(deal.owner.time_zone)).strftime("%Y-%m-%dT%H:%M"),  # in their zone
         "outcome": "Met the plant manager",
         "idempotency_key": "abc123",
         **extra,

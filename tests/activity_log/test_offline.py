@@ -46,7 +46,9 @@ def visit_post(deal, key="k1", **extra):
         "kind": ActivityKind.objects.get(name="Visit").pk,
         "account": deal.account.pk,
         "opportunity": deal.pk,
-        "when": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "when": timezone.localtime(timezone=zoneinfo.ZoneInfo(deal.owner.time_zone)).strftime(
+            "%Y-%m-%dT%H:%M"
+        ),  # their zone
         "outcome": "Met the plant manager",
         "idempotency_key": key,
         **extra,

@@ -109,8 +109,9 @@ def test_two_visits_and_a_cleared_plan_item_logged_offline_survive_a_reload_and_
     login(page, live_server, rep, password)
     open_day_until_cached(page, live_server)
 
-    visited_at = timezone.localtime(timezone.now() - timedelta(minutes=40), zoneinfo.ZoneInfo(rep.time_zone))
-    visited_at = visited_at.replace(second=0, microsecond=0)
+    now = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(rep.time_zone))
+    # 40 minutes ago, but on the rep's today (just after their midnight, 40 minutes ago is yesterday's log)
+    visited_at = max(now - timedelta(minutes=40), now.replace(hour=0, minute=0)).replace(second=0, microsecond=0)
     context.clock.set_fixed_time(visited_at)
     go_offline(context)
     page.reload()  # from the phone's cache

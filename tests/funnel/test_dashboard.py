@@ -4,6 +4,7 @@ import csv
 import io
 from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
@@ -79,9 +80,14 @@ def test_stage_count_links_to_the_list_of_exactly_those_deals(client_for, deals)
     assert [row.owner.username for row in listed.context["rows"]] == ["r2"]
 
 
+def their_today(user) -> date:
+    """The day in the person's own time zone, as their pages count it (near midnight it is not the site's)."""
+    return timezone.localdate(timezone=ZoneInfo(user.time_zone))
+
+
 def test_periods_resolve_to_dates(client_for, deals):
     client = client_for(deals["manager"])
-    today = timezone.localdate()
+    today = their_today(deals["manager"])
     response = client.get("/dashboard/", {"period": "month"})  # to date, and the forecast to the month's end
     assert (response.context["start"], response.context["end"]) == month_of(today)
     response = client.get("/dashboard/", {"period": "90d"})
@@ -94,12 +100,12 @@ def test_periods_resolve_to_dates(client_for, deals):
 def test_unfiltered_page_reports_and_shows_this_quarter_to_its_end(client_for, deals):
     """Issue 14: the default period ended today, so the forecast (deals expected to close in it) read 0."""
     response = client_for(deals["manager"]).get("/dashboard/")
-    assert (response.context["start"], response.context["end"]) == quarter_of(timezone.localdate())
+    assert (response.context["start"], response.context["end"]) == quarter_of(their_today(deals["manager"]))
     assert b'id="id_period"><option value="quarter">' in response.content
 
 
 def test_the_default_period_forecasts_the_deals_expected_to_close_this_quarter(client_for, deals, stages):
-    today = timezone.localdate()
+    today = their_today(deals["manager"])
     OpportunityFactory(owner=deals["rep"], stage=stages["Proposal"], amount=Decimal(1000),
                        expected_close_date=quarter_of(today)[1])  # fmt: skip
     response = client_for(deals["manager"]).get("/dashboard/")
@@ -111,7 +117,7 @@ def test_a_backwards_custom_period_falls_back_to_this_quarter(client_for, deals)
         "/dashboard/", {"period": "custom", "start": "2026-03-31", "end": "2026-01-01"}
     )
     assert response.status_code == 200
-    assert (response.context["start"], response.context["end"]) == quarter_of(timezone.localdate())
+    assert (response.context["start"], response.context["end"]) == quarter_of(their_today(deals["manager"]))
     assert response.context["filters"].errors
 
 

@@ -309,7 +309,7 @@ def test_a_move_marks_its_owner_and_the_refresh_folds_it_in(funnel, cast):
     assert not RollupDirt.objects.exists()
     services.opportunity_mark_won(opportunity=opportunity, by=cast["rep"], version=opportunity.version)
     assert list(RollupDirt.objects.values_list("owner_id", flat=True)) == [cast["rep"].pk]
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(cast["rep"].time_zone))  # a deal counts on its owner's day
     after = org(funnel, start=today, end=today)
     assert dashboard_figures.outcomes(after)["won"] == 0  # not folded in yet
     assert rollup.refresh() == {"owners": 1, "rebuilt": False, "skipped": False}
